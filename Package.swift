@@ -1,0 +1,32 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "Gatehouse",
+    products: [
+        .library(name: "GatehouseCore", type: .static, targets: ["GatehouseCore"]),
+        .executable(name: "gatehouse", targets: ["gatehouse"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        // The hand-written C ABI: the module's shim includes it, and GatehouseCore implements it
+        // with `@c @implementation`, so the compiler rejects any drift between the two.
+        .systemLibrary(name: "CGatehouse"),
+        .target(
+            name: "GatehouseCore",
+            dependencies: ["COpenSSL", "CJansson", "CGatehouse"]
+        ),
+        .executableTarget(
+            name: "gatehouse",
+            dependencies: [
+                "GatehouseCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore"], resources: [.copy("Fixtures")]),
+    ]
+)

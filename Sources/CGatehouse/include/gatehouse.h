@@ -1,0 +1,133 @@
+/* gatehouse.h: the C ABI between mod_gatehouse (lighttpd) and GatehouseCore (Swift).
+ *
+ * Written by hand and the one source of truth: the shim includes it, and the
+ * Swift side implements every function with `@c @implementation`, so the
+ * compiler rejects any difference between this file and the Swift code.
+ *
+ * Rules of the boundary:
+ * - every exported name carries the version prefix gh_v1_;
+ * - strings cross as (pointer, length) and need no NUL terminator;
+ * - no function throws, traps or keeps a pointer it was given beyond the call;
+ * - output (headers, environment, log lines) goes through a caller's callback.
+ */
+#ifndef GATEHOUSE_H
+#define GATEHOUSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Key sets and caches, shared by every configuration context of one lighttpd. */
+typedef struct gh_engine gh_engine;
+/* The compiled value of one gatehouse.* directive in one configuration context. */
+typedef struct gh_setting gh_setting;
+
+/* The directives, in the order of mod_gatehouse.c's cpk[] table. Append only. */
+enum gh_v1_directive {
+    GH_V1_ISSUER = 0,
+    GH_V1_AUDIENCE,
+    GH_V1_JWKS,
+    GH_V1_ALGORITHMS,
+    GH_V1_LEEWAY,
+    GH_V1_MAX_TOKEN_AGE,
+    GH_V1_TOKEN_TYPE,
+    GH_V1_ROLES_CLAIM,
+    GH_V1_GROUPS_CLAIM,
+    GH_V1_SCOPE_CLAIM,
+    GH_V1_REQUIRE,
+    GH_V1_DEFAULT,
+    GH_V1_HEADERS,
+    GH_V1_STRIP_HEADERS,
+    GH_V1_ENV,
+    GH_V1_REALM,
+    GH_V1_DIRECTIVE_COUNT
+};
+
+/* The shape of a value as lighttpd's configuration parser produced it. */
+enum gh_v1_value_kind {
+    GH_V1_VALUE_STRING = 0,
+    GH_V1_VALUE_INTEGER, /* value holds the decimal digits */
+    GH_V1_VALUE_ARRAY    /* a nested list: value is empty */
+};
+
+/* One element of a directive's value: the whole value for a string or an
+ * integer, one element for a list (key is NULL for "value", set for "key" => "value"). */
+typedef struct gh_v1_entry {
+    const char *_Nullable key;
+    size_t key_len;
+    const char *_Nonnull value;
+    size_t value_len;
+    int kind; /* enum gh_v1_value_kind */
+} gh_v1_entry;
+
+/* What the Swift side asks the shim to do, through gh_v1_output_fn. */
+enum gh_v1_output_kind {
+    GH_V1_STRIP_REQUEST_HEADER = 0, /* remove every request header with this name, compared
+                                       the way CGI sees names: case-insensitive, and every
+                                       character other than a letter or digit equal to '_' */
+    GH_V1_SET_REQUEST_HEADER,
+    GH_V1_SET_ENV,
+    GH_V1_SET_RESPONSE_HEADER,
+    GH_V1_LOG_ERROR,                /* name is empty; value is the message */
+    GH_V1_LOG_WARNING,
+    GH_V1_LOG_DEBUG
+};
+
+typedef void (*gh_v1_output_fn)(void *_Nullable ctx, int kind,
+                                const char *_Nonnull name, size_t name_len,
+                                const char *_Nonnull value, size_t value_len);
+
+/* Looks up a request header by name; NULL when the request has none. */
+typedef const char *_Nullable (*gh_v1_header_fn)(void *_Nullable ctx,
+                                                 const char *_Nonnull name, size_t name_len,
+                                                 size_t *_Nonnull value_len);
+
+typedef struct gh_v1_request {
+    const char *_Nonnull method;    size_t method_len;
+    const char *_Nonnull path;      size_t path_len;   /* normalised: decoded, dot segments removed */
+    const char *_Nonnull host;      size_t host_len;
+    const char *_Nonnull remote_ip; size_t remote_ip_len;
+    int64_t now;                    /* Unix time in seconds */
+    int debug;                      /* non-zero: explain the decision with GH_V1_LOG_DEBUG lines */
+    gh_v1_header_fn _Nonnull header;
+    void *_Nullable header_ctx;
+} gh_v1_request;
+
+gh_engine *_Nullable gh_v1_engine_new(void);
+void gh_v1_engine_free(gh_engine *_Nullable engine);
+
+/* Compiles the value of one directive. `name` must be the directive's name (the
+ * shim's table and this header are checked against each other). A string or an
+ * integer comes as one entry; a list as one entry per element. On error,
+ * reports the problem with GH_V1_LOG_ERROR and returns NULL. */
+gh_setting *_Nullable gh_v1_setting_compile(gh_engine *_Nonnull engine, int directive,
+                                            const char *_Nonnull name, size_t name_len,
+                                            int kind, /* enum gh_v1_value_kind of the whole value */
+                                            const gh_v1_entry *_Nonnull entries, size_t count,
+                                            gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
+void gh_v1_setting_free(gh_setting *_Nullable setting);
+
+/* Checks that the settings in force for one context fit together (rules that
+ * need a token have keys, an issuer and an audience). `settings` has
+ * GH_V1_DIRECTIVE_COUNT entries, NULL where a directive is unset.
+ * Returns 1 when they do; otherwise reports with GH_V1_LOG_ERROR and returns 0. */
+int gh_v1_settings_check(gh_engine *_Nonnull engine,
+                         const gh_setting *_Nullable const *_Nonnull settings,
+                         gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
+
+/* Decides one request. Returns the HTTP status to answer with, or 0 to let
+ * the request through; headers, environment and log lines come through
+ * `output` before it returns. */
+int gh_v1_decide(gh_engine *_Nonnull engine,
+                 const gh_setting *_Nullable const *_Nonnull settings,
+                 const gh_v1_request *_Nonnull request,
+                 gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

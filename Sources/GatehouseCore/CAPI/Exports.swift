@@ -1,0 +1,154 @@
+internal import CGatehouse
+
+// The functions of gatehouse.h. `@c @implementation` makes the compiler check each one
+// against the hand-written header. Nothing here throws or traps on what a client sends:
+// every failure is a status or a log line.
+
+/// Shared by all contexts of one lighttpd; outlives every setting compiled with it.
+final class Engine {}
+
+@c @implementation
+func gh_v1_engine_new() -> OpaquePointer? {
+    OpaquePointer(Unmanaged.passRetained(Engine()).toOpaque())
+}
+
+@c @implementation
+func gh_v1_engine_free(_ engine: OpaquePointer?) {
+    guard let engine else { return }
+    Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).release()
+}
+
+@c @implementation
+func gh_v1_setting_compile(_ engine: OpaquePointer, _ directive: Int32,
+                                  _ name: UnsafePointer<CChar>, _ nameLength: Int, _ kind: Int32,
+                                  _ entries: UnsafePointer<gh_v1_entry>, _ count: Int,
+                                  _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?) -> OpaquePointer? {
+    let sink = OutputSink(function: output, context: outputContext)
+    let givenName = CString.string(name, nameLength)
+    guard let known = Directive(id: Int(directive)), known.name == givenName else {
+        sink.emit(GH_V1_LOG_ERROR, "", "\(givenName): the module and GatehouseCore disagree on the directive table")
+        return nil
+    }
+    let value: ConfigValue
+    switch Int(kind) {
+    case Int(GH_V1_VALUE_ARRAY.rawValue):
+        value = .list((0..<count).map { index in
+            let entry = entries[index]
+            return (entry.key.map { CString.string($0, entry.key_len) }, configValue(entry))
+        })
+    default:
+        guard count == 1 else {
+            sink.emit(GH_V1_LOG_ERROR, "", "\(givenName): expected one value")
+            return nil
+        }
+        value = configValue(entries[0])
+    }
+    do {
+        let setting = try Setting.compile(known, value)
+        for warning in setting.warnings { sink.emit(GH_V1_LOG_WARNING, "", warning) }
+        return OpaquePointer(Unmanaged.passRetained(setting).toOpaque())
+    } catch {
+        sink.emit(GH_V1_LOG_ERROR, "", error.description)
+        return nil
+    }
+}
+
+private func configValue(_ entry: gh_v1_entry) -> ConfigValue {
+    switch Int(entry.kind) {
+    case Int(GH_V1_VALUE_ARRAY.rawValue): return .list([])
+    case Int(GH_V1_VALUE_INTEGER.rawValue):
+        let digits = CString.string(entry.value, entry.value_len)
+        return Int64(digits).map(ConfigValue.integer) ?? .string(digits)
+    default: return .string(CString.string(entry.value, entry.value_len))
+    }
+}
+
+@c @implementation
+func gh_v1_setting_free(_ setting: OpaquePointer?) {
+    guard let setting else { return }
+    Unmanaged<Setting>.fromOpaque(UnsafeRawPointer(setting)).release()
+}
+
+@c @implementation
+func gh_v1_settings_check(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePointer?>,
+                                 _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?) -> Int32 {
+    let problems = configuration(settings).problems()
+    let sink = OutputSink(function: output, context: outputContext)
+    for problem in problems { sink.emit(GH_V1_LOG_ERROR, "", problem) }
+    return problems.isEmpty ? 1 : 0
+}
+
+@c @implementation
+func gh_v1_decide(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePointer?>,
+                         _ request: UnsafePointer<gh_v1_request>,
+                         _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?) -> Int32 {
+    let raw = request.pointee
+    let lookup = raw.header, lookupContext = raw.header_ctx
+    let view = HTTPRequest(
+        method: CString.string(raw.method, raw.method_len),
+        path: CString.string(raw.path, raw.path_len),
+        host: CString.string(raw.host, raw.host_len),
+        remoteIP: CString.string(raw.remote_ip, raw.remote_ip_len),
+        header: { name in
+            var name = name
+            return name.withUTF8 { bytes -> String? in
+                var length = 0
+                guard let base = bytes.baseAddress,
+                      let value = lookup(lookupContext, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
+                                         bytes.count, &length) else { return nil }
+                return CString.string(value, length)
+            }
+        })
+    guard let decision = Gate.decide(view, configuration: configuration(settings), now: raw.now) else { return 0 }
+
+    let sink = OutputSink(function: output, context: outputContext)
+    for name in decision.stripHeaders { sink.emit(GH_V1_STRIP_REQUEST_HEADER, name, "") }
+    for header in decision.requestHeaders { sink.emit(GH_V1_SET_REQUEST_HEADER, header.name, header.value) }
+    for variable in decision.environment { sink.emit(GH_V1_SET_ENV, variable.name, variable.value) }
+    if let challenge = decision.wwwAuthenticate { sink.emit(GH_V1_SET_RESPONSE_HEADER, "WWW-Authenticate", challenge) }
+    if raw.debug != 0 {
+        sink.emit(GH_V1_LOG_DEBUG, "", "gatehouse: \(view.method) \(view.path): "
+                  + decision.explanation.joined(separator: "; "))
+    }
+    return Int32(decision.status)
+}
+
+/// The settings array of gatehouse.h as a Configuration.
+private func configuration(_ settings: UnsafePointer<OpaquePointer?>) -> Configuration {
+    var configuration = Configuration()
+    for directive in Directive.allCases {
+        if let pointer = settings[directive.id] {
+            configuration[directive] = Unmanaged<Setting>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+        }
+    }
+    return configuration
+}
+
+/// Calls the shim's output function with Swift strings.
+private struct OutputSink {
+    let function: gh_v1_output_fn
+    let context: UnsafeMutableRawPointer?
+
+    func emit(_ kind: gh_v1_output_kind, _ name: String, _ value: String) {
+        var name = name, value = value
+        name.withUTF8 { n in
+            value.withUTF8 { v in
+                function(context, Int32(kind.rawValue), CString.pointer(n), n.count, CString.pointer(v), v.count)
+            }
+        }
+    }
+}
+
+private enum CString {
+    private static let empty: StaticString = ""
+
+    static func string(_ pointer: UnsafePointer<CChar>, _ length: Int) -> String {
+        pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
+    }
+
+    static func pointer(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafePointer<CChar> {
+        UnsafeRawPointer(bytes.baseAddress ?? empty.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+}

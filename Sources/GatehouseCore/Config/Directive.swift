@@ -1,0 +1,89 @@
+internal import CGatehouse
+
+/// The gatehouse.* directives. Their numbers come from gatehouse.h, the shim's table order.
+public enum Directive: CaseIterable, Sendable {
+    case issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType
+    case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
+    case headers, stripHeaders, env, realm
+
+    /// The index in gatehouse.h's `enum gh_v1_directive`.
+    public var id: Int {
+        let value = switch self {
+        case .issuer: GH_V1_ISSUER
+        case .audience: GH_V1_AUDIENCE
+        case .jwks: GH_V1_JWKS
+        case .algorithms: GH_V1_ALGORITHMS
+        case .leeway: GH_V1_LEEWAY
+        case .maxTokenAge: GH_V1_MAX_TOKEN_AGE
+        case .tokenType: GH_V1_TOKEN_TYPE
+        case .rolesClaim: GH_V1_ROLES_CLAIM
+        case .groupsClaim: GH_V1_GROUPS_CLAIM
+        case .scopeClaim: GH_V1_SCOPE_CLAIM
+        case .require: GH_V1_REQUIRE
+        case .defaultRule: GH_V1_DEFAULT
+        case .headers: GH_V1_HEADERS
+        case .stripHeaders: GH_V1_STRIP_HEADERS
+        case .env: GH_V1_ENV
+        case .realm: GH_V1_REALM
+        }
+        return Int(value.rawValue)
+    }
+
+    static let count = Int(GH_V1_DIRECTIVE_COUNT.rawValue)
+
+    public init?(id: Int) {
+        guard let match = Directive.allCases.first(where: { $0.id == id }) else { return nil }
+        self = match
+    }
+
+    public init?(name: String) {
+        guard let match = Directive.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
+
+    public var name: String {
+        switch self {
+        case .issuer: "gatehouse.issuer"
+        case .audience: "gatehouse.audience"
+        case .jwks: "gatehouse.jwks"
+        case .algorithms: "gatehouse.algorithms"
+        case .leeway: "gatehouse.leeway"
+        case .maxTokenAge: "gatehouse.max-token-age"
+        case .tokenType: "gatehouse.token-type"
+        case .rolesClaim: "gatehouse.roles-claim"
+        case .groupsClaim: "gatehouse.groups-claim"
+        case .scopeClaim: "gatehouse.scope-claim"
+        case .require: "gatehouse.require"
+        case .defaultRule: "gatehouse.default"
+        case .headers: "gatehouse.headers"
+        case .stripHeaders: "gatehouse.strip-headers"
+        case .env: "gatehouse.env"
+        case .realm: "gatehouse.realm"
+        }
+    }
+}
+
+/// A directive's value as lighttpd's configuration syntax gives it.
+public enum ConfigValue: Sendable, CustomStringConvertible {
+    case string(String)
+    case integer(Int64)
+    /// `( "a", "b" )` or `( "k" => "v", … )`; a nested list is kept only as a marker.
+    case list([(key: String?, value: ConfigValue)])
+
+    public var description: String {
+        switch self {
+        case .string(let text): "\"\(text)\""
+        case .integer(let number): String(number)
+        case .list(let entries):
+            "(" + entries.map { entry in
+                (entry.key.map { "\"\($0)\" => " } ?? "") + entry.value.description
+            }.joined(separator: ", ") + ")"
+        }
+    }
+}
+
+/// A configuration error: names the directive, what was expected and the value found.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,146 @@
+/// The compiled value of one directive in one configuration context. Compiled once, when the
+/// configuration loads (lighttpd's set_defaults, or the CLI reading lighttpd.conf); immutable.
+public final class Setting: Sendable {
+    public enum Value: Sendable {
+        case strings([String])
+        case audiences([String]?)
+        case keys(KeySet)
+        case algorithms(Set<JWSAlgorithm>)
+        case seconds(Int64)
+        case text(String)
+        case claim(ClaimPath)
+        case rules(RuleSet)
+        case expression(Expression)
+        case mapping([IdentityField])
+    }
+
+    public let directive: Directive
+    public let value: Value
+    /// Warnings to show once at startup (an audience of "*", say).
+    public let warnings: [String]
+
+    init(directive: Directive, value: Value, warnings: [String] = []) {
+        self.directive = directive
+        self.value = value
+        self.warnings = warnings
+    }
+
+    /// The one compiler of gatehouse.* values, used by the module and the CLI alike.
+    public static func compile(_ directive: Directive, _ value: ConfigValue) throws(ConfigError) -> Setting {
+        let name = directive.name
+        func fail(_ expected: String) -> ConfigError {
+            ConfigError("\(name): expected \(expected), got \(value)")
+        }
+        switch directive {
+        case .issuer:
+            let issuers = try strings(value, orFail: fail("a string or a list of strings (\"https://idp.example/\")"))
+            return Setting(directive: directive, value: .strings(issuers))
+        case .audience:
+            let audiences = try strings(value, orFail: fail("a string or a list of strings (\"my-api\"), or \"*\""))
+            if audiences == ["*"] {
+                return Setting(directive: directive, value: .audiences(nil),
+                               warnings: ["\(name) = \"*\" accepts tokens meant for any audience"])
+            }
+            if audiences.contains("*") { throw fail("\"*\" alone or a list of audiences without \"*\"") }
+            return Setting(directive: directive, value: .audiences(audiences))
+        case .jwks:
+            guard case .string(let path) = value, !path.isEmpty else { throw fail("the path of a JWKS or PEM file") }
+            do {
+                return Setting(directive: directive, value: .keys(try KeySet.load(path: path)))
+            } catch {
+                throw ConfigError("\(name): \(error)")
+            }
+        case .algorithms:
+            let names = try strings(value, orFail: fail("a list of JWS algorithms (\"RS256\", \"ES256\")"))
+            var algorithms = Set<JWSAlgorithm>()
+            for name in names {
+                guard let algorithm = JWSAlgorithm(name: name) else {
+                    let known = JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw ConfigError(name.lowercased() == "none"
+                        ? "\(directive.name): \"\(name)\" is never accepted: unsigned tokens prove nothing"
+                        : "\(directive.name): unknown algorithm \"\(name)\" (expected some of \(known))")
+                }
+                algorithms.insert(algorithm)
+            }
+            return Setting(directive: directive, value: .algorithms(algorithms))
+        case .leeway:
+            return Setting(directive: directive,
+                           value: .seconds(try seconds(value, in: 0...86_400, orFail: fail("seconds from 0 to 86400"))))
+        case .maxTokenAge:
+            return Setting(directive: directive, value: .seconds(try seconds(value, in: 1...315_360_000,
+                                                                            orFail: fail("seconds from 1 to 315360000"))))
+        case .tokenType, .realm:
+            guard case .string(let text) = value, !text.isEmpty,
+                  text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
+            else {
+                throw fail(directive == .realm ? "a non-empty string without quotes, backslashes or control characters"
+                                               : "a media type such as \"at+jwt\"")
+            }
+            return Setting(directive: directive, value: .text(text))
+        case .rolesClaim, .groupsClaim, .scopeClaim:
+            guard case .string(let text) = value, let path = ClaimPath(text) else {
+                throw fail("a claim name or a dot path into nested claims (\"realm_access.roles\")")
+            }
+            return Setting(directive: directive, value: .claim(path))
+        case .require:
+            guard case .list(let entries) = value else { throw fail("a list of \"PATTERN\" => \"EXPRESSION\" rules") }
+            var rules = [(pattern: String, expression: String)]()
+            for entry in entries {
+                guard let key = entry.key, case .string(let expression) = entry.value else {
+                    throw fail("a list of \"PATTERN\" => \"EXPRESSION\" rules")
+                }
+                rules.append((key, expression))
+            }
+            do {
+                return Setting(directive: directive, value: .rules(try RuleSet(rules)))
+            } catch {
+                let rule = rules.first { $0.pattern == error.source || $0.expression == error.source }
+                let context = rule.map { "rule \"\($0.pattern)\" => \"\($0.expression)\": " } ?? ""
+                throw ConfigError("\(name): \(context)\(error)")
+            }
+        case .defaultRule:
+            guard case .string(let text) = value else { throw fail("an expression such as \"deny\" or \"authenticated\"") }
+            do {
+                return Setting(directive: directive, value: .expression(try PolicyParser.parse(text)))
+            } catch {
+                throw ConfigError("\(name): \(error)")
+            }
+        case .headers, .env:
+            return Setting(directive: directive, value: .mapping(try IdentityField.compile(directive, value)))
+        case .stripHeaders:
+            let names = try strings(value, orFail: fail("a list of header names"))
+            for header in names where !IdentityField.isHeaderName(header) {
+                throw ConfigError("\(name): \"\(header)\" is not a valid header name")
+            }
+            return Setting(directive: directive, value: .strings(names))
+        }
+    }
+
+    /// A string, or a list of strings without keys; never empty, no empty element.
+    private static func strings(_ value: ConfigValue, orFail error: ConfigError) throws(ConfigError) -> [String] {
+        switch value {
+        case .string(let text) where !text.isEmpty:
+            return [text]
+        case .list(let entries) where !entries.isEmpty:
+            var result = [String]()
+            for entry in entries {
+                guard entry.key == nil, case .string(let text) = entry.value, !text.isEmpty else { throw error }
+                result.append(text)
+            }
+            return result
+        default:
+            throw error
+        }
+    }
+
+    private static func seconds(_ value: ConfigValue, in range: ClosedRange<Int64>,
+                                orFail error: ConfigError) throws(ConfigError) -> Int64 {
+        switch value {
+        case .integer(let number) where range.contains(number): return number
+        case .string(let text):  // lighttpd gives numbers from env.* variables as strings
+            guard let number = Int64(text), range.contains(number) else { throw error }
+            return number
+        default: throw error
+        }
+    }
+}

@@ -1,0 +1,132 @@
+/// Decides requests: rule → token → expression → identity (DESIGN.md §4).
+public enum Gate {
+    /// Decides `request` under `configuration` at Unix time `now`; nil when the configuration
+    /// has no `gatehouse.require` (the module does nothing there).
+    public static func decide(_ request: HTTPRequest, configuration: Configuration, now: Int64) -> Decision? {
+        guard let rules = configuration.rules else { return nil }
+        var decision = Decision(status: 0, reason: .allowed, rule: "gatehouse.default",
+                                stripHeaders: configuration.strippedHeaders)
+        let expression: Expression
+        var selected: Rule?
+        var method = request.method, path = request.path
+        if let match = method.withUTF8({ m in path.withUTF8 { p in rules.select(method: m, path: p) } }) {
+            selected = match.rule
+            expression = match.rule.expression
+            decision.rule = match.rule.pattern.description
+            decision.explanation.append("rule \"\(match.rule.pattern)\" => \"\(expression)\" is the most specific match")
+        } else {
+            expression = configuration.defaultExpression
+            decision.explanation.append("no rule matches \(request.method) \(request.path); gatehouse.default is \"\(expression)\"")
+        }
+
+        // The token: absent, invalid (with why), or verified.
+        var tokenError: TokenError?
+        var identity: Identity?
+        switch bearerToken(request) {
+        case .failure(let error): tokenError = error
+        case .success(nil): break
+        case .success(let token?):
+            if let keys = configuration.keys {
+                switch TokenVerifier.verify(token, keys: keys, requirements: configuration.tokenRequirements, now: now) {
+                case .success(let verified):
+                    identity = Identity(claims: verified.claims, names: configuration.claimNames)
+                    decision.claims = verified.claims
+                    decision.explanation.append("token verified: sub \(identity?.subject.map { "\"\($0)\"" } ?? "absent")")
+                case .failure(let error):
+                    tokenError = error
+                }
+            } else {
+                tokenError = TokenError(.unknownKey, "no keys are configured (gatehouse.jwks)")
+            }
+        }
+        if let tokenError { decision.explanation.append("token refused: \(tokenError.code.rawValue): \(tokenError.message)") }
+
+        var trace = [String]()
+        let truth = expression.evaluate(identity, trace: &trace)
+        decision.explanation += trace
+        let realm = configuration.realm ?? (request.host.isEmpty ? "gatehouse" : request.host)
+
+        // What the expression's truth means for the response:
+        //
+        //     expression  token     | outcome
+        //     yes         any       | allow; identity attached when the token is valid
+        //     no          valid     | 403 policy_denied (no_rule under gatehouse.default)
+        //     no          not valid | 403 (the outcome does not depend on who asks: "deny")
+        //     unknown     absent    | 401 no_token
+        //     unknown     invalid   | 401 invalid_token
+        switch truth {
+        case .yes:
+            decision.explanation.append("allowed")
+            if let identity {
+                do {
+                    try attach(identity, to: &decision, configuration: configuration)
+                } catch {
+                    refuse(&decision, status: 401, error, realm: realm)
+                }
+            }
+        case .no:
+            decision.status = 403
+            decision.reason = selected == nil ? .noRule : .policyDenied
+            decision.message = "the policy denies this request"
+            if identity != nil, expression.testsScopes {
+                let scopes = expression.scopes.joined(separator: " ")
+                decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\", error=\"insufficient_scope\", "
+                    + "scope=\"\(quoted(scopes))\""
+            }
+            decision.explanation.append("denied: \(decision.reason.rawValue)")
+        case .unknown:
+            refuse(&decision, status: 401, tokenError ?? TokenError(.noToken, "no bearer token"), realm: realm)
+        }
+        return decision
+    }
+
+    private static func refuse(_ decision: inout Decision, status: Int, _ error: TokenError, realm: String) {
+        decision.status = status
+        decision.reason = error.code
+        decision.message = error.message
+        decision.requestHeaders = []
+        decision.environment = []
+        if error.code == .noToken {
+            decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\""
+        } else {
+            decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\", error=\"invalid_token\", "
+                + "error_description=\"\(quoted(error.message))\""
+        }
+        decision.explanation.append("refused \(status): \(error.code.rawValue)")
+    }
+
+    private static func attach(_ identity: Identity, to decision: inout Decision,
+                               configuration: Configuration) throws(TokenError) {
+        for field in configuration.headers {
+            if let value = try field.render(from: identity.claims) { decision.requestHeaders.append((field.name, value)) }
+        }
+        for field in configuration.environment {
+            if let value = try field.render(from: identity.claims) { decision.environment.append((field.name, value)) }
+        }
+        decision.environment.append(("AUTH_TYPE", "Bearer"))
+    }
+
+    /// The bearer token of the Authorization header (RFC 6750 §2.1). Another scheme is no
+    /// token; two credentials (two Authorization headers, which lighttpd joins with ", ")
+    /// are refused.
+    static func bearerToken(_ request: HTTPRequest) -> Result<String?, TokenError> {
+        guard let value = request.header("Authorization") else { return .success(nil) }
+        let bytes = Array(value.utf8)
+        let lowered = bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+        let scheme = Array("bearer".utf8)
+        let isBearer = lowered.starts(with: scheme) && (bytes.count == scheme.count || bytes[scheme.count] == 0x20)
+        let mentionsBearer = lowered.firstRange(of: scheme) != nil
+        if bytes.contains(UInt8(ascii: ",")) && mentionsBearer {
+            return .failure(TokenError(.malformed, "more than one credential in Authorization"))
+        }
+        guard isBearer else { return .success(nil) }
+        let token = bytes[scheme.count...].drop { $0 == 0x20 }
+        guard !token.isEmpty else { return .failure(TokenError(.malformed, "the Bearer credential is empty")) }
+        return .success(String(decoding: token, as: UTF8.self))
+    }
+
+    /// Makes text safe inside an HTTP quoted-string: no quote, backslash or control character.
+    static func quoted(_ text: String) -> String {
+        String(decoding: text.utf8.filter { $0 >= 0x20 && $0 != 0x7F && $0 != 0x22 && $0 != 0x5C }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,37 @@
+/// The stable reason codes of DESIGN.md §5, shared by the CLI, the module's logs and the audit log.
+public enum ReasonCode: String, Sendable, CaseIterable {
+    case allowed
+    case malformed
+    case tokenTooLarge = "token_too_large"
+    case unsupportedAlgorithm = "unsupported_algorithm"
+    case algorithmNotAllowed = "algorithm_not_allowed"
+    case unknownKey = "unknown_key"
+    case keyAlgorithmMismatch = "key_algorithm_mismatch"
+    case badSignature = "bad_signature"
+    case criticalHeader = "critical_header"
+    case wrongType = "wrong_type"
+    case expired
+    case notYetValid = "not_yet_valid"
+    case issuedInFuture = "issued_in_future"
+    case tooOld = "too_old"
+    case wrongIssuer = "wrong_issuer"
+    case wrongAudience = "wrong_audience"
+    case missingClaim = "missing_claim"
+    case noToken = "no_token"
+    case policyDenied = "policy_denied"
+    case noRule = "no_rule"
+    case rateLimited = "rate_limited"
+    case unsafeClaimValue = "unsafe_claim_value"
+}
+
+/// Why a token was refused: a stable code and a message for people. The message never
+/// quotes the token or any other client-supplied bytes.
+public struct TokenError: Error, Sendable, Equatable {
+    public let code: ReasonCode
+    public let message: String
+
+    init(_ code: ReasonCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}

@@ -1,0 +1,19 @@
+/// A problem found while compiling a rule, with the column it points at (1-based) and the
+/// text it points into, so it can be shown with a caret under the problem.
+public struct PolicyError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public let source: String
+    public let column: Int
+
+    init(_ message: String, in source: String, at offset: Int) {
+        self.message = message
+        self.source = source
+        self.column = offset + 1
+    }
+
+    /// `message at column N:` then the source and a caret under column N.
+    public var description: String {
+        let caret = String(repeating: " ", count: max(0, column - 1)) + "^"
+        return "\(message) at column \(column):\n    \(source)\n    \(caret)"
+    }
+}

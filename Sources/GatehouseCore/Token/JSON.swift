@@ -1,0 +1,183 @@
+internal import CJansson
+
+/// A JSON value as a token or a key file gave it. Object members keep their order and are
+/// looked up by their exact UTF-8 bytes (never by Swift's Unicode-equivalence `==`).
+public enum JSON: Sendable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case real(Double)
+    case string(String)
+    case array([JSON])
+    case object(JSONObject)
+
+    /// The deepest nesting accepted; claims and JOSE headers need a handful of levels.
+    static let maximumDepth = 32
+
+    /// Parses a JSON text with jansson, refusing duplicate member names, NUL characters in
+    /// strings and nesting deeper than `maximumDepth`.
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<JSON, JSONError> {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return .failure(JSONError("empty JSON text")) }
+        var error = json_error_t()
+        guard let root = json_loadb(base.assumingMemoryBound(to: CChar.self), bytes.count,
+                                    Int(JSON_REJECT_DUPLICATES), &error) else {
+            let text = withUnsafeBytes(of: &error.text) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            return .failure(JSONError(text))
+        }
+        defer { json_decref(root) }
+        guard let value = JSON(root, depth: 0) else {
+            return .failure(JSONError("nested deeper than \(maximumDepth) levels"))
+        }
+        return .success(value)
+    }
+
+    public static func parse(_ bytes: [UInt8]) -> Result<JSON, JSONError> {
+        bytes.withUnsafeBytes { parse($0) }
+    }
+
+    private init?(_ node: UnsafeMutablePointer<json_t>, depth: Int) {
+        if depth > JSON.maximumDepth { return nil }
+        switch node.pointee.type {
+        case JSON_OBJECT:
+            var members = [(key: String, value: JSON)]()
+            members.reserveCapacity(json_object_size(node))
+            var iterator = json_object_iter(node)
+            while let current = iterator {
+                let keyLength = json_object_iter_key_len(current)
+                let key = json_object_iter_key(current).withMemoryRebound(to: UInt8.self, capacity: keyLength) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: keyLength), as: UTF8.self)
+                }
+                guard let value = JSON(json_object_iter_value(current), depth: depth + 1) else { return nil }
+                members.append((key, value))
+                iterator = json_object_iter_next(node, current)
+            }
+            self = .object(JSONObject(members: members))
+        case JSON_ARRAY:
+            var elements = [JSON]()
+            let count = json_array_size(node)
+            elements.reserveCapacity(count)
+            for index in 0..<count {
+                guard let element = JSON(json_array_get(node, index), depth: depth + 1) else { return nil }
+                elements.append(element)
+            }
+            self = .array(elements)
+        case JSON_STRING:
+            let length = json_string_length(node)
+            self = .string(json_string_value(node).withMemoryRebound(to: UInt8.self, capacity: length) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+            })
+        case JSON_INTEGER: self = .integer(Int64(json_integer_value(node)))
+        case JSON_REAL: self = .real(json_real_value(node))
+        case JSON_TRUE: self = .bool(true)
+        case JSON_FALSE: self = .bool(false)
+        default: self = .null
+        }
+    }
+
+    public var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    public var objectValue: JSONObject? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
+
+    /// The value at a dot path of object member names (`realm_access.roles`).
+    public func value(atPath path: ClaimPath) -> JSON? {
+        var current = self
+        for name in path.components {
+            guard case .object(let object) = current, let next = object[name] else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    /// Compact JSON text, with every non-ASCII and control character escaped, so the text
+    /// is safe in a log line or an HTTP header.
+    public var serialized: String {
+        var out = ""
+        serialize(into: &out)
+        return out
+    }
+
+    private func serialize(into out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let value): out += value ? "true" : "false"
+        case .integer(let value): out += String(value)
+        case .real(let value): out += value.isFinite ? "\(value)" : "null"
+        case .string(let value): JSON.serialize(string: value, into: &out)
+        case .array(let elements):
+            out += "["
+            for (index, element) in elements.enumerated() {
+                if index > 0 { out += "," }
+                element.serialize(into: &out)
+            }
+            out += "]"
+        case .object(let object):
+            out += "{"
+            for (index, member) in object.members.enumerated() {
+                if index > 0 { out += "," }
+                JSON.serialize(string: member.key, into: &out)
+                out += ":"
+                member.value.serialize(into: &out)
+            }
+            out += "}"
+        }
+    }
+
+    static func serialize(string: String, into out: inout String) {
+        out += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case " "..."~": out.unicodeScalars.append(scalar)
+            default:
+                for unit in String(scalar).utf16 {
+                    let hex = String(unit, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                }
+            }
+        }
+        out += "\""
+    }
+}
+
+/// A JSON object: members in document order, found by exact bytes.
+public struct JSONObject: Sendable {
+    public let members: [(key: String, value: JSON)]
+
+    public init(members: [(key: String, value: JSON)]) {
+        self.members = members
+    }
+
+    public subscript(name: String) -> JSON? {
+        for member in members where member.key.utf8.elementsEqual(name.utf8) { return member.value }
+        return nil
+    }
+}
+
+public struct JSONError: Error, Sendable {
+    public let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// A dot path into nested claims, checked when the configuration loads.
+public struct ClaimPath: Sendable, CustomStringConvertible {
+    public let components: [String]
+    public var description: String { components.joined(separator: ".") }
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else { return nil }
+        components = parts
+    }
+}

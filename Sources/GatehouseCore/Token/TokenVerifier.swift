@@ -1,0 +1,208 @@
+/// What a token must satisfy besides its signature: the token-related gatehouse.* directives.
+public struct TokenRequirements: Sendable {
+    /// Accepted `iss` values, compared byte for byte; nil accepts any issuer (the CLI without --issuer).
+    public var issuers: [String]?
+    /// At least one must be in `aud`; nil accepts any audience (`gatehouse.audience = "*"`).
+    public var audiences: [String]?
+    public var algorithms: Set<JWSAlgorithm>
+    /// Seconds of clock skew allowed on exp, nbf and iat.
+    public var leeway: Int64
+    public var maxTokenAge: Int64?
+    /// The required `typ` header (RFC 9068 `at+jwt`, say), compared as a media type.
+    public var tokenType: String?
+
+    public init(issuers: [String]?, audiences: [String]?, algorithms: Set<JWSAlgorithm> = JWSAlgorithm.defaultAllowed,
+                leeway: Int64 = 60, maxTokenAge: Int64? = nil, tokenType: String? = nil) {
+        self.issuers = issuers
+        self.audiences = audiences
+        self.algorithms = algorithms
+        self.leeway = leeway
+        self.maxTokenAge = maxTokenAge
+        self.tokenType = tokenType
+    }
+}
+
+/// A token whose signature verified: its JOSE header and its claims.
+public struct VerifiedToken: Sendable {
+    public let header: JSONObject
+    public let claims: JSONObject
+}
+
+/// JWS compact serialization (RFC 7515 §7.1) verified the RFC 8725 way.
+public enum TokenVerifier {
+    /// Tokens longer than this are refused before any parsing.
+    public static let maximumLength = 16 * 1024
+
+    /// Checks the header and the signature. Returns the header and the payload's bytes
+    /// (not parsed: `--signature-only` accepts any payload).
+    public static func verifySignature(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
+                                       algorithms: Set<JWSAlgorithm>, tokenType: String? = nil)
+        -> Result<(header: JSONObject, payload: [UInt8]), TokenError> {
+        guard token.count <= maximumLength else {
+            return .failure(TokenError(.tokenTooLarge, "the token is longer than \(maximumLength) bytes"))
+        }
+        // Only the base64url alphabet and exactly two dots (RFC 7515 §7.1, no JWE, no JSON form).
+        var dots = [Int]()
+        for (index, byte) in token.enumerated() {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                continue
+            case UInt8(ascii: "."):
+                dots.append(index)
+                if dots.count > 2 { return .failure(malformed("a JWS has exactly three parts")) }
+            default:
+                return .failure(malformed("the token holds a character outside base64url"))
+            }
+        }
+        guard dots.count == 2 else { return .failure(malformed("a JWS has exactly three parts")) }
+        let headerPart = UnsafeBufferPointer(rebasing: token[0..<dots[0]])
+        let payloadPart = UnsafeBufferPointer(rebasing: token[(dots[0] + 1)..<dots[1]])
+        let signaturePart = UnsafeBufferPointer(rebasing: token[(dots[1] + 1)...])
+
+        guard let headerBytes = Base64URL.decode(headerPart),
+              let payload = Base64URL.decode(payloadPart),
+              let signature = Base64URL.decode(signaturePart) else {
+            return .failure(malformed("a part is not canonical unpadded base64url"))
+        }
+        guard !signature.isEmpty else { return .failure(malformed("the signature is empty")) }
+        guard case .success(let headerJSON) = JSON.parse(headerBytes), let header = headerJSON.objectValue else {
+            return .failure(malformed("the header is not a JSON object (or repeats a member)"))
+        }
+
+        guard case .string(let name)? = header["alg"] else {
+            return .failure(malformed("the header has no \"alg\" string"))
+        }
+        guard let algorithm = JWSAlgorithm(name: name) else {
+            return .failure(TokenError(.unsupportedAlgorithm, "the token's algorithm is not supported"))
+        }
+        guard algorithms.contains(algorithm) else {
+            return .failure(TokenError(.algorithmNotAllowed, "the token's algorithm is not allowed here"))
+        }
+        // RFC 7515 §4.1.11: no extension is understood, so any "crit" is refused.
+        if header["crit"] != nil {
+            return .failure(TokenError(.criticalHeader, "the token has critical header parameters"))
+        }
+        if let required = tokenType {
+            guard case .string(let typ)? = header["typ"], sameMediaType(typ, required) else {
+                return .failure(TokenError(.wrongType, "the token's \"typ\" is not the required type"))
+            }
+        }
+        var kid: String?
+        if let value = header["kid"] {
+            guard case .string(let text) = value else { return .failure(malformed("\"kid\" must be a string")) }
+            kid = text
+        }
+        // "jwk", "jku", "x5u" and "x5c" are never read: keys come from the configuration only.
+        let (candidates, kidKnown) = keys.candidates(kid: kid, algorithm: algorithm)
+        if candidates.isEmpty {
+            return .failure(kidKnown
+                ? TokenError(.keyAlgorithmMismatch, "the key named by \"kid\" is not for this algorithm")
+                : TokenError(.unknownKey, "no configured key matches the token's \"kid\" and algorithm"))
+        }
+        let signingInput = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(token)[0..<dots[1]])
+        guard candidates.contains(where: { $0.verify(signature: signature, over: signingInput, algorithm: algorithm) })
+        else {
+            return .failure(TokenError(.badSignature, "the signature does not verify"))
+        }
+        return .success((header, payload))
+    }
+
+    /// Checks the registered claims (RFC 7519 §4.1) against the requirements at time `now`.
+    public static func checkClaims(_ claims: JSONObject, _ requirements: TokenRequirements,
+                                   now: Int64) -> TokenError? {
+        let now = Double(now)
+        let leeway = Double(requirements.leeway)
+
+        guard let expiry = claims["exp"] else { return TokenError(.missingClaim, "the token has no \"exp\"") }
+        guard let exp = numericDate(expiry) else { return malformed("\"exp\" is not a number") }
+        if now >= exp + leeway { return TokenError(.expired, "the token has expired") }
+
+        if let value = claims["nbf"] {
+            guard let nbf = numericDate(value) else { return malformed("\"nbf\" is not a number") }
+            if now + leeway < nbf { return TokenError(.notYetValid, "the token is not valid yet") }
+        }
+        var issuedAt: Double?
+        if let value = claims["iat"] {
+            guard let iat = numericDate(value) else { return malformed("\"iat\" is not a number") }
+            if iat > now + leeway { return TokenError(.issuedInFuture, "the token was issued in the future") }
+            issuedAt = iat
+        }
+        if let maxAge = requirements.maxTokenAge {
+            guard let iat = issuedAt else { return TokenError(.missingClaim, "the token has no \"iat\"") }
+            if now - iat > Double(maxAge) + leeway { return TokenError(.tooOld, "the token is too old") }
+        }
+
+        if let issuers = requirements.issuers {
+            guard let issuer = claims["iss"] else { return TokenError(.missingClaim, "the token has no \"iss\"") }
+            guard case .string(let iss) = issuer, issuers.contains(where: { $0.utf8.elementsEqual(iss.utf8) }) else {
+                return TokenError(.wrongIssuer, "the token's issuer is not accepted here")
+            }
+        }
+
+        if let audiences = requirements.audiences {
+            guard let audience = claims["aud"] else { return TokenError(.missingClaim, "the token has no \"aud\"") }
+            let values: [JSON]
+            switch audience {
+            case .string: values = [audience]
+            case .array(let list): values = list
+            default: return malformed("\"aud\" must be a string or an array of strings")
+            }
+            var matched = false
+            for value in values {
+                guard case .string(let aud) = value else {
+                    return malformed("\"aud\" must be a string or an array of strings")
+                }
+                if audiences.contains(where: { $0.utf8.elementsEqual(aud.utf8) }) { matched = true }
+            }
+            if !matched { return TokenError(.wrongAudience, "the token is not meant for this audience") }
+        }
+        return nil
+    }
+
+    /// Signature, then claims.
+    public static func verify(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
+                              now: Int64) -> Result<VerifiedToken, TokenError> {
+        let header: JSONObject
+        let payload: [UInt8]
+        switch verifySignature(token, keys: keys, algorithms: requirements.algorithms,
+                               tokenType: requirements.tokenType) {
+        case .success(let parts): (header, payload) = parts
+        case .failure(let error): return .failure(error)
+        }
+        guard case .success(let json) = JSON.parse(payload), let claims = json.objectValue else {
+            return .failure(malformed("the payload is not a JSON object (or repeats a member)"))
+        }
+        if let error = checkClaims(claims, requirements, now: now) { return .failure(error) }
+        return .success(VerifiedToken(header: header, claims: claims))
+    }
+
+    public static func verify(_ token: String, keys: KeySet, requirements: TokenRequirements,
+                              now: Int64) -> Result<VerifiedToken, TokenError> {
+        var token = token
+        return token.withUTF8 { verify($0, keys: keys, requirements: requirements, now: now) }
+    }
+
+    /// A NumericDate (RFC 7519 §2): any JSON number, integer or not. As a Double every
+    /// value compares without overflow: 1e300 is far in the future, -1e300 long past.
+    private static func numericDate(_ value: JSON) -> Double? {
+        switch value {
+        case .integer(let number): Double(number)
+        case .real(let number): number.isFinite ? number : nil
+        default: nil
+        }
+    }
+
+    /// Media types compare case-insensitively, and `application/` may be left out (RFC 7515 §4.1.9).
+    static func sameMediaType(_ a: String, _ b: String) -> Bool {
+        func normalised(_ text: String) -> [UInt8] {
+            var bytes = Array(text.utf8).map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+            let prefix = Array("application/".utf8)
+            if bytes.starts(with: prefix) { bytes.removeFirst(prefix.count) }
+            return bytes
+        }
+        return normalised(a) == normalised(b)
+    }
+
+    private static func malformed(_ message: String) -> TokenError { TokenError(.malformed, message) }
+}
