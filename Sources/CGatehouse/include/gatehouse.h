@@ -16,6 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Nullability is checked by clang (and by Swift, which imports this header);
+ * other compilers see plain pointers. */
+#if !defined(__clang__) && !defined(_Nullable)
+#define _Nullable
+#define _Nonnull
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

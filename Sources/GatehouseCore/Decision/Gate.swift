@@ -115,7 +115,7 @@ public enum Gate {
         let lowered = bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
         let scheme = Array("bearer".utf8)
         let isBearer = lowered.starts(with: scheme) && (bytes.count == scheme.count || bytes[scheme.count] == 0x20)
-        let mentionsBearer = lowered.firstRange(of: scheme) != nil
+        let mentionsBearer = lowered.indices.contains { lowered[$0...].starts(with: scheme) }
         if bytes.contains(UInt8(ascii: ",")) && mentionsBearer {
             return .failure(TokenError(.malformed, "more than one credential in Authorization"))
         }

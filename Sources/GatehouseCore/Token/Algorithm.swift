@@ -75,7 +75,7 @@ public enum ECCurve: String, Sendable, CaseIterable {
     }
 
     /// OpenSSL's group name for the curve.
-    var groupName: String {
+    var groupName: StaticString {
         switch self {
         case .p256: "prime256v1"
         case .p384: "secp384r1"

@@ -160,8 +160,8 @@ extension VerificationKey {
             BN_free(n)
             BN_free(e)
         }
-        guard OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_N, n) == 1,
-              OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_E, e) == 1 else {
+        guard OSSL_PARAM_BLD_push_BN(builder, COPENSSL_PARAM_RSA_N, n) == 1,
+              OSSL_PARAM_BLD_push_BN(builder, COPENSSL_PARAM_RSA_E, e) == 1 else {
             throw KeyError("\(label): could not read the RSA modulus and exponent")
         }
         let pkey = try fromParameters(builder, type: "RSA", label: label)
@@ -175,11 +175,15 @@ extension VerificationKey {
         }
         guard let builder = OSSL_PARAM_BLD_new() else { throw KeyError("\(label): out of memory") }
         defer { OSSL_PARAM_BLD_free(builder) }
-        let point = [0x04] + x + y  // SEC 1 uncompressed point
-        guard OSSL_PARAM_BLD_push_utf8_string(builder, OSSL_PKEY_PARAM_GROUP_NAME, curve.groupName, 0) == 1,
-              point.withUnsafeBytes({
-                  OSSL_PARAM_BLD_push_octet_string(builder, OSSL_PKEY_PARAM_PUB_KEY, $0.baseAddress, $0.count)
-              }) == 1 else {
+        // The builder keeps pointers until OSSL_PARAM_BLD_to_param: the group name is a static
+        // string, and the point is built in memory that outlives that call.
+        let point = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 + 2 * curve.coordinateLength, alignment: 1)
+        defer { point.deallocate() }
+        point[0] = 0x04  // SEC 1 uncompressed point
+        point[1...].copyBytes(from: x + y)
+        guard OSSL_PARAM_BLD_push_utf8_string(builder, COPENSSL_PARAM_GROUP_NAME, curve.groupName.utf8Start, 0) == 1,
+              OSSL_PARAM_BLD_push_octet_string(builder, COPENSSL_PARAM_PUB_KEY, point.baseAddress, point.count) == 1
+        else {
             throw KeyError("\(label): could not read the EC point")
         }
         let pkey = try fromParameters(builder, type: "EC", label: label)
@@ -224,8 +228,8 @@ extension VerificationKey {
             var length = 0
             guard EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, &name, name.count, &length) == 1,
                   let curve = ECCurve.allCases.first(where: {
-                      $0.groupName == String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) },
-                                             as: UTF8.self)
+                      $0.groupName.description == String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) },
+                                                         as: UTF8.self)
                   }) else {
                 EVP_PKEY_free(pkey)
                 throw KeyError("\(label): EC keys must be on P-256, P-384 or P-521")

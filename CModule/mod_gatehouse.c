@@ -1,0 +1,372 @@
+/*
+ * mod_gatehouse - identity-aware authorization for lighttpd
+ *
+ * A thin shim: it reads the gatehouse.* directives, hands their values to
+ * GatehouseCore (Swift) to compile, and on each request hands the request to
+ * GatehouseCore to decide, then applies the decision with lighttpd's own API.
+ * It never parses tokens, JSON or policy (see gatehouse.h).
+ */
+#include "first.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+#include "array.h"
+#include "buffer.h"
+#include "configfile.h"
+#include "http_header.h"
+#include "http_kv.h"
+#include "log.h"
+#include "plugin.h"
+#include "request.h"
+
+#include "gatehouse.h"
+
+/* The layouts this file reads, as lighttpd 1.4.69 on x86_64 with Debian's
+ * configure choices (config.h) lays them out: a different lighttpd, or a
+ * config.h that drifted from Debian's, fails here instead of at run time.
+ * (Debian's own binaries agree: mod_accesslog.so reads con->dst_addr_buf at
+ * 0x408, mod_auth.so and mod_dirlisting.so read r->uri.path at 0x120.) */
+#if LIGHTTPD_VERSION_ID == 0x10445 && defined(__x86_64__)
+_Static_assert(offsetof(data_config, value) == 144, "data_config layout differs from Debian's lighttpd 1.4.69");
+_Static_assert(offsetof(connection, dst_addr_buf) == 1032, "connection layout differs from Debian's lighttpd 1.4.69");
+_Static_assert(offsetof(request_st, rqst_headers) == 232, "request_st layout differs from Debian's lighttpd 1.4.69");
+_Static_assert(offsetof(request_st, uri.path) == 288, "request_st layout differs from Debian's lighttpd 1.4.69");
+_Static_assert(sizeof(request_st) == 800, "request_st layout differs from Debian's lighttpd 1.4.69");
+#endif
+
+typedef struct {
+    const gh_setting *v[GH_V1_DIRECTIVE_COUNT]; /* NULL: unset in every matching context */
+} plugin_config;
+
+typedef struct {
+    PLUGIN_DATA;
+    plugin_config defaults;
+    plugin_config conf;
+    gh_engine *engine;
+} plugin_data;
+
+/* Every directive the module knows: index i here is directive i of gatehouse.h.
+ * T_CONFIG_LOCAL: lighttpd leaves the value alone and the module compiles it. */
+static const config_plugin_keys_t cpk[] = {
+    { CONST_STR_LEN("gatehouse.issuer"),        T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.audience"),      T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.jwks"),          T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.algorithms"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.leeway"),        T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.max-token-age"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.token-type"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.roles-claim"),   T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.groups-claim"),  T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.scope-claim"),   T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.require"),       T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.default"),       T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.headers"),       T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.strip-headers"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.env"),           T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.realm"),         T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ NULL, 0,                                  T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
+};
+_Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] and gatehouse.h disagree");
+
+INIT_FUNC(mod_gatehouse_init) {
+    return ck_calloc(1, sizeof(plugin_data));
+}
+
+FREE_FUNC(mod_gatehouse_free) {
+    plugin_data * const p = p_d;
+    if (NULL == p->cvlist) return;
+    /* (init i to 0 if global context; to 1 to skip empty global context) */
+    for (int i = !p->cvlist[0].v.u2[1], used = p->nconfig; i < used; ++i) {
+        config_plugin_value_t *cpv = p->cvlist + p->cvlist[i].v.u2[0];
+        for (; -1 != cpv->k_id; ++cpv) {
+            if (cpv->vtype == T_CONFIG_LOCAL)
+                gh_v1_setting_free(cpv->v.v);
+        }
+    }
+    gh_v1_engine_free(p->engine);
+}
+
+static void mod_gatehouse_merge_config_cpv(plugin_config * const pconf, const config_plugin_value_t * const cpv) {
+    if (cpv->vtype == T_CONFIG_LOCAL && (uint32_t)cpv->k_id < GH_V1_DIRECTIVE_COUNT)
+        pconf->v[cpv->k_id] = cpv->v.v;
+}
+
+static void mod_gatehouse_merge_config(plugin_config * const pconf, const config_plugin_value_t *cpv) {
+    do {
+        mod_gatehouse_merge_config_cpv(pconf, cpv);
+    } while ((++cpv)->k_id != -1);
+}
+
+static void mod_gatehouse_patch_config(request_st * const r, plugin_data * const p) {
+    p->conf = p->defaults; /* copy small struct instead of memcpy() */
+    for (int i = 1, used = p->nconfig; i < used; ++i) {
+        if (config_check_cond(r, (uint32_t)p->cvlist[i].k_id))
+            mod_gatehouse_merge_config(&p->conf, p->cvlist + p->cvlist[i].v.u2[0]);
+    }
+}
+
+/* Log lines GatehouseCore sends while the configuration loads (ctx: server). */
+__attribute_cold__
+static void mod_gatehouse_config_output(void * const ctx, const int kind, const char * const name, const size_t nlen,
+                                        const char * const value, const size_t vlen) {
+    server * const srv = ctx;
+    UNUSED(name);
+    UNUSED(nlen);
+    log_error(srv->errh, __FILE__, __LINE__, "%s%.*s",
+              kind == GH_V1_LOG_WARNING ? "WARNING: " : "", (int)vlen, value);
+}
+
+/* lighttpd only warns about unknown keys; a misspelt gatehouse.* key would
+ * silently leave a location unguarded, so it stops startup here. */
+__attribute_cold__
+static int mod_gatehouse_check_spelling(server * const srv) {
+    int rc = 1;
+    for (uint32_t u = 0; u < srv->config_context->used; ++u) {
+        const array * const ca = ((const data_config *)srv->config_context->data[u])->value;
+        for (uint32_t j = 0; j < ca->used; ++j) {
+            const buffer * const k = &ca->data[j]->key;
+            if (!buffer_clen(k) || 0 != strncmp(k->ptr, "gatehouse.", sizeof("gatehouse.") - 1)) continue;
+            int known = 0;
+            for (int i = 0; cpk[i].k; ++i) known |= buffer_eq_slen(k, cpk[i].k, cpk[i].klen);
+            if (known) continue;
+            log_error(srv->errh, __FILE__, __LINE__,
+                      "unknown directive %s (expected one of gatehouse.issuer, .audience, .jwks, .algorithms, "
+                      ".leeway, .max-token-age, .token-type, .roles-claim, .groups-claim, .scope-claim, .require, "
+                      ".default, .headers, .strip-headers, .env, .realm)", k->ptr);
+            rc = 0;
+        }
+    }
+    return rc;
+}
+
+/* Hands one directive's value, as lighttpd parsed it, to GatehouseCore to compile. */
+__attribute_cold__
+static gh_setting * mod_gatehouse_compile(server * const srv, plugin_data * const p, const int directive,
+                                          const data_unset * const du) {
+    char digits[LI_ITOSTRING_LENGTH];
+    gh_v1_entry one = { NULL, 0, "", 0, GH_V1_VALUE_STRING };
+    const gh_v1_entry *entries = &one;
+    gh_v1_entry *list = NULL;
+    size_t count = 1;
+    int kind = GH_V1_VALUE_STRING;
+    /* (integers become decimal text; list elements are strings or, nested, only marked) */
+    char (*numbers)[LI_ITOSTRING_LENGTH] = NULL;
+
+    if (du->type == TYPE_STRING) {
+        const buffer * const b = &((const data_string *)du)->value;
+        one.value = b->ptr ? b->ptr : "";
+        one.value_len = buffer_clen(b);
+    }
+    else if (du->type == TYPE_INTEGER) {
+        kind = one.kind = GH_V1_VALUE_INTEGER;
+        one.value = digits;
+        one.value_len = li_itostrn(digits, sizeof(digits), ((const data_integer *)du)->value);
+    }
+    else if (du->type == TYPE_ARRAY) {
+        const array * const a = &((const data_array *)du)->value;
+        kind = GH_V1_VALUE_ARRAY;
+        count = a->used;
+        list = ck_calloc(count ? count : 1, sizeof(*list));
+        numbers = ck_calloc(count ? count : 1, sizeof(*numbers));
+        for (uint32_t i = 0; i < a->used; ++i) {
+            const data_unset * const e = a->data[i];
+            gh_v1_entry * const x = list + i;
+            if (buffer_clen(&e->key)) {
+                x->key = e->key.ptr;
+                x->key_len = buffer_clen(&e->key);
+            }
+            x->value = "";
+            if (e->type == TYPE_STRING) {
+                const buffer * const b = &((const data_string *)e)->value;
+                x->kind = GH_V1_VALUE_STRING;
+                x->value = b->ptr ? b->ptr : "";
+                x->value_len = buffer_clen(b);
+            }
+            else if (e->type == TYPE_INTEGER) {
+                x->kind = GH_V1_VALUE_INTEGER;
+                x->value = numbers[i];
+                x->value_len = li_itostrn(numbers[i], sizeof(*numbers), ((const data_integer *)e)->value);
+            }
+            else
+                x->kind = GH_V1_VALUE_ARRAY;
+        }
+        entries = list;
+    }
+    else {
+        kind = GH_V1_VALUE_ARRAY; /* (a nested condition; reported as a bad value) */
+        count = 0;
+    }
+
+    gh_setting * const s =
+      gh_v1_setting_compile(p->engine, directive, cpk[directive].k, cpk[directive].klen, kind,
+                            entries, count, mod_gatehouse_config_output, srv);
+    free(list);
+    free(numbers);
+    return s;
+}
+
+/* The settings in force in context `ctx` when only it and its enclosing
+ * conditions match: what startup can check for consistency. */
+__attribute_cold__
+static void mod_gatehouse_context_config(server * const srv, plugin_data * const p, const data_config *dc,
+                                         plugin_config * const pconf) {
+    if (NULL == dc || 0 == dc->context_ndx) {
+        *pconf = p->defaults;
+        return;
+    }
+    mod_gatehouse_context_config(srv, p, dc->parent, pconf);
+    for (int i = 1, used = p->nconfig; i < used; ++i) {
+        if (p->cvlist[i].k_id == dc->context_ndx)
+            mod_gatehouse_merge_config(pconf, p->cvlist + p->cvlist[i].v.u2[0]);
+    }
+}
+
+SETDEFAULTS_FUNC(mod_gatehouse_set_defaults) {
+    plugin_data * const p = p_d;
+    if (!mod_gatehouse_check_spelling(srv))
+        return HANDLER_ERROR;
+    if (!config_plugin_values_init(srv, p, cpk, "mod_gatehouse"))
+        return HANDLER_ERROR;
+    p->engine = gh_v1_engine_new();
+    if (NULL == p->engine)
+        return HANDLER_ERROR;
+
+    /* config_plugin_values_init() reserved a slot for each gatehouse.* key of
+     * each context, but stores nothing for T_CONFIG_LOCAL keys: compile each
+     * value into its slot, in cpk[] order, and close each list with -1. */
+    int rc = 1;
+    for (int i = !p->cvlist[0].v.u2[1]; i < p->nconfig; ++i) {
+        const data_config * const dc =
+          (const data_config *)srv->config_context->data[p->cvlist[i].k_id];
+        config_plugin_value_t *cpv = p->cvlist + p->cvlist[i].v.u2[0];
+        for (int k = 0; cpk[k].k; ++k) {
+            const data_unset * const du = array_get_element_klen(dc->value, cpk[k].k, cpk[k].klen);
+            if (NULL == du) continue;
+            gh_setting * const s = mod_gatehouse_compile(srv, p, k, du);
+            if (NULL == s) {
+                rc = 0;
+                continue;
+            }
+            cpv->k_id = k;
+            cpv->vtype = T_CONFIG_LOCAL;
+            cpv->v.v = s;
+            ++cpv;
+        }
+        cpv->k_id = -1;
+    }
+    if (!rc) return HANDLER_ERROR;
+
+    /* initialize p->defaults from global config context */
+    if (p->nconfig > 0 && p->cvlist->v.u2[1]) {
+        const config_plugin_value_t *cpv = p->cvlist + p->cvlist->v.u2[0];
+        if (-1 != cpv->k_id)
+            mod_gatehouse_merge_config(&p->defaults, cpv);
+    }
+
+    /* each context, with what encloses it, must fit together */
+    for (int i = 0; i < p->nconfig; ++i) {
+        plugin_config pconf;
+        mod_gatehouse_context_config(srv, p, (const data_config *)srv->config_context->data[p->cvlist[i].k_id],
+                                     &pconf);
+        if (!gh_v1_settings_check(p->engine, pconf.v, mod_gatehouse_config_output, srv))
+            rc = 0;
+    }
+    return rc ? HANDLER_GO_ON : HANDLER_ERROR;
+}
+
+/* Header names as CGI sees them: letters and digits case-folded, anything else '_'. */
+static int mod_gatehouse_same_cgi_name(const char *a, const char *b, const size_t len) {
+    for (size_t i = 0; i < len; ++i) {
+        const unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        const int xa = light_isalnum(x), ya = light_isalnum(y);
+        if (xa != ya || (xa && (x | 0x20) != (y | 0x20))) return 0;
+    }
+    return 1;
+}
+
+static void mod_gatehouse_strip_header(request_st * const r, const char * const name, const size_t nlen) {
+    const array * const headers = &r->rqst_headers;
+    for (uint32_t i = 0; i < headers->used; ++i) {
+        const data_string * const ds = (const data_string *)headers->data[i];
+        if (buffer_clen(&ds->key) == nlen && !buffer_is_blank(&ds->value)
+            && mod_gatehouse_same_cgi_name(ds->key.ptr, name, nlen))
+            http_header_request_unset(r, ds->ext, BUF_PTR_LEN(&ds->key));
+    }
+}
+
+/* Applies what GatehouseCore decided (ctx: the request). */
+static void mod_gatehouse_request_output(void * const ctx, const int kind, const char * const name, const size_t nlen,
+                                         const char * const value, const size_t vlen) {
+    request_st * const r = ctx;
+    switch (kind) {
+      case GH_V1_STRIP_REQUEST_HEADER:
+        mod_gatehouse_strip_header(r, name, nlen);
+        break;
+      case GH_V1_SET_REQUEST_HEADER:
+        http_header_request_set(r, http_header_hkey_get(name, nlen), name, (uint32_t)nlen, value, (uint32_t)vlen);
+        break;
+      case GH_V1_SET_ENV:
+        http_header_env_set(r, name, (uint32_t)nlen, value, (uint32_t)vlen);
+        break;
+      case GH_V1_SET_RESPONSE_HEADER:
+        http_header_response_set(r, http_header_hkey_get(name, nlen), name, (uint32_t)nlen, value, (uint32_t)vlen);
+        break;
+      default: /* GH_V1_LOG_ERROR, GH_V1_LOG_WARNING, GH_V1_LOG_DEBUG */
+        log_error(r->conf.errh, __FILE__, __LINE__, "%.*s", (int)vlen, value);
+        break;
+    }
+}
+
+static const char * mod_gatehouse_request_header(void * const ctx, const char * const name, const size_t nlen,
+                                                 size_t * const vlen) {
+    const request_st * const r = ctx;
+    const buffer * const vb =
+      http_header_request_get(r, http_header_hkey_get(name, nlen), name, (uint32_t)nlen);
+    if (NULL == vb || buffer_is_blank(vb)) return NULL; /* (blank: absent or removed) */
+    *vlen = buffer_clen(vb);
+    return vb->ptr;
+}
+
+URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
+    plugin_data * const p = p_d;
+    mod_gatehouse_patch_config(r, p);
+    if (NULL == p->conf.v[GH_V1_REQUIRE])
+        return HANDLER_GO_ON; /* not guarded here */
+
+    const buffer * const method = http_method_buf(r->http_method);
+    const buffer * const ip = &r->con->dst_addr_buf;
+    const gh_v1_request req = {
+        .method = method->ptr,          .method_len = buffer_clen(method),
+        .path = r->uri.path.ptr,        .path_len = buffer_clen(&r->uri.path),
+        .host = r->uri.authority.ptr ? r->uri.authority.ptr : "",
+        .host_len = buffer_clen(&r->uri.authority),
+        .remote_ip = ip->ptr ? ip->ptr : "", .remote_ip_len = buffer_clen(ip),
+        .now = (int64_t)log_epoch_secs,
+        .debug = r->conf.log_request_handling,
+        .header = mod_gatehouse_request_header,
+        .header_ctx = r,
+    };
+    const int status = gh_v1_decide(p->engine, p->conf.v, &req, mod_gatehouse_request_output, r);
+    if (0 == status)
+        return HANDLER_GO_ON;
+    r->http_status = status;
+    r->handler_module = NULL;
+    return HANDLER_FINISHED;
+}
+
+__attribute_cold__
+int mod_gatehouse_plugin_init(plugin *p);
+int mod_gatehouse_plugin_init(plugin *p) {
+    p->version          = LIGHTTPD_VERSION_ID;
+    p->name             = "gatehouse";
+
+    p->init             = mod_gatehouse_init;
+    p->cleanup          = mod_gatehouse_free;
+    p->set_defaults     = mod_gatehouse_set_defaults;
+    p->handle_uri_clean = mod_gatehouse_uri_handler;
+
+    return 0;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds build/mod_gatehouse.so (the lighttpd module, Swift runtime linked in
+# statically) and the gatehouse CLI. Run scripts/setup.sh first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=$(dpkg-query -W -f='${Version}' lighttpd)
+upstream=${version%%-*}
+src="build/lighttpd-src/lighttpd-${upstream}/src"
+[ -f "$src/plugin.h" ] || { echo "build: $src/plugin.h missing: run scripts/setup.sh" >&2; exit 1; }
+# lighttpd's configure: LIGHTTPD_VERSION_ID=0x%x%02x%02x of major.minor.patch (1.4.69 -> 0x10445).
+IFS=. read -r major minor patch <<<"$upstream"
+version_id=$(printf '0x%x%02x%02x' "$major" "$minor" "$patch")
+
+swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
+swift_static="$swift_bin/../lib/swift_static/linux"
+arch=$(uname -m)
+
+# The module's copy of the core, release, under its own scratch path so that
+# `swift test` (which rebuilds with testing enabled) never touches it.
+swift build -c release --scratch-path .build-module --product GatehouseCore
+swift build -c release --product gatehouse
+
+mkdir -p build
+cc -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
+    -DHAVE_CONFIG_H -DLIGHTTPD_VERSION_ID="$version_id" \
+    -ICModule -ISources/CGatehouse/include -I"$src" \
+    -c CModule/mod_gatehouse.c -o build/mod_gatehouse.o
+
+printf '{ global: mod_gatehouse_plugin_init; local: *; };\n' > build/exports.map
+cc -shared -o build/mod_gatehouse.so \
+    build/mod_gatehouse.o \
+    .build-module/release/libGatehouseCore.a \
+    "$swift_static/$arch/swiftrt.o" \
+    -L"$swift_static" -lswiftGlibc -lswiftCore \
+    -ljansson -lcrypto -lstdc++ -lm -ldl -lpthread \
+    -Wl,--version-script=build/exports.map \
+    -Wl,--exclude-libs,ALL -Wl,-z,nodelete \
+    -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
+
+# A module directory for `lighttpd -m`: Debian's modules plus ours.
+rm -rf build/modules && mkdir -p build/modules
+ln -s /usr/lib/lighttpd/*.so build/modules/
+cp build/mod_gatehouse.so build/modules/
+
+exported=$(nm -D --defined-only build/mod_gatehouse.so | awk '{print $3}' | grep -v '^_' || true)
+[ "$exported" = "mod_gatehouse_plugin_init" ] || { echo "build: unexpected exports: $exported" >&2; exit 1; }
+ln -sf "$(swift build -c release --show-bin-path)/gatehouse" build/gatehouse
+echo "built build/mod_gatehouse.so ($(du -h build/mod_gatehouse.so | cut -f1)) and build/gatehouse"
