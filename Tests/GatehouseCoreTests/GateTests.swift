@@ -1,0 +1,124 @@
+import Testing
+@testable import GatehouseCore
+
+@Suite("Decisions for whole requests")
+struct GateTests {
+    static func configuration(_ directives: [(Directive, ConfigValue)]) throws -> Configuration {
+        var configuration = Configuration()
+        let base: [(Directive, ConfigValue)] = [
+            (.issuer, .string(Fixtures.tokens.requirements.issuer)),
+            (.audience, .string(Fixtures.tokens.requirements.audience[0])),
+            (.jwks, .string(Fixtures.path("jwks.json"))),
+        ]
+        for (directive, value) in base + directives {
+            configuration[directive] = try Setting.compile(directive, value)
+        }
+        return configuration
+    }
+
+    static let rules: ConfigValue = .list([
+        ("/public/", .string("anonymous")), ("/", .string("role:admin")), ("/read/", .string("role:viewer")),
+        ("/scoped/", .string("scope:write")), ("/closed/", .string("deny")),
+    ])
+
+    func decide(_ path: String, authorization: String?, headers extra: [String: String] = [:],
+                configuration: Configuration? = nil) throws -> Decision {
+        let configuration = try configuration ?? GateTests.configuration([(.require, GateTests.rules)])
+        let request = HTTPRequest(method: "GET", path: path, host: "api.example.test", remoteIP: "192.0.2.1") { name in
+            name == "Authorization" ? authorization : extra[name]
+        }
+        return try #require(Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now))
+    }
+
+    let viewer = "Bearer " + Fixtures.token(named: "RS256")  // roles: ["viewer"], sub: alice
+
+    @Test func noTokenIs401WithABearerChallenge() throws {
+        let decision = try decide("/read/x", authorization: nil)
+        #expect(decision.status == 401 && decision.reason == .noToken)
+        #expect(decision.wwwAuthenticate == "Bearer realm=\"api.example.test\"")
+    }
+
+    @Test func anInvalidTokenIs401InvalidToken() throws {
+        let decision = try decide("/read/x", authorization: "Bearer " + Fixtures.token(named: "expired"))
+        #expect(decision.status == 401 && decision.reason == .expired)
+        #expect(decision.wwwAuthenticate?.contains("error=\"invalid_token\", error_description=\"the token has expired\"")
+                == true)
+    }
+
+    @Test func aValidTokenWithoutTheRoleIs403() throws {
+        let decision = try decide("/admin", authorization: viewer)
+        #expect(decision.status == 403 && decision.reason == .policyDenied)
+        #expect(decision.requestHeaders.isEmpty && decision.environment.isEmpty)
+    }
+
+    @Test func aValidTokenWithTheRolePassesWithItsIdentity() throws {
+        let decision = try decide("/read/x", authorization: viewer)
+        #expect(decision.status == 0)
+        #expect(decision.requestHeaders.map(\.name) == ["X-Auth-Subject"])
+        #expect(decision.requestHeaders.map(\.value) == ["alice"])
+        #expect(decision.environment.map { "\($0.name)=\($0.value)" } == ["REMOTE_USER=alice", "AUTH_TYPE=Bearer"])
+        #expect(decision.stripHeaders == ["X-Auth-Subject"])
+    }
+
+    @Test func anonymousRulesPassWithOrWithoutATokenAndIgnoreBadOnes() throws {
+        #expect(try decide("/public/a", authorization: nil).status == 0)
+        let withToken = try decide("/public/a", authorization: viewer)
+        #expect(withToken.status == 0 && withToken.requestHeaders.first?.value == "alice")
+        let badToken = try decide("/public/a", authorization: "Bearer " + Fixtures.token(named: "signed by another key"))
+        #expect(badToken.status == 0 && badToken.requestHeaders.isEmpty)
+    }
+
+    @Test func denyIs403EvenWithoutAToken() throws {
+        #expect(try decide("/closed/", authorization: nil).status == 403)
+    }
+
+    @Test func aMissingScopeSaysInsufficientScope() throws {
+        let decision = try decide("/scoped/x", authorization: viewer)
+        #expect(decision.status == 403)
+        #expect(decision.wwwAuthenticate?.contains("error=\"insufficient_scope\", scope=\"write\"") == true)
+    }
+
+    @Test func noMatchingRuleFallsToTheDefault() throws {
+        let configuration = try GateTests.configuration([(.require, .list([("/api/", .string("authenticated"))]))])
+        let decision = try decide("/elsewhere", authorization: viewer, configuration: configuration)
+        #expect(decision.status == 403 && decision.reason == .noRule && decision.rule == "gatehouse.default")
+        let open = try GateTests.configuration([(.require, .list([("/api/", .string("deny"))])),
+                                                (.defaultRule, .string("authenticated"))])
+        #expect(try decide("/elsewhere", authorization: viewer, configuration: open).status == 0)
+    }
+
+    @Test(arguments: ["Bearer a.b.c, Bearer d.e.f", "Basic YTpi, Bearer a.b.c", "Bearer ", "Bearer a b.c.d"])
+    func malformedCredentialsAre401(_ authorization: String) throws {
+        let decision = try decide("/read/", authorization: authorization)
+        #expect(decision.status == 401 && decision.reason == .malformed)
+    }
+
+    @Test func anotherSchemeIsNoToken() throws {
+        #expect(try decide("/read/", authorization: "Basic YWxpY2U6c2VjcmV0").reason == .noToken)
+        #expect(try decide("/read/", authorization: "bearer " + Fixtures.token(named: "RS256")).status == 0)
+    }
+
+    @Test func identityHeadersAndEnvironmentFollowTheirDirectives() throws {
+        let configuration = try GateTests.configuration([
+            (.require, .list([("/", .string("authenticated"))])),
+            (.headers, .list([("X-User", .string("sub")), ("X-Roles", .string("roles")),
+                              ("X-Roles-Json", .string("roles"))])),
+            (.env, .list([("GATEHOUSE_ISSUER", .string("iss"))])),
+        ])
+        let decision = try decide("/x", authorization: viewer, configuration: configuration)
+        #expect(decision.requestHeaders.map { "\($0.name): \($0.value)" }
+                == ["X-User: alice", "X-Roles: viewer", "X-Roles-Json: [\"viewer\"]"])
+        #expect(decision.environment.map(\.name) == ["GATEHOUSE_ISSUER", "AUTH_TYPE"])
+        #expect(decision.stripHeaders == ["X-User", "X-Roles", "X-Roles-Json"])
+    }
+
+    @Test func claimsWithControlCharactersAreRefused() throws {
+        let field = IdentityField(name: "X-User", claim: ClaimPath("sub")!, asJSON: false)
+        let claims = JSONObject(members: [("sub", .string("alice\r\nX-Admin: yes"))])
+        #expect(throws: TokenError.self) { _ = try field.render(from: claims) }
+        let list = JSONObject(members: [("sub", .array([.string("a,b")]))])
+        #expect(throws: TokenError.self) { _ = try field.render(from: list) }
+        let json = IdentityField(name: "X-User-Json", claim: ClaimPath("sub")!, asJSON: true)
+        #expect(try json.render(from: claims) == "\"alice\\r\\nX-Admin: yes\"")
+    }
+}

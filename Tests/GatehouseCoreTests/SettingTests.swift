@@ -1,0 +1,74 @@
+import Testing
+@testable import GatehouseCore
+
+@Suite("Compiling gatehouse.* values, with messages that name the directive, the value and what was expected")
+struct SettingTests {
+    func message(_ directive: Directive, _ value: ConfigValue) -> String {
+        do {
+            _ = try Setting.compile(directive, value)
+            return "compiled"
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func badValuesNameTheDirectiveTheValueAndWhatWasExpected() {
+        #expect(message(.leeway, .string("soon"))
+                == "gatehouse.leeway: expected seconds from 0 to 86400, got \"soon\"")
+        #expect(message(.issuer, .list([]))
+                == "gatehouse.issuer: expected a string or a list of strings (\"https://idp.example/\"), got ()")
+        #expect(message(.algorithms, .list([(nil, .string("none"))])).contains("\"none\" is never accepted"))
+        #expect(message(.algorithms, .string("RS257")).contains("unknown algorithm \"RS257\""))
+        #expect(message(.jwks, .string("/nonexistent/jwks.json")).hasPrefix("gatehouse.jwks: cannot read /nonexistent"))
+        let rule = message(.require, .list([("/api/", .string("role:admin andd x"))]))
+        #expect(rule.hasPrefix("gatehouse.require: rule \"/api/\" => \"role:admin andd x\": expected 'and', 'or'"))
+        #expect(rule.contains("at column 12"))
+        #expect(message(.require, .list([(nil, .string("authenticated"))])).contains("\"PATTERN\" => \"EXPRESSION\""))
+        #expect(message(.headers, .list([("X-A", .string("sub")), ("x_a", .string("email"))]))
+                .contains("same name to a CGI backend"))
+        #expect(message(.env, .list([("1BAD", .string("sub"))])).contains("not a valid environment variable name"))
+        #expect(message(.audience, .list([(nil, .string("*")), (nil, .string("api"))])).contains("\"*\" alone"))
+        #expect(message(.rolesClaim, .string("realm_access..roles")).contains("dot path"))
+    }
+
+    @Test func anyAudienceCompilesWithAWarning() throws {
+        let setting = try Setting.compile(.audience, .string("*"))
+        #expect(setting.warnings.count == 1)
+    }
+
+    @Test func integersFromEnvironmentVariablesArriveAsStrings() throws {
+        guard case .seconds(30) = try Setting.compile(.leeway, .string("30")).value else {
+            Issue.record("expected 30 seconds")
+            return
+        }
+    }
+
+    @Test func contextsThatNeedATokenNeedKeysIssuerAndAudience() throws {
+        var configuration = Configuration()
+        configuration[.require] = try Setting.compile(.require, .list([("/", .string("authenticated"))]))
+        let problems = configuration.problems()
+        #expect(problems.count == 3)
+        #expect(problems.allSatisfy { $0.hasPrefix("gatehouse.require has rules that need a token") })
+
+        var anonymousOnly = Configuration()
+        anonymousOnly[.require] = try Setting.compile(.require, .list([("/", .string("anonymous"))]))
+        anonymousOnly[.defaultRule] = try Setting.compile(.defaultRule, .string("deny"))
+        #expect(anonymousOnly.problems().isEmpty)
+    }
+
+    @Test func keysMustFitTheAllowedAlgorithms() throws {
+        var configuration = try GateTests.configuration([(.require, .list([("/", .string("authenticated"))])),
+                                                         (.algorithms, .list([(nil, .string("HS384"))]))])
+        #expect(configuration.problems().isEmpty)  // the oct key is 64 bytes
+        configuration[.jwks] = try Setting.compile(.jwks, .string(Fixtures.path("rsa-public.pem")))
+        #expect(configuration.problems() == ["gatehouse.jwks has no key for any algorithm of gatehouse.algorithms (HS384)"])
+    }
+
+    @Test func everyDirectiveHasTheNumberOfTheCHeader() {
+        #expect(Directive.allCases.count == Directive.count)
+        for directive in Directive.allCases {
+            #expect(Directive(id: directive.id) == directive)
+            #expect(Directive(name: directive.name) == directive)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+@testable import GatehouseCore
+
+@Suite("Token verification against tokens minted by PyJWT and cryptography")
+struct TokenVerifierTests {
+    @Test("each fixture token gets its expected outcome", arguments: Fixtures.tokens.cases)
+    func fixture(_ fixture: Fixtures.TokenCase) {
+        let result = TokenVerifier.verify(fixture.token, keys: Fixtures.keys, requirements: Fixtures.requirements,
+                                          now: Fixtures.tokens.now)
+        switch result {
+        case .success: #expect(fixture.expect == "valid", "accepted, expected \(fixture.expect)")
+        case .failure(let error): #expect(error.code.rawValue == fixture.expect, "\(error.message)")
+        }
+    }
+
+    @Test func theFixturesCoverEveryAttackFamily() {
+        let expectations = Set(Fixtures.tokens.cases.map(\.expect))
+        for code in ["valid", "malformed", "token_too_large", "unsupported_algorithm", "unknown_key",
+                     "key_algorithm_mismatch", "bad_signature", "critical_header", "expired", "not_yet_valid",
+                     "issued_in_future", "wrong_issuer", "wrong_audience", "missing_claim"] {
+            #expect(expectations.contains(code), "no fixture expects \(code)")
+        }
+    }
+
+    @Test func algorithmsOutsideTheAllowedListAreRefused() {
+        var requirements = Fixtures.requirements
+        requirements.algorithms = [.es256]
+        let result = TokenVerifier.verify(Fixtures.token(named: "RS256"), keys: Fixtures.keys,
+                                          requirements: requirements, now: Fixtures.tokens.now)
+        #expect(result.failure?.code == .algorithmNotAllowed)
+    }
+
+    @Test func hmacIsRefusedUnlessAllowed() {
+        var requirements = Fixtures.requirements
+        requirements.algorithms = JWSAlgorithm.defaultAllowed
+        let result = TokenVerifier.verify(Fixtures.token(named: "HS256"), keys: Fixtures.keys,
+                                          requirements: requirements, now: Fixtures.tokens.now)
+        #expect(result.failure?.code == .algorithmNotAllowed)
+    }
+
+    @Test func requiredTypeIsComparedAsAMediaType() {
+        #expect(TokenVerifier.sameMediaType("application/AT+JWT", "at+jwt"))
+        #expect(TokenVerifier.sameMediaType("at+jwt", "application/at+jwt"))
+        #expect(!TokenVerifier.sameMediaType("JWT", "at+jwt"))
+        var requirements = Fixtures.requirements
+        requirements.tokenType = "at+jwt"
+        let result = TokenVerifier.verify(Fixtures.token(named: "RS256"), keys: Fixtures.keys,
+                                          requirements: requirements, now: Fixtures.tokens.now)
+        #expect(result.failure?.code == .wrongType)
+    }
+
+    @Test func maxTokenAgeRefusesOldTokens() {
+        var requirements = Fixtures.requirements
+        requirements.maxTokenAge = 5
+        let now = Fixtures.tokens.now + 100  // iat is now - 10 in the fixtures
+        let result = TokenVerifier.verify(Fixtures.token(named: "RS256"), keys: Fixtures.keys,
+                                          requirements: requirements, now: now)
+        #expect(result.failure?.code == .tooOld)
+    }
+
+    @Test func aPEMKeyVerifiesTokensWhateverTheirKid() throws {
+        let keys = try KeySet.load(path: Fixtures.path("rsa-public.pem"))
+        #expect(keys.keys.count == 1 && keys.keys[0].kind == .rsa(bits: 2048))
+        let token = try String(contentsOfFile: Fixtures.path("rsa-public-token.txt"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = TokenVerifier.verify(token, keys: keys, requirements: Fixtures.requirements,
+                                          now: Fixtures.tokens.now)
+        #expect(result.failure == nil)
+    }
+
+    @Test("keys that must be refused at load", arguments: Fixtures.badKeySets)
+    func badKeys(_ set: Fixtures.BadKeySet) {
+        do {
+            let keys = try KeySet.parse(Array(set.content.utf8), source: set.name)
+            Issue.record("loaded \(keys.keys.count) keys; expected an error containing \(set.expect)")
+        } catch {
+            #expect(error.description.contains(set.expect), "\(error.description)")
+        }
+    }
+
+    @Test func theTrustedKeySetLoads() {
+        #expect(Fixtures.keys.keys.count == 7)
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
+}
