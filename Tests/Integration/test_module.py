@@ -1,0 +1,194 @@
+"""Stories of single requests through the real lighttpd with mod_gatehouse,
+with tokens minted by PyJWT (an implementation Gatehouse did not write)."""
+import base64
+import json
+import socket
+
+POLICY = """
+gatehouse.require = (
+    "/api/public/" => "anonymous",
+    "/api/" => "role:admin",
+    "GET /api/reports/" => "role:viewer or role:admin",
+    "/cgi/" => "authenticated",
+    "/index.html" => "authenticated",
+)
+"""
+
+
+def seen_headers(response):
+    """The headers the echo backend received, name -> list of values."""
+    received = {}
+    for name, value in response.json()["headers"]:
+        received.setdefault(name.lower(), []).append(value)
+    return received
+
+
+def raw_request(port, lines):
+    """Sends a hand-written HTTP/1.1 request (for what HTTP clients refuse to send)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    status_line = data.split(b"\r\n", 1)[0].decode()
+    return int(status_line.split()[1]), data.decode(errors="replace")
+
+
+def test_no_token_is_refused_with_a_bearer_challenge(lighttpd):
+    lighttpd.start(POLICY)
+    response = lighttpd.get("/api/flows")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == f'Bearer realm="127.0.0.1:{lighttpd.port}"'
+
+
+def test_a_token_signed_by_another_key_is_invalid(lighttpd, keys):
+    lighttpd.start(POLICY)
+    response = lighttpd.get("/api/flows", token=keys.mint(key=keys.other, roles=["admin"]))
+    assert response.status_code == 401
+    challenge = response.headers["WWW-Authenticate"]
+    assert 'error="invalid_token"' in challenge and 'error_description="the signature does not verify"' in challenge
+
+
+def test_an_expired_token_is_invalid(lighttpd, keys):
+    lighttpd.start(POLICY)
+    response = lighttpd.get("/api/flows", token=keys.mint(lifetime=-120, roles=["admin"]))
+    assert response.status_code == 401
+    assert 'error_description="the token has expired"' in response.headers["WWW-Authenticate"]
+
+
+def test_a_token_for_another_audience_is_invalid(lighttpd, keys):
+    lighttpd.start(POLICY)
+    response = lighttpd.get("/api/flows", token=keys.mint(aud="another-api", roles=["admin"]))
+    assert response.status_code == 401
+    assert "audience" in response.headers["WWW-Authenticate"]
+
+
+def test_a_valid_token_without_the_role_is_forbidden(lighttpd, keys):
+    lighttpd.start(POLICY)
+    response = lighttpd.get("/api/flows", token=keys.mint(roles=["viewer"]))
+    assert response.status_code == 403
+
+
+def test_the_right_role_reaches_the_backend_with_the_subject(lighttpd, keys):
+    lighttpd.start(POLICY)
+    response = lighttpd.get("/api/flows", token=keys.mint(sub="alice@example.test", roles=["admin"]))
+    assert response.status_code == 200
+    assert seen_headers(response)["x-auth-subject"] == ["alice@example.test"]
+
+
+def test_es256_tokens_work_too(lighttpd, keys):
+    lighttpd.start(POLICY)
+    response = lighttpd.get("/api/flows", token=keys.mint(alg="ES256", roles=["admin"]))
+    assert response.status_code == 200
+
+
+def test_method_lists_pick_their_rule(lighttpd, keys):
+    lighttpd.start(POLICY)
+    viewer = keys.mint(roles=["viewer"])
+    assert lighttpd.get("/api/reports/1", token=viewer).status_code == 200
+    assert lighttpd.get("/api/reports/1", token=viewer, method="POST").status_code == 403
+
+
+def test_a_client_sent_subject_never_reaches_the_backend(lighttpd, keys):
+    lighttpd.start(POLICY)
+    spoofed = {"X-Auth-Subject": "root", "X_Auth_Subject": "root", "x-auth.subject": "root"}
+    allowed = lighttpd.get("/api/flows", token=keys.mint(sub="alice", roles=["admin"]), headers=spoofed)
+    assert allowed.status_code == 200
+    received = seen_headers(allowed)
+    assert received["x-auth-subject"] == ["alice"]
+    assert "x_auth_subject" not in received and "x-auth.subject" not in received
+    anonymous = lighttpd.get("/api/public/x", headers=spoofed)
+    assert anonymous.status_code == 200
+    received = seen_headers(anonymous)
+    assert not {"x-auth-subject", "x_auth_subject", "x-auth.subject"} & set(received)
+
+
+def test_anonymous_paths_pass_and_still_carry_a_valid_identity(lighttpd, keys):
+    lighttpd.start(POLICY)
+    assert lighttpd.get("/api/public/x").status_code == 200
+    with_token = lighttpd.get("/api/public/x", token=keys.mint(sub="bob"))
+    assert seen_headers(with_token)["x-auth-subject"] == ["bob"]
+    bad_token = lighttpd.get("/api/public/x", token=keys.mint(key=keys.other, sub="mallory"))
+    assert bad_token.status_code == 200 and "x-auth-subject" not in seen_headers(bad_token)
+
+
+def test_cgi_backends_get_remote_user_and_auth_type(lighttpd, keys):
+    lighttpd.start(POLICY)
+    response = lighttpd.get("/cgi/env.py", token=keys.mint(sub="carol"), headers={"X-Auth-Subject": "root"})
+    assert response.status_code == 200
+    environment = response.json()
+    assert environment["REMOTE_USER"] == "carol"
+    assert environment["AUTH_TYPE"] == "Bearer"
+    assert environment["HTTP_X_AUTH_SUBJECT"] == "carol"
+
+
+def test_static_files_are_guarded_too(lighttpd, keys):
+    lighttpd.start(POLICY)
+    assert lighttpd.get("/index.html").status_code == 401
+    response = lighttpd.get("/index.html", token=keys.mint())
+    assert response.status_code == 200 and response.text == "static\n"
+
+
+def test_unsigned_and_malformed_tokens_are_refused(lighttpd, keys):
+    lighttpd.start(POLICY)
+    header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
+    payload = base64.urlsafe_b64encode(json.dumps({"iss": "x", "roles": ["admin"]}).encode()).rstrip(b"=").decode()
+    for token in (f"{header}.{payload}.", f"{header}.{payload}.c2ln", "not-a-token", "a.b.c.d", "x.y.z" * 3300):
+        response = lighttpd.get("/api/flows", token=token)
+        assert response.status_code == 401, token[:40]
+        assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    assert "longer than 16384 bytes" in response.headers["WWW-Authenticate"]
+
+
+def test_two_authorization_headers_are_refused(lighttpd, keys):
+    lighttpd.start(POLICY)
+    token = keys.mint(roles=["admin"])
+    status, text = raw_request(lighttpd.port, [
+        "GET /api/flows HTTP/1.1", "Host: 127.0.0.1", "Connection: close",
+        f"Authorization: Bearer {token}", f"Authorization: Bearer {keys.mint(roles=['viewer'])}"])
+    assert status == 401 and "more than one credential" in text
+
+
+def test_the_debug_log_explains_each_decision(lighttpd, keys):
+    lighttpd.start(POLICY + 'debug.log-request-handling = "enable"\n')
+    lighttpd.get("/api/flows", token=keys.mint(roles=["viewer"]))
+    assert 'rule "/api/" => "role:admin" is the most specific match' in lighttpd.log()
+    assert "role:admin: false" in lighttpd.log()
+
+
+def test_lighttpd_tt_refuses_a_bad_policy_naming_the_directive(lighttpd):
+    code, output = lighttpd.check('gatehouse.require = ( "/api/" => "role:admin andd role:ops" )\n')
+    assert code != 0
+    assert 'gatehouse.require: rule "/api/" => "role:admin andd role:ops": ' \
+           "expected 'and', 'or' or the end at column 12" in output
+    assert "^" in output
+
+
+def test_lighttpd_tt_refuses_a_misspelt_directive(lighttpd):
+    code, output = lighttpd.check(POLICY + 'gatehouse.requires = ( "/" => "deny" )\n')
+    assert code != 0 and "unknown directive gatehouse.requires" in output
+
+
+def test_lighttpd_tt_refuses_bad_values_and_missing_keys(lighttpd):
+    code, output = lighttpd.check(POLICY + 'gatehouse.leeway = "soon"\n')
+    assert code != 0 and 'gatehouse.leeway: expected seconds from 0 to 86400, got "soon"' in output
+    code, output = lighttpd.check(POLICY + 'gatehouse.jwks := "/nonexistent/keys.json"\n')
+    assert code != 0 and "gatehouse.jwks: cannot read /nonexistent/keys.json" in output
+    code, output = lighttpd.check(POLICY + 'gatehouse.algorithms = ( "none" )\n')
+    assert code != 0 and '"none" is never accepted' in output
+
+
+def test_lighttpd_tt_accepts_the_good_policy(lighttpd):
+    code, output = lighttpd.check(POLICY)
+    assert code == 0, output
+
+
+def test_conditions_choose_the_directives(lighttpd, keys):
+    lighttpd.start(POLICY + """
+$HTTP["url"] =^ "/api/tenant-b/" {
+    gatehouse.audience = "tenant-b-api"
+}
+""")
+    assert lighttpd.get("/api/tenant-b/x", token=keys.mint(roles=["admin"])).status_code == 401
+    assert lighttpd.get("/api/tenant-b/x", token=keys.mint(roles=["admin"], aud="tenant-b-api")).status_code == 200
+    assert lighttpd.get("/api/x", token=keys.mint(roles=["admin"], aud="tenant-b-api")).status_code == 401

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Everything, from a fresh Debian 12 (as root): install what is needed, build
+# the module and the CLI, run the Swift unit tests, then the integration tests
+# against the real /usr/sbin/lighttpd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+bash scripts/build.sh
+swift test
+python3 -m pytest -q -p no:cacheprovider Tests/Integration
