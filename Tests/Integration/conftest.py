@@ -126,11 +126,12 @@ $HTTP["url"] =^ "/cgi/" {{
                                 capture_output=True, text=True, timeout=60)
         return result.returncode, result.stdout + result.stderr
 
-    def start(self, policy):
+    def start(self, policy, wrapper=(), timeout=15):
+        """Starts lighttpd, under `wrapper` (valgrind, say) when given."""
         path = self.config(policy)
-        self.process = subprocess.Popen([LIGHTTPD, "-D", "-m", MODULES, "-f", path],
+        self.process = subprocess.Popen([*wrapper, LIGHTTPD, "-D", "-m", MODULES, "-f", path],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.time() + 15
+        deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("lighttpd exited: " + self.process.stdout.read().decode() + self.log())
@@ -141,10 +142,10 @@ $HTTP["url"] =^ "/cgi/" {{
                 time.sleep(0.05)
         raise RuntimeError("lighttpd did not start: " + self.log())
 
-    def stop(self):
+    def stop(self, timeout=15):
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=timeout)
 
     def log(self):
         try:

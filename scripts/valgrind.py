@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Runs the real lighttpd with mod_gatehouse under valgrind's memcheck, sends a
+mix of allowed, denied, unauthenticated and malformed requests, stops lighttpd
+and reports what valgrind found. Exits 1 on any definite leak or memory error.
+
+    python3 scripts/valgrind.py [REQUESTS]
+"""
+import os
+import re
+import sys
+import tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Integration"))
+
+import requests  # noqa: E402
+from conftest import Keys, Lighttpd  # noqa: E402
+from test_module import POLICY  # noqa: E402
+
+count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+folder = tempfile.mkdtemp(prefix="gatehouse-valgrind-")
+keys = Keys(folder)
+log = os.path.join(folder, "valgrind.log")
+server = Lighttpd(folder, backend_port=9, jwks_path=keys.jwks_path)  # no backend: /api/ answers 503 when allowed
+server.start(POLICY, wrapper=["valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                              "--errors-for-leak-kinds=definite", f"--log-file={log}"], timeout=120)
+
+admin, viewer = keys.mint(roles=["admin"]), keys.mint(alg="ES256", roles=["viewer"])
+mixes = [
+    ("/index.html", admin), ("/api/x", admin), ("/api/x", viewer), ("/api/x", None),
+    ("/api/public/x", viewer), ("/api/x", keys.mint(key=keys.other)), ("/api/x", "a.b.c"),
+    ("/api/x", "x" * 5000), ("/api/x", admin[:-4] + "AAAA"), ("/cgi/missing.py", None),
+]
+statuses = {}
+session = requests.Session()
+for i in range(count):
+    path, token = mixes[i % len(mixes)]
+    headers = {"X-Auth-Subject": "spoofed"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    status = session.get(f"http://127.0.0.1:{server.port}{path}", headers=headers, timeout=60).status_code
+    statuses[status] = statuses.get(status, 0) + 1
+server.stop(timeout=120)
+
+with open(log) as f:
+    report = f.read()
+summary = [line.split("== ", 1)[-1] for line in report.splitlines()
+           if re.search(r"(definitely|indirectly|possibly) lost:|ERROR SUMMARY", line)]
+print(f"{count} requests, statuses {dict(sorted(statuses.items()))}")
+print("\n".join(summary))
+definite = re.search(r"definitely lost: ([\d,]+) bytes", report)
+errors = re.search(r"ERROR SUMMARY: (\d+) errors", report)
+leaked = int(definite.group(1).replace(",", "")) if definite else 0
+if leaked or not errors or int(errors.group(1)):
+    print(f"valgrind found problems: see {log}")
+    sys.exit(1)
