@@ -67,6 +67,8 @@ static const config_plugin_keys_t cpk[] = {
    ,{ CONST_STR_LEN("gatehouse.strip-headers"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.env"),           T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.realm"),         T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.hmac-secret-file"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.cache-size"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_SERVER }
    ,{ NULL, 0,                                  T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
 };
 _Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] and gatehouse.h disagree");
@@ -135,7 +137,7 @@ static int mod_gatehouse_check_spelling(server * const srv) {
             log_error(srv->errh, __FILE__, __LINE__,
                       "unknown directive %s (expected one of gatehouse.issuer, .audience, .jwks, .algorithms, "
                       ".leeway, .max-token-age, .token-type, .roles-claim, .groups-claim, .scope-claim, .require, "
-                      ".default, .headers, .strip-headers, .env, .realm)", k->ptr);
+                      ".default, .headers, .strip-headers, .env, .realm, .hmac-secret-file, .cache-size)", k->ptr);
             rc = 0;
         }
     }
@@ -245,6 +247,12 @@ SETDEFAULTS_FUNC(mod_gatehouse_set_defaults) {
         for (int k = 0; cpk[k].k; ++k) {
             const data_unset * const du = array_get_element_klen(dc->value, cpk[k].k, cpk[k].klen);
             if (NULL == du) continue;
+            if (k == GH_V1_CACHE_SIZE && 0 != p->cvlist[i].k_id) {
+                log_error(srv->errh, __FILE__, __LINE__,
+                          "gatehouse.cache-size is server-wide: set it outside every condition");
+                rc = 0;
+                continue;
+            }
             gh_setting * const s = mod_gatehouse_compile(srv, p, k, du);
             if (NULL == s) {
                 rc = 0;

@@ -61,7 +61,13 @@ struct SettingTests {
                                                          (.algorithms, .list([(nil, .string("HS384"))]))])
         #expect(configuration.problems().isEmpty)  // the oct key is 64 bytes
         configuration[.jwks] = try Setting.compile(.jwks, .string(Fixtures.path("rsa-public.pem")))
-        #expect(configuration.problems() == ["gatehouse.jwks has no key for any algorithm of gatehouse.algorithms (HS384)"])
+        #expect(configuration.problems() == [
+            "gatehouse.algorithms allows HS384, but no HMAC secret of at least 48 bytes is configured "
+                + "(gatehouse.hmac-secret-file, or an \"oct\" key in gatehouse.jwks)",
+            "gatehouse.jwks has no key for any algorithm of gatehouse.algorithms (HS384)",
+        ])
+        configuration[.algorithms] = try Setting.compile(.algorithms, .list([(nil, .string("RS256"))]))
+        #expect(configuration.problems().isEmpty)
     }
 
     @Test func everyDirectiveHasTheNumberOfTheCHeader() {

@@ -192,3 +192,29 @@ $HTTP["url"] =^ "/api/tenant-b/" {
     assert lighttpd.get("/api/tenant-b/x", token=keys.mint(roles=["admin"])).status_code == 401
     assert lighttpd.get("/api/tenant-b/x", token=keys.mint(roles=["admin"], aud="tenant-b-api")).status_code == 200
     assert lighttpd.get("/api/x", token=keys.mint(roles=["admin"], aud="tenant-b-api")).status_code == 401
+
+
+def test_a_shared_secret_enables_hs256_only_when_allowed(lighttpd, keys, tmp_path):
+    import jwt
+    import os
+    import time
+    secret = os.urandom(48)
+    (tmp_path / "secret").write_bytes(secret)
+    now = int(time.time())
+    token = jwt.encode({"iss": "https://idp.example.test/", "aud": "gatehouse-api", "sub": "svc", "exp": now + 60,
+                        "roles": ["admin"]}, secret, algorithm="HS256")
+    lighttpd.start(POLICY + f'gatehouse.hmac-secret-file = "{tmp_path}/secret"\n'
+                   'gatehouse.algorithms = ( "RS256", "HS256" )\n')
+    assert lighttpd.get("/api/x", token=token).status_code == 200
+    assert lighttpd.get("/api/x", token=jwt.encode({"sub": "svc"}, os.urandom(48), algorithm="HS256")).status_code == 401
+    lighttpd.stop()
+    lighttpd.start(POLICY + f'gatehouse.hmac-secret-file = "{tmp_path}/secret"\n')  # HS256 not in the list
+    response = lighttpd.get("/api/x", token=token)
+    assert response.status_code == 401 and "not allowed" in response.headers["WWW-Authenticate"]
+
+
+def test_lighttpd_tt_refuses_the_cache_size_inside_a_condition(lighttpd):
+    code, output = lighttpd.check(POLICY + '$HTTP["host"] == "x" { gatehouse.cache-size = 10 }\n')
+    assert code != 0 and "gatehouse.cache-size is server-wide" in output
+    code, output = lighttpd.check(POLICY + 'gatehouse.cache-size = 0\n')
+    assert code == 0, output

@@ -50,6 +50,8 @@ enum gh_v1_directive {
     GH_V1_STRIP_HEADERS,
     GH_V1_ENV,
     GH_V1_REALM,
+    GH_V1_HMAC_SECRET_FILE,
+    GH_V1_CACHE_SIZE,      /* server-wide: the shim refuses it inside a condition */
     GH_V1_DIRECTIVE_COUNT
 };
 

@@ -5,7 +5,17 @@ internal import CGatehouse
 // every failure is a status or a log line.
 
 /// Shared by all contexts of one lighttpd; outlives every setting compiled with it.
-final class Engine {}
+final class Engine {
+    private var tokens: TokenCache?
+
+    /// The verified-token cache, sized by gatehouse.cache-size (a server-wide directive).
+    func cache(for configuration: Configuration) -> TokenCache {
+        if let tokens, tokens.capacity == configuration.cacheSize { return tokens }
+        let fresh = TokenCache(capacity: configuration.cacheSize)
+        tokens = fresh
+        return fresh
+    }
+}
 
 @c @implementation
 func gh_v1_engine_new() -> OpaquePointer? {
@@ -99,7 +109,10 @@ func gh_v1_decide(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePoint
                 return CString.string(value, length)
             }
         })
-    guard let decision = Gate.decide(view, configuration: configuration(settings), now: raw.now) else { return 0 }
+    let engine = Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
+    let configuration = configuration(settings)
+    guard let decision = Gate.decide(view, configuration: configuration, now: raw.now,
+                                     cache: engine.cache(for: configuration)) else { return 0 }
 
     let sink = OutputSink(function: output, context: outputContext)
     for name in decision.stripHeaders { sink.emit(GH_V1_STRIP_REQUEST_HEADER, name, "") }

@@ -24,9 +24,20 @@ public struct Configuration: Sendable {
         return .deny
     }
 
+    /// The keys of gatehouse.jwks and gatehouse.hmac-secret-file.
     public var keys: KeySet? {
-        if case .keys(let keys)? = self[.jwks]?.value { return keys }
-        return nil
+        var sets = [KeySet]()
+        for directive in [Directive.jwks, .hmacSecretFile] {
+            if case .keys(let keys)? = self[directive]?.value { sets.append(keys) }
+        }
+        if sets.count < 2 { return sets.first }
+        return KeySet(keys: sets.flatMap(\.keys))
+    }
+
+    /// gatehouse.cache-size: verified tokens kept per lighttpd process.
+    public var cacheSize: Int {
+        if case .count(let size)? = self[.cacheSize]?.value { return Int(size) }
+        return 10_000
     }
 
     public var tokenRequirements: TokenRequirements {
@@ -77,7 +88,7 @@ public struct Configuration: Sendable {
         guard needsToken else { return [] }
         var problems = [String]()
         let requirements = tokenRequirements
-        if self[.jwks] == nil {
+        if self[.jwks] == nil && self[.hmacSecretFile] == nil {
             problems.append("gatehouse.require has rules that need a token, but gatehouse.jwks is not set "
                             + "(expected the path of the identity provider's JWKS or PEM public key)")
         }
@@ -90,6 +101,12 @@ public struct Configuration: Sendable {
                             + "(expected this service's \"aud\" value, or \"*\" for any)")
         }
         if let keys {
+            for algorithm in requirements.algorithms.sorted(by: { $0.rawValue < $1.rawValue })
+            where algorithm.family == .hmac && !keys.keys.contains(where: { $0.accepts(algorithm) }) {
+                problems.append("gatehouse.algorithms allows \(algorithm.rawValue), but no HMAC secret of at least "
+                                + "\(algorithm.hashLength) bytes is configured (gatehouse.hmac-secret-file, "
+                                + "or an \"oct\" key in gatehouse.jwks)")
+            }
             let usable = requirements.algorithms.sorted { $0.rawValue < $1.rawValue }
                 .filter { algorithm in keys.keys.contains { $0.accepts(algorithm) } }
             if usable.isEmpty {

@@ -4,7 +4,7 @@ internal import CGatehouse
 public enum Directive: CaseIterable, Sendable {
     case issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType
     case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
-    case headers, stripHeaders, env, realm
+    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize
 
     /// The index in gatehouse.h's `enum gh_v1_directive`.
     public var id: Int {
@@ -25,6 +25,8 @@ public enum Directive: CaseIterable, Sendable {
         case .stripHeaders: GH_V1_STRIP_HEADERS
         case .env: GH_V1_ENV
         case .realm: GH_V1_REALM
+        case .hmacSecretFile: GH_V1_HMAC_SECRET_FILE
+        case .cacheSize: GH_V1_CACHE_SIZE
         }
         return Int(value.rawValue)
     }
@@ -59,6 +61,8 @@ public enum Directive: CaseIterable, Sendable {
         case .stripHeaders: "gatehouse.strip-headers"
         case .env: "gatehouse.env"
         case .realm: "gatehouse.realm"
+        case .hmacSecretFile: "gatehouse.hmac-secret-file"
+        case .cacheSize: "gatehouse.cache-size"
         }
     }
 }

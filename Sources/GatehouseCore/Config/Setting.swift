@@ -7,6 +7,7 @@ public final class Setting: Sendable {
         case keys(KeySet)
         case algorithms(Set<JWSAlgorithm>)
         case seconds(Int64)
+        case count(Int64)
         case text(String)
         case claim(ClaimPath)
         case rules(RuleSet)
@@ -66,6 +67,18 @@ public final class Setting: Sendable {
         case .leeway:
             return Setting(directive: directive,
                            value: .seconds(try seconds(value, in: 0...86_400, orFail: fail("seconds from 0 to 86400"))))
+        case .hmacSecretFile:
+            guard case .string(let path) = value, !path.isEmpty else {
+                throw fail("the path of a file holding the shared secret")
+            }
+            do {
+                return Setting(directive: directive, value: .keys(try KeySet.loadSecret(path: path)))
+            } catch {
+                throw ConfigError("\(name): \(error)")
+            }
+        case .cacheSize:
+            return Setting(directive: directive, value: .count(try seconds(value, in: 0...10_000_000,
+                                                                          orFail: fail("a number of tokens from 0 to 10000000"))))
         case .maxTokenAge:
             return Setting(directive: directive, value: .seconds(try seconds(value, in: 1...315_360_000,
                                                                             orFail: fail("seconds from 1 to 315360000"))))
@@ -133,6 +146,7 @@ public final class Setting: Sendable {
         }
     }
 
+    /// A whole number in `range`.
     private static func seconds(_ value: ConfigValue, in range: ClosedRange<Int64>,
                                 orFail error: ConfigError) throws(ConfigError) -> Int64 {
         switch value {

@@ -2,7 +2,8 @@
 public enum Gate {
     /// Decides `request` under `configuration` at Unix time `now`; nil when the configuration
     /// has no `gatehouse.require` (the module does nothing there).
-    public static func decide(_ request: HTTPRequest, configuration: Configuration, now: Int64) -> Decision? {
+    public static func decide(_ request: HTTPRequest, configuration: Configuration, now: Int64,
+                              cache: TokenCache? = nil) -> Decision? {
         guard let rules = configuration.rules else { return nil }
         var decision = Decision(status: 0, reason: .allowed, rule: "gatehouse.default",
                                 stripHeaders: configuration.strippedHeaders)
@@ -27,7 +28,8 @@ public enum Gate {
         case .success(nil): break
         case .success(let token?):
             if let keys = configuration.keys {
-                switch TokenVerifier.verify(token, keys: keys, requirements: configuration.tokenRequirements, now: now) {
+                switch TokenVerifier.verify(token, keys: keys, requirements: configuration.tokenRequirements, now: now,
+                                            cache: cache) {
                 case .success(let verified):
                     identity = Identity(claims: verified.claims, names: configuration.claimNames)
                     decision.claims = verified.claims

@@ -21,6 +21,19 @@ public struct KeySet: Sendable {
         return try parse(bytes, source: path)
     }
 
+    /// Reads an HMAC secret (`gatehouse.hmac-secret-file`): the file's bytes, less a final line
+    /// break. It enables HS256/384/512 for the algorithms its length allows.
+    public static func loadSecret(path: String) throws(KeyError) -> KeySet {
+        var bytes: [UInt8]
+        do {
+            bytes = try FileBytes.read(path: path, limit: 4096)
+        } catch {
+            throw KeyError("cannot read \(path): \(error)")
+        }
+        while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+        return KeySet(keys: [try VerificationKey.hmac(secret: bytes, id: nil, algorithm: nil, label: path)])
+    }
+
     public static func parse(_ bytes: [UInt8], source: String) throws(KeyError) -> KeySet {
         let start = bytes.firstIndex { ![0x20, 0x09, 0x0a, 0x0d].contains($0) } ?? bytes.endIndex
         if bytes[start...].starts(with: "-----BEGIN".utf8) {

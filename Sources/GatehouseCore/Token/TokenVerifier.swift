@@ -37,7 +37,7 @@ public enum TokenVerifier {
     /// (not parsed: `--signature-only` accepts any payload).
     public static func verifySignature(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
                                        algorithms: Set<JWSAlgorithm>, tokenType: String? = nil)
-        -> Result<(header: JSONObject, payload: [UInt8]), TokenError> {
+        -> Result<(header: JSONObject, payload: [UInt8], key: VerificationKey), TokenError> {
         guard token.count <= maximumLength else {
             return .failure(TokenError(.tokenTooLarge, "the token is longer than \(maximumLength) bytes"))
         }
@@ -70,6 +70,31 @@ public enum TokenVerifier {
             return .failure(malformed("the header is not a JSON object (or repeats a member)"))
         }
 
+        let algorithm: JWSAlgorithm, kid: String?
+        switch checkHeader(header, algorithms: algorithms, tokenType: tokenType) {
+        case .success(let checked): (algorithm, kid) = checked
+        case .failure(let error): return .failure(error)
+        }
+        // "jwk", "jku", "x5u" and "x5c" are never read: keys come from the configuration only.
+        let (candidates, kidKnown) = keys.candidates(kid: kid, algorithm: algorithm)
+        if candidates.isEmpty {
+            return .failure(kidKnown
+                ? TokenError(.keyAlgorithmMismatch, "the key named by \"kid\" is not for this algorithm")
+                : TokenError(.unknownKey, "no configured key matches the token's \"kid\" and algorithm"))
+        }
+        let signingInput = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(token)[0..<dots[1]])
+        guard let key = candidates.first(where: { $0.verify(signature: signature, over: signingInput, algorithm: algorithm) })
+        else {
+            return .failure(TokenError(.badSignature, "the signature does not verify"))
+        }
+        return .success((header, payload, key))
+    }
+
+    /// The JOSE header's checks: `alg` allowed (exact spelling), no `crit`, the required `typ`,
+    /// and a string `kid` if any. Run on every use of a token, cached or not, because the
+    /// allowed algorithms and type belong to the context, not to the token.
+    static func checkHeader(_ header: JSONObject, algorithms: Set<JWSAlgorithm>,
+                            tokenType: String?) -> Result<(algorithm: JWSAlgorithm, kid: String?), TokenError> {
         guard case .string(let name)? = header["alg"] else {
             return .failure(malformed("the header has no \"alg\" string"))
         }
@@ -88,24 +113,9 @@ public enum TokenVerifier {
                 return .failure(TokenError(.wrongType, "the token's \"typ\" is not the required type"))
             }
         }
-        var kid: String?
-        if let value = header["kid"] {
-            guard case .string(let text) = value else { return .failure(malformed("\"kid\" must be a string")) }
-            kid = text
-        }
-        // "jwk", "jku", "x5u" and "x5c" are never read: keys come from the configuration only.
-        let (candidates, kidKnown) = keys.candidates(kid: kid, algorithm: algorithm)
-        if candidates.isEmpty {
-            return .failure(kidKnown
-                ? TokenError(.keyAlgorithmMismatch, "the key named by \"kid\" is not for this algorithm")
-                : TokenError(.unknownKey, "no configured key matches the token's \"kid\" and algorithm"))
-        }
-        let signingInput = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(token)[0..<dots[1]])
-        guard candidates.contains(where: { $0.verify(signature: signature, over: signingInput, algorithm: algorithm) })
-        else {
-            return .failure(TokenError(.badSignature, "the signature does not verify"))
-        }
-        return .success((header, payload))
+        guard let value = header["kid"] else { return .success((algorithm, nil)) }
+        guard case .string(let kid) = value else { return .failure(malformed("\"kid\" must be a string")) }
+        return .success((algorithm, kid))
     }
 
     /// Checks the registered claims (RFC 7519 §4.1) against the requirements at time `now`.
@@ -160,27 +170,39 @@ public enum TokenVerifier {
         return nil
     }
 
-    /// Signature, then claims.
+    /// Signature, then claims. With a cache, a token whose signature verified before (with the
+    /// same keys) skips the crypto and the JSON parsing; its header and claims are checked again.
     public static func verify(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
-                              now: Int64) -> Result<VerifiedToken, TokenError> {
-        let header: JSONObject
-        let payload: [UInt8]
+                              now: Int64, cache: TokenCache? = nil) -> Result<VerifiedToken, TokenError> {
+        if let cache, let cached = cache.lookup(token, keys: keys, now: now) {
+            if case .failure(let error) = checkHeader(cached.header, algorithms: requirements.algorithms,
+                                                      tokenType: requirements.tokenType) {
+                return .failure(error)
+            }
+            if let error = checkClaims(cached.claims, requirements, now: now) { return .failure(error) }
+            return .success(cached)
+        }
+        let header: JSONObject, payload: [UInt8], key: VerificationKey
         switch verifySignature(token, keys: keys, algorithms: requirements.algorithms,
                                tokenType: requirements.tokenType) {
-        case .success(let parts): (header, payload) = parts
+        case .success(let parts): (header, payload, key) = parts
         case .failure(let error): return .failure(error)
         }
         guard case .success(let json) = JSON.parse(payload), let claims = json.objectValue else {
             return .failure(malformed("the payload is not a JSON object (or repeats a member)"))
         }
         if let error = checkClaims(claims, requirements, now: now) { return .failure(error) }
-        return .success(VerifiedToken(header: header, claims: claims))
+        let verified = VerifiedToken(header: header, claims: claims)
+        if let cache, let expiry = claims["exp"].flatMap(numericDate) {
+            cache.insert(token, verified, key: key, expiry: expiry, now: now)
+        }
+        return .success(verified)
     }
 
     public static func verify(_ token: String, keys: KeySet, requirements: TokenRequirements,
-                              now: Int64) -> Result<VerifiedToken, TokenError> {
+                              now: Int64, cache: TokenCache? = nil) -> Result<VerifiedToken, TokenError> {
         var token = token
-        return token.withUTF8 { verify($0, keys: keys, requirements: requirements, now: now) }
+        return token.withUTF8 { verify($0, keys: keys, requirements: requirements, now: now, cache: cache) }
     }
 
     /// A NumericDate (RFC 7519 §2): any JSON number, integer or not. As a Double every
