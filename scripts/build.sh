@@ -32,7 +32,7 @@ cc -shared -o build/mod_gatehouse.so \
     build/mod_gatehouse.o \
     .build-module/release/libGatehouseCore.a \
     "$swift_static/$arch/swiftrt.o" \
-    -L"$swift_static" -lswiftGlibc -lswiftCore \
+    -L"$swift_static" -lswiftGlibc -lswiftSynchronization -lswiftCore \
     -ljansson -lcrypto -lstdc++ -lm -ldl -lpthread \
     -Wl,--version-script=build/exports.map \
     -Wl,--exclude-libs,ALL -Wl,-z,nodelete \

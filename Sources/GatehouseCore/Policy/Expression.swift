@@ -64,10 +64,10 @@ public indirect enum Expression: Sendable, CustomStringConvertible {
     private func holds(for identity: Identity) -> Bool {
         switch self {
         case .authenticated: true
-        case .role(let name): identity.roles.contains { $0.utf8.elementsEqual(name.utf8) }
-        case .group(let name): identity.groups.contains { $0.utf8.elementsEqual(name.utf8) }
-        case .scope(let name): identity.scopes.contains { $0.utf8.elementsEqual(name.utf8) }
-        case .user(let name): identity.subject?.utf8.elementsEqual(name.utf8) == true
+        case .role(let name): identity.roles.contains { $0.sameBytes(name) }
+        case .group(let name): identity.groups.contains { $0.sameBytes(name) }
+        case .scope(let name): identity.scopes.contains { $0.sameBytes(name) }
+        case .user(let name): identity.subject?.sameBytes(name) == true
         default: false
         }
     }

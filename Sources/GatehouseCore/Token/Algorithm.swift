@@ -13,8 +13,8 @@ public enum JWSAlgorithm: String, CaseIterable, Sendable, Hashable {
     public static let defaultAllowed: Set<JWSAlgorithm> = [.rs256, .ps256, .es256, .edDSA]
 
     /// Parses an algorithm name exactly as RFC 7518 spells it (case-sensitive).
-    public init?(name: some StringProtocol) {
-        guard let match = JWSAlgorithm.allCases.first(where: { $0.rawValue.utf8.elementsEqual(name.utf8) }) else {
+    public init?(name: String) {
+        guard let match = JWSAlgorithm.allCases.first(where: { $0.rawValue.sameBytes(name) }) else {
             return nil
         }
         self = match
@@ -68,7 +68,7 @@ public enum ECCurve: String, Sendable, CaseIterable {
     case p256 = "P-256", p384 = "P-384", p521 = "P-521"
 
     init?(jwkName: String) {
-        guard let match = ECCurve.allCases.first(where: { $0.rawValue.utf8.elementsEqual(jwkName.utf8) }) else {
+        guard let match = ECCurve.allCases.first(where: { $0.rawValue.sameBytes(jwkName) }) else {
             return nil
         }
         self = match

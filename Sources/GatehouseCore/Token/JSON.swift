@@ -1,4 +1,7 @@
 internal import CJansson
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A JSON value as a token or a key file gave it. Object members keep their order and are
 /// looked up by their exact UTF-8 bytes (never by Swift's Unicode-equivalence `==`).
@@ -160,7 +163,7 @@ public struct JSONObject: Sendable {
     }
 
     public subscript(name: String) -> JSON? {
-        for member in members where member.key.utf8.elementsEqual(name.utf8) { return member.value }
+        for member in members where member.key.sameBytes(name) { return member.value }
         return nil
     }
 }
@@ -179,5 +182,20 @@ public struct ClaimPath: Sendable, CustomStringConvertible {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else { return nil }
         components = parts
+    }
+}
+
+extension String {
+    /// Byte-for-byte equality of the UTF-8 forms: no Unicode canonical equivalence (Swift's
+    /// `==` treats NFC and NFD spellings as equal, which identity checks must not).
+    func sameBytes(_ other: String) -> Bool {
+        let fast = utf8.withContiguousStorageIfAvailable { mine in
+            other.utf8.withContiguousStorageIfAvailable { theirs in
+                mine.count == theirs.count
+                    && (mine.isEmpty || memcmp(mine.baseAddress!, theirs.baseAddress!, mine.count) == 0)
+            }
+        }
+        if let fast, let result = fast { return result }
+        return utf8.elementsEqual(other.utf8)
     }
 }

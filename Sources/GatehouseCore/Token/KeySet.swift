@@ -59,7 +59,7 @@ public struct KeySet: Sendable {
             if case .object(let jwk) = element, let kid = jwk["kid"]?.stringValue { label += " (kid \"\(kid)\")" }
             guard case .object(let jwk) = element else { throw KeyError("\(label): not a JSON object") }
             let key = try key(from: jwk, label: label)
-            if let kid = key.id, keys.contains(where: { $0.id?.utf8.elementsEqual(kid.utf8) == true }) {
+            if let kid = key.id, keys.contains(where: { $0.id?.sameBytes(kid) == true }) {
                 throw KeyError("\(label): duplicate kid; a kid must name exactly one key")
             }
             keys.append(key)
@@ -134,7 +134,7 @@ public struct KeySet: Sendable {
     /// when no key has it (or the token names none), the keys without a `kid` (a PEM key, say)
     /// whose type fits `alg`. `kidKnown` tells `key_algorithm_mismatch` from `unknown_key`.
     func candidates(kid: String?, algorithm: JWSAlgorithm) -> (keys: [VerificationKey], kidKnown: Bool) {
-        if let kid, let key = keys.first(where: { $0.id?.utf8.elementsEqual(kid.utf8) == true }) {
+        if let kid, let key = keys.first(where: { $0.id?.sameBytes(kid) == true }) {
             return (key.accepts(algorithm) ? [key] : [], true)
         }
         return (keys.filter { (kid == nil || $0.id == nil) && $0.accepts(algorithm) }, false)

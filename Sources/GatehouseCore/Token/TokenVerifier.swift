@@ -145,7 +145,7 @@ public enum TokenVerifier {
 
         if let issuers = requirements.issuers {
             guard let issuer = claims["iss"] else { return TokenError(.missingClaim, "the token has no \"iss\"") }
-            guard case .string(let iss) = issuer, issuers.contains(where: { $0.utf8.elementsEqual(iss.utf8) }) else {
+            guard case .string(let iss) = issuer, issuers.contains(where: { $0.sameBytes(iss) }) else {
                 return TokenError(.wrongIssuer, "the token's issuer is not accepted here")
             }
         }
@@ -163,7 +163,7 @@ public enum TokenVerifier {
                 guard case .string(let aud) = value else {
                     return malformed("\"aud\" must be a string or an array of strings")
                 }
-                if audiences.contains(where: { $0.utf8.elementsEqual(aud.utf8) }) { matched = true }
+                if audiences.contains(where: { $0.sameBytes(aud) }) { matched = true }
             }
             if !matched { return TokenError(.wrongAudience, "the token is not meant for this audience") }
         }

@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Synchronization
 
 /// One public key (or HMAC secret) that may verify tokens, checked when it was made and bound
 /// to the algorithms its type allows. Owns its OpenSSL objects.
@@ -22,6 +23,14 @@ public final class VerificationKey: @unchecked Sendable {
     private let pkey: OpaquePointer?        // EVP_PKEY *
     private let order: OpaquePointer?       // BIGNUM *, the group order of an EC key
     private let secret: [UInt8]             // HMAC only
+    /// EVP_PKEY_CTX set up once per algorithm for EVP_PKEY_verify (padding, digest, salt length):
+    /// OpenSSL 3 spends more on setting up a verification than on a small message's hash.
+    private let prepared = Mutex<[JWSAlgorithm: PreparedContext]>([:])
+
+    /// An EVP_PKEY_CTX used only under `prepared`'s lock.
+    private struct PreparedContext: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
 
     private init(kind: Kind, id: String?, algorithm: JWSAlgorithm?, label: String,
                  pkey: OpaquePointer?, order: OpaquePointer? = nil, secret: [UInt8] = []) {
@@ -35,6 +44,9 @@ public final class VerificationKey: @unchecked Sendable {
     }
 
     deinit {
+        prepared.withLock { contexts in
+            for context in contexts.values { EVP_PKEY_CTX_free(context.pointer) }
+        }
         EVP_PKEY_free(pkey)
         BN_free(order)
         if !secret.isEmpty {
@@ -61,29 +73,64 @@ public final class VerificationKey: @unchecked Sendable {
             return verifyHMAC(signature: signature, over: signingInput, algorithm: algorithm)
         case .ecdsa:
             guard let der = derSignature(fromRaw: signature) else { return false }
-            return digestVerify(signature: der, over: signingInput, algorithm: algorithm)
+            return verifyDigest(signature: der, over: signingInput, algorithm: algorithm)
         case .rsa, .rsaPSS:
             guard signature.count == Int(EVP_PKEY_get_size(pkey)) else { return false }
-            return digestVerify(signature: signature, over: signingInput, algorithm: algorithm)
+            return verifyDigest(signature: signature, over: signingInput, algorithm: algorithm)
         case .edDSA:
             guard signature.count == 64 else { return false }
             return digestVerify(signature: signature, over: signingInput, algorithm: algorithm)
         }
     }
 
+    /// RSA and ECDSA: hash the input, then verify the signature over the digest.
+    private func verifyDigest(signature: [UInt8], over input: UnsafeRawBufferPointer,
+                              algorithm: JWSAlgorithm) -> Bool {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digest in
+            let data = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            let length = algorithm.hashLength
+            switch length {
+            case 32: SHA256(data, input.count, digest.baseAddress)
+            case 48: SHA384(data, input.count, digest.baseAddress)
+            default: SHA512(data, input.count, digest.baseAddress)
+            }
+            return prepared.withLock { contexts -> Bool in
+                guard let context = contexts[algorithm] ?? prepare(for: algorithm) else { return false }
+                contexts[algorithm] = context
+                return EVP_PKEY_verify(context.pointer, signature, signature.count, digest.baseAddress, length) == 1
+            }
+        }
+    }
+
+    private func prepare(for algorithm: JWSAlgorithm) -> PreparedContext? {
+        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else { return nil }
+        var ready = EVP_PKEY_verify_init(context) == 1
+            && EVP_PKEY_CTX_set_signature_md(context, algorithm.digest) == 1
+        switch algorithm.family {
+        case .rsa:
+            ready = ready && EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
+        case .rsaPSS:
+            // RFC 7518 §3.5: MGF1 with the same hash, and a salt as long as the hash.
+            // OpenSSL's default would accept any salt length.
+            ready = ready && EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PSS_PADDING) == 1
+                && EVP_PKEY_CTX_set_rsa_mgf1_md(context, algorithm.digest) == 1
+                && EVP_PKEY_CTX_set_rsa_pss_saltlen(context, RSA_PSS_SALTLEN_DIGEST) == 1
+        default:
+            break
+        }
+        guard ready else {
+            EVP_PKEY_CTX_free(context)
+            return nil
+        }
+        return PreparedContext(pointer: context)
+    }
+
+    /// Ed25519 signs the message itself (no pre-hash).
     private func digestVerify(signature: [UInt8], over input: UnsafeRawBufferPointer,
                               algorithm: JWSAlgorithm) -> Bool {
         guard let context = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(context) }
-        var keyContext: OpaquePointer?
-        guard EVP_DigestVerifyInit(context, &keyContext, algorithm.digest, nil, pkey) == 1 else { return false }
-        if algorithm.family == .rsaPSS {
-            // RFC 7518 §3.5: MGF1 with the same hash, and a salt as long as the hash.
-            // OpenSSL's default would accept any salt length.
-            guard EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING) == 1,
-                  EVP_PKEY_CTX_set_rsa_mgf1_md(keyContext, algorithm.digest) == 1,
-                  EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1 else { return false }
-        }
+        guard EVP_DigestVerifyInit(context, nil, nil, nil, pkey) == 1 else { return false }
         return signature.withUnsafeBufferPointer { sig in
             EVP_DigestVerify(context, sig.baseAddress, sig.count,
                              input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count) == 1
