@@ -12,23 +12,45 @@ enum Base64URL {
     static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let count = input.count
         if count % 4 == 1 { return nil }
-        var output = [UInt8]()
-        output.reserveCapacity(count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for byte in input {
-            let value = decodeTable[Int(byte)]
-            if value == 0xFF { return nil }
-            accumulator = (accumulator << 6) | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-                accumulator &= (1 << UInt32(bits)) - 1
+        let outputCount = count / 4 * 3 + max(0, count % 4 - 1)
+        return decodeTable.withUnsafeBufferPointer { table -> [UInt8]? in
+            var valid = true
+            let output = [UInt8](unsafeUninitializedCapacity: outputCount) { out, initialized in
+                // Four characters make three bytes; 0xFF in the table marks a byte outside the alphabet.
+                var o = 0
+                var i = 0
+                while i + 4 <= count {
+                    let a = table[Int(input[i])], b = table[Int(input[i + 1])]
+                    let c = table[Int(input[i + 2])], d = table[Int(input[i + 3])]
+                    if (a | b | c | d) & 0x80 != 0 { valid = false; break }
+                    out[o] = a << 2 | b >> 4
+                    out[o + 1] = b << 4 | c >> 2
+                    out[o + 2] = c << 6 | d
+                    o += 3
+                    i += 4
+                }
+                let rest = count - i
+                if valid && rest >= 2 {
+                    let a = table[Int(input[i])], b = table[Int(input[i + 1])]
+                    let c = rest == 3 ? table[Int(input[i + 2])] : 0
+                    if (a | b | c) & 0x80 != 0 {
+                        valid = false
+                    } else if rest == 2 {
+                        out[o] = a << 2 | b >> 4
+                        valid = b & 0x0F == 0  // canonical: the unused low bits are zero
+                        o += 1
+                    } else {
+                        out[o] = a << 2 | b >> 4
+                        out[o + 1] = b << 4 | c >> 2
+                        valid = c & 0x03 == 0
+                        o += 2
+                    }
+                }
+                initialized = valid ? o : 0
+                if !valid { return }
             }
+            return valid ? output : nil
         }
-        if accumulator != 0 { return nil }  // leftover bits must be zero: canonical form only
-        return output
     }
 
     static func decode(_ input: some StringProtocol) -> [UInt8]? {

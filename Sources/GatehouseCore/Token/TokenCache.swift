@@ -8,14 +8,31 @@
 public final class TokenCache {
     private struct Entry {
         let token: VerifiedToken
+        let facts: TokenFacts
         let key: VerificationKey
         let expiry: Double
     }
 
+    /// A token's bytes. Hashing reads the length and the last 32 bytes (signature bytes, which
+    /// nobody can choose without the signing key: only verified tokens are ever inserted);
+    /// equality compares every byte.
+    private struct Key: Hashable {
+        let bytes: [UInt8]
+
+        init(_ token: UnsafeBufferPointer<UInt8>) {
+            bytes = Array(token)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(bytes.count)
+            bytes.withUnsafeBytes { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0.suffix(32))) }
+        }
+    }
+
     public let capacity: Int
-    private var entries: [String: Entry] = [:]
+    private var entries: [Key: Entry] = [:]
     /// Insertion order, as a ring: the slot to reuse next is `oldest`.
-    private var order: [String] = []
+    private var order: [Key] = []
     private var oldest = 0
 
     public init(capacity: Int) {
@@ -28,32 +45,33 @@ public final class TokenCache {
     public private(set) var hits = 0
     public private(set) var misses = 0
 
-    func lookup(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet, now: Int64) -> VerifiedToken? {
+    func lookup(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet, now: Int64) -> (VerifiedToken, TokenFacts)? {
         guard capacity > 0 else { return nil }
-        let text = String(decoding: token, as: UTF8.self)
-        guard let entry = entries[text], keys.keys.contains(where: { $0 === entry.key }) else {
+        let tokenKey = Key(token)
+        guard let entry = entries[tokenKey], keys.keys.contains(where: { $0 === entry.key }) else {
             misses += 1
             return nil
         }
         guard Double(now) < entry.expiry else {
-            entries[text] = nil
+            entries[tokenKey] = nil
             misses += 1
             return nil
         }
         hits += 1
-        return entry.token
+        return (entry.token, entry.facts)
     }
 
-    func insert(_ token: UnsafeBufferPointer<UInt8>, _ verified: VerifiedToken, key: VerificationKey,
-                expiry: Double, now: Int64) {
-        guard capacity > 0, Double(now) < expiry else { return }
-        let text = String(decoding: token, as: UTF8.self)
-        if entries.updateValue(Entry(token: verified, key: key, expiry: expiry), forKey: text) != nil { return }
+    func insert(_ token: UnsafeBufferPointer<UInt8>, _ verified: VerifiedToken, facts: TokenFacts,
+                key: VerificationKey, now: Int64) {
+        guard capacity > 0, let expiry = facts.expiry, Double(now) < expiry else { return }
+        let tokenKey = Key(token)
+        let entry = Entry(token: verified, facts: facts, key: key, expiry: expiry)
+        if entries.updateValue(entry, forKey: tokenKey) != nil { return }
         if order.count < capacity {
-            order.append(text)
+            order.append(tokenKey)
         } else {
             entries[order[oldest]] = nil
-            order[oldest] = text
+            order[oldest] = tokenKey
             oldest = (oldest + 1) % capacity
         }
     }

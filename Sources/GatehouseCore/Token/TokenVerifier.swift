@@ -91,8 +91,7 @@ public enum TokenVerifier {
     }
 
     /// The JOSE header's checks: `alg` allowed (exact spelling), no `crit`, the required `typ`,
-    /// and a string `kid` if any. Run on every use of a token, cached or not, because the
-    /// allowed algorithms and type belong to the context, not to the token.
+    /// and a string `kid` if any.
     static func checkHeader(_ header: JSONObject, algorithms: Set<JWSAlgorithm>,
                             tokenType: String?) -> Result<(algorithm: JWSAlgorithm, kid: String?), TokenError> {
         guard case .string(let name)? = header["alg"] else {
@@ -101,85 +100,39 @@ public enum TokenVerifier {
         guard let algorithm = JWSAlgorithm(name: name) else {
             return .failure(TokenError(.unsupportedAlgorithm, "the token's algorithm is not supported"))
         }
-        guard algorithms.contains(algorithm) else {
-            return .failure(TokenError(.algorithmNotAllowed, "the token's algorithm is not allowed here"))
-        }
         // RFC 7515 §4.1.11: no extension is understood, so any "crit" is refused.
         if header["crit"] != nil {
             return .failure(TokenError(.criticalHeader, "the token has critical header parameters"))
         }
-        if let required = tokenType {
-            guard case .string(let typ)? = header["typ"], sameMediaType(typ, required) else {
-                return .failure(TokenError(.wrongType, "the token's \"typ\" is not the required type"))
-            }
+        if let error = checkAlgorithm(algorithm, type: header["typ"], algorithms: algorithms, tokenType: tokenType) {
+            return .failure(error)
         }
         guard let value = header["kid"] else { return .success((algorithm, nil)) }
         guard case .string(let kid) = value else { return .failure(malformed("\"kid\" must be a string")) }
         return .success((algorithm, kid))
     }
 
-    /// Checks the registered claims (RFC 7519 §4.1) against the requirements at time `now`.
-    public static func checkClaims(_ claims: JSONObject, _ requirements: TokenRequirements,
-                                   now: Int64) -> TokenError? {
-        let now = Double(now)
-        let leeway = Double(requirements.leeway)
-
-        guard let expiry = claims["exp"] else { return TokenError(.missingClaim, "the token has no \"exp\"") }
-        guard let exp = numericDate(expiry) else { return malformed("\"exp\" is not a number") }
-        if now >= exp + leeway { return TokenError(.expired, "the token has expired") }
-
-        if let value = claims["nbf"] {
-            guard let nbf = numericDate(value) else { return malformed("\"nbf\" is not a number") }
-            if now + leeway < nbf { return TokenError(.notYetValid, "the token is not valid yet") }
+    /// The checks of the header that depend on the context, so a cached token meets them again.
+    static func checkAlgorithm(_ algorithm: JWSAlgorithm, type: JSON?, algorithms: Set<JWSAlgorithm>,
+                               tokenType: String?) -> TokenError? {
+        guard algorithms.contains(algorithm) else {
+            return TokenError(.algorithmNotAllowed, "the token's algorithm is not allowed here")
         }
-        var issuedAt: Double?
-        if let value = claims["iat"] {
-            guard let iat = numericDate(value) else { return malformed("\"iat\" is not a number") }
-            if iat > now + leeway { return TokenError(.issuedInFuture, "the token was issued in the future") }
-            issuedAt = iat
-        }
-        if let maxAge = requirements.maxTokenAge {
-            guard let iat = issuedAt else { return TokenError(.missingClaim, "the token has no \"iat\"") }
-            if now - iat > Double(maxAge) + leeway { return TokenError(.tooOld, "the token is too old") }
-        }
-
-        if let issuers = requirements.issuers {
-            guard let issuer = claims["iss"] else { return TokenError(.missingClaim, "the token has no \"iss\"") }
-            guard case .string(let iss) = issuer, issuers.contains(where: { $0.sameBytes(iss) }) else {
-                return TokenError(.wrongIssuer, "the token's issuer is not accepted here")
+        if let required = tokenType {
+            guard case .string(let typ)? = type, sameMediaType(typ, required) else {
+                return TokenError(.wrongType, "the token's \"typ\" is not the required type")
             }
-        }
-
-        if let audiences = requirements.audiences {
-            guard let audience = claims["aud"] else { return TokenError(.missingClaim, "the token has no \"aud\"") }
-            let values: [JSON]
-            switch audience {
-            case .string: values = [audience]
-            case .array(let list): values = list
-            default: return malformed("\"aud\" must be a string or an array of strings")
-            }
-            var matched = false
-            for value in values {
-                guard case .string(let aud) = value else {
-                    return malformed("\"aud\" must be a string or an array of strings")
-                }
-                if audiences.contains(where: { $0.sameBytes(aud) }) { matched = true }
-            }
-            if !matched { return TokenError(.wrongAudience, "the token is not meant for this audience") }
         }
         return nil
     }
 
-    /// Signature, then claims. With a cache, a token whose signature verified before (with the
-    /// same keys) skips the crypto and the JSON parsing; its header and claims are checked again.
+    /// Signature, then claims. With a cache, a token whose signature verified before (with a key
+    /// still in force) skips the crypto and the JSON parsing; the context's checks run again on
+    /// what was read from it then.
     public static func verify(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
                               now: Int64, cache: TokenCache? = nil) -> Result<VerifiedToken, TokenError> {
-        if let cache, let cached = cache.lookup(token, keys: keys, now: now) {
-            if case .failure(let error) = checkHeader(cached.header, algorithms: requirements.algorithms,
-                                                      tokenType: requirements.tokenType) {
-                return .failure(error)
-            }
-            if let error = checkClaims(cached.claims, requirements, now: now) { return .failure(error) }
+        if let cache, let (cached, facts) = cache.lookup(token, keys: keys, now: now) {
+            if let error = facts.check(requirements, now: now) { return .failure(error) }
             return .success(cached)
         }
         let header: JSONObject, payload: [UInt8], key: VerificationKey
@@ -191,11 +144,15 @@ public enum TokenVerifier {
         guard case .success(let json) = JSON.parse(payload), let claims = json.objectValue else {
             return .failure(malformed("the payload is not a JSON object (or repeats a member)"))
         }
-        if let error = checkClaims(claims, requirements, now: now) { return .failure(error) }
-        let verified = VerifiedToken(header: header, claims: claims)
-        if let cache, let expiry = claims["exp"].flatMap(numericDate) {
-            cache.insert(token, verified, key: key, expiry: expiry, now: now)
+        let facts: TokenFacts
+        do {
+            facts = try TokenFacts(header: header, claims: claims)
+        } catch {
+            return .failure(error)
         }
+        if let error = facts.check(requirements, now: now) { return .failure(error) }
+        let verified = VerifiedToken(header: header, claims: claims)
+        cache?.insert(token, verified, facts: facts, key: key, now: now)
         return .success(verified)
     }
 
@@ -203,16 +160,6 @@ public enum TokenVerifier {
                               now: Int64, cache: TokenCache? = nil) -> Result<VerifiedToken, TokenError> {
         var token = token
         return token.withUTF8 { verify($0, keys: keys, requirements: requirements, now: now, cache: cache) }
-    }
-
-    /// A NumericDate (RFC 7519 §2): any JSON number, integer or not. As a Double every
-    /// value compares without overflow: 1e300 is far in the future, -1e300 long past.
-    private static func numericDate(_ value: JSON) -> Double? {
-        switch value {
-        case .integer(let number): Double(number)
-        case .real(let number): number.isFinite ? number : nil
-        default: nil
-        }
     }
 
     /// Media types compare case-insensitively, and `application/` may be left out (RFC 7515 §4.1.9).
@@ -226,5 +173,5 @@ public enum TokenVerifier {
         return normalised(a) == normalised(b)
     }
 
-    private static func malformed(_ message: String) -> TokenError { TokenError(.malformed, message) }
+    static func malformed(_ message: String) -> TokenError { TokenError(.malformed, message) }
 }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Benchmarks. Figures go into BENCHMARKS.md as ratios measured in one run.
+#   scripts/bench.sh verify   token verification per second, cold and cached, per algorithm,
+#                             beside `openssl speed` and OpenSSL's bare verify on the same core
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-verify}
+seconds=${SECONDS_PER_FIGURE:-3}
+core=$(( $(nproc) - 1 ))   # one core for everything measured, the same for each figure
+
+bash scripts/setup.sh >/dev/null
+bash scripts/build.sh >/dev/null
+
+case "$mode" in
+verify)
+    out=build/bench
+    mkdir -p "$out"
+    python3 scripts/bench_tokens.py "$out" 1000
+    cc -O2 -o "$out/openssl_verify" scripts/bench/openssl_verify.c -lcrypto
+    echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), pinned to core $core"
+    echo "openssl: $(openssl version)"
+    echo
+    echo "== openssl speed -seconds $seconds rsa2048 ecdsap256 ed25519 (verify/s)"
+    speed=$(taskset -c "$core" openssl speed -seconds "$seconds" rsa2048 ecdsap256 ed25519 2>/dev/null)
+    rsa=$(awk '/^rsa 2048 bits/ {print $NF}' <<<"$speed")
+    ecdsa=$(awk '/nistp256/ {print $NF}' <<<"$speed")
+    eddsa=$(awk '/Ed25519/ {print $NF}' <<<"$speed")
+    echo "RS256 $rsa"; echo "ES256 $ecdsa"; echo "EdDSA $eddsa"
+    echo
+    echo "== OpenSSL's bare verify through the calls Gatehouse makes (scripts/bench/openssl_verify.c)"
+    bare=$(taskset -c "$core" "$out/openssl_verify" "$seconds")
+    echo "$bare"
+    echo
+    echo "== gatehouse bench (1000 distinct tokens per algorithm, minted by PyJWT)"
+    ours=$(taskset -c "$core" build/gatehouse bench --jwks "$out/jwks.json" --tokens "$out/tokens.txt" \
+        --seconds "$seconds")
+    echo "$ours"
+    echo
+    echo "== ratios (cold Gatehouse verify / reference)"
+    for alg in RS256 ES256 EdDSA; do
+        cold=$(awk -v a="$alg" '$1 == a {print $3}' <<<"$ours")
+        cached=$(awk -v a="$alg" '$1 == a {print $4}' <<<"$ours")
+        ref_speed=$(case $alg in RS256) echo "$rsa";; ES256) echo "$ecdsa";; EdDSA) echo "$eddsa";; esac)
+        ref_bare=$(awk -v a="$alg" '$1 == a {print $2}' <<<"$bare")
+        awk -v a="$alg" -v c="$cold" -v s="$ref_speed" -v b="$ref_bare" -v k="$cached" \
+            'BEGIN { printf "%-6s cold/openssl-speed %.2f   cold/bare-verify %.2f   cached %.2f M/s\n", a, c/s, c/b, k/1e6 }'
+    done
+    ;;
+*)
+    echo "usage: scripts/bench.sh verify" >&2
+    exit 2
+    ;;
+esac
