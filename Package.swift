@@ -13,12 +13,14 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        // PCRE2, the regular expressions lighttpd itself uses, for the `matches` operator.
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         // The hand-written C ABI: the module's shim includes it, and GatehouseCore implements it
         // with `@c @implementation`, so the compiler rejects any drift between the two.
         .systemLibrary(name: "CGatehouse"),
         .target(
             name: "GatehouseCore",
-            dependencies: ["COpenSSL", "CJansson", "CGatehouse"]
+            dependencies: ["COpenSSL", "CJansson", "CPCRE2", "CGatehouse"]
         ),
         .executableTarget(
             name: "gatehouse",

@@ -46,12 +46,98 @@ import Testing
         #expect(throws: PolicyError.self) { try PolicyParser.parse(String(repeating: "not ", count: 10_000) + "deny") }
     }
 
-    @Test func threeValuedLogicWithoutAnIdentity() throws {
+    static func context(claims: [(String, JSON)]? = nil, captures: [(name: String, value: String)] = [],
+                        headers: [String: String] = [:], ip: String = "192.0.2.10") -> Expression.Context {
+        let request = HTTPRequest(method: "POST", path: "/t/acme/x", host: "api.example.test", remoteIP: ip) {
+            headers[$0]
+        }
+        let identity = claims.map { Identity(claims: JSONObject(members: $0), names: IdentityClaims()) }
+        return Expression.Context(identity: identity, captures: captures, request: request)
+    }
+
+    func truth(_ source: String, _ context: Expression.Context, captures: [String]? = ["tenant"]) throws
+        -> Expression.Truth {
         var trace = [String]()
-        #expect(try PolicyParser.parse("anonymous or role:a").evaluate(nil, trace: &trace) == .yes)
-        #expect(try PolicyParser.parse("deny and role:a").evaluate(nil, trace: &trace) == .no)
-        #expect(try PolicyParser.parse("not role:banned").evaluate(nil, trace: &trace) == .unknown)
-        #expect(try PolicyParser.parse("role:a or deny").evaluate(nil, trace: &trace) == .unknown)
+        return try PolicyParser.parse(source, captures: captures).evaluate(context, trace: &trace)
+    }
+
+    @Test func threeValuedLogicWithoutAnIdentity() throws {
+        let none = PolicyParserTests.context()
+        #expect(try truth("anonymous or role:a", none) == .yes)
+        #expect(try truth("deny and role:a", none) == .no)
+        #expect(try truth("not role:banned", none) == .unknown)
+        #expect(try truth("role:a or deny", none) == .unknown)
+        #expect(try truth("claims.tenant == path.tenant", none) == .unknown)
+        #expect(try truth("request.method == 'POST' or claims.x exists", none) == .yes)
+        #expect(try truth("request.ip in ['10.0.0.0/8'] and role:a", none) == .no)
+    }
+
+    static let claims: [(String, JSON)] = [
+        ("sub", .string("alice")), ("tenant", .string("acme")), ("level", .integer(3)), ("ratio", .real(0.5)),
+        ("flows", .array([.string("etl"), .string("report")])), ("email", .string("alice@example.com")),
+        ("verified", .bool(true)), ("org", .object(JSONObject(members: [("id", .string("o-1"))]))),
+        ("https://example.com/roles", .array([.string("ns-admin")])), ("name", .string("caf\u{e9}")),
+    ]
+
+    @Test(arguments: [
+        ("claims.tenant == path.tenant", true), ("claims.tenant != path.tenant", false),
+        ("claims.level > 2", true), ("claims.level >= 3.5", false), ("claims.ratio < 1", true),
+        ("claims.level == 3.0", true), ("claims.email ends-with '@example.com'", true),
+        ("claims.email starts-with 'bob'", false), ("claims.email contains '@'", true),
+        ("claims.flows contains 'etl'", true), ("claims.flows contains path.tenant", false),
+        ("'report' in claims.flows", true), ("claims.tenant in ['acme', 'globex']", true),
+        ("claims.flows in ['report']", true), ("claims.verified == true", true),
+        ("claims.org.id == 'o-1'", true), ("claims.'https://example.com/roles' contains 'ns-admin'", true),
+        ("claims.missing == 'x'", false), ("claims.missing != 'x'", false), ("claims.missing exists", false),
+        ("claims.tenant exists", true), ("claims.email matches '^[a-z]+@example\\.com$'", true),
+        ("claims.level matches '3'", false), ("request.header.X-Tenant == 'acme'", true),
+        ("request.header.X-Other exists", false), ("request.host == 'api.example.test'", true),
+        ("request.ip in ['192.0.2.0/24', '::1']", true), ("request.ip in ['192.0.3.0/24']", false),
+        ("claims.name == 'cafe\u{301}'", false), ("claims.name == 'caf\u{e9}'", true),
+        ("claims.tenant < 'b'", true), ("claims.level == '3'", false),
+    ])
+    func operators(_ source: String, _ expected: Bool) throws {
+        let context = PolicyParserTests.context(claims: PolicyParserTests.claims,
+                                                captures: [("tenant", "acme")], headers: ["X-Tenant": "acme"])
+        #expect(try truth(source, context) == (expected ? .yes : .no))
+    }
+
+    @Test func ipv6AndMappedAddresses() throws {
+        let v6 = PolicyParserTests.context(ip: "2001:db8::5")
+        #expect(try truth("request.ip in ['2001:db8::/32']", v6) == .yes)
+        #expect(try truth("request.ip in ['2001:db9::/32', '10.0.0.0/8']", v6) == .no)
+        let mapped = PolicyParserTests.context(ip: "::ffff:10.1.2.3")
+        #expect(try truth("request.ip in ['10.0.0.0/8']", mapped) == .yes)
+    }
+
+    @Test(arguments: [
+        ("path.tenant == 'x'", ["ns"], "unknown 'path.tenant' (the pattern has {ns})"),
+        ("path.tenant == 'x'", nil, "unknown 'path.tenant' (gatehouse.default has no pattern)"),
+        ("claims.email matches '(unclosed'", ["tenant"], "bad regular expression"),
+        ("claims.email matches claims.x", ["tenant"], "'matches' takes a regular expression in quotes"),
+        ("request.ip in ['10.0.0.0/33']", ["tenant"], "expected addresses and CIDR blocks"),
+        ("claims.x in 'abc'", ["tenant"], "'in' takes a list"),
+        ("claims.x < true", ["tenant"], "'<' compares numbers or strings"),
+        ("claims.x", ["tenant"], "expected an operator"),
+        ("'a' exists", ["tenant"], "'exists' applies to"),
+        ("claims.x == [", ["tenant"], "expected a value"),
+        ("claims.x == []", ["tenant"], "a list needs at least one element"),
+    ] as [(String, [String]?, String)])
+    func typeErrorsAtLoadTime(_ source: String, _ captures: [String]?, _ message: String) {
+        #expect {
+            _ = try PolicyParser.parse(source, captures: captures)
+        } throws: { error in
+            (error as? PolicyError)?.message.hasPrefix(message) == true
+        }
+    }
+
+    @Test func regexErrorsPointIntoThePattern() {
+        do {
+            _ = try PolicyParser.parse("claims.a matches 'ab(c'")
+            Issue.record("compiled")
+        } catch {
+            #expect(error.column > 18)
+        }
     }
 }
 

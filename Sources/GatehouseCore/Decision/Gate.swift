@@ -9,9 +9,11 @@ public enum Gate {
                                 stripHeaders: configuration.strippedHeaders)
         let expression: Expression
         var selected: Rule?
+        var captures = [(name: String, value: String)]()
         var method = request.method, path = request.path
         if let match = method.withUTF8({ m in path.withUTF8 { p in rules.select(method: m, path: p) } }) {
             selected = match.rule
+            captures = match.captures
             expression = match.rule.expression
             decision.rule = match.rule.pattern.description
             decision.explanation.append("rule \"\(match.rule.pattern)\" => \"\(expression)\" is the most specific match")
@@ -44,7 +46,8 @@ public enum Gate {
         if let tokenError { decision.explanation.append("token refused: \(tokenError.code.rawValue): \(tokenError.message)") }
 
         var trace = [String]()
-        let truth = expression.evaluate(identity, trace: &trace)
+        let context = Expression.Context(identity: identity, captures: captures, request: request)
+        let truth = expression.evaluate(context, trace: &trace)
         decision.explanation += trace
         let realm = configuration.realm ?? (request.host.isEmpty ? "gatehouse" : request.host)
 
@@ -70,7 +73,7 @@ public enum Gate {
             decision.status = 403
             decision.reason = selected == nil ? .noRule : .policyDenied
             decision.message = "the policy denies this request"
-            if identity != nil, expression.testsScopes {
+            if identity != nil, !expression.scopes.isEmpty {
                 let scopes = expression.scopes.joined(separator: " ")
                 decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\", error=\"insufficient_scope\", "
                     + "scope=\"\(quoted(scopes))\""

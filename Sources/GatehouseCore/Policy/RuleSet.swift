@@ -15,7 +15,7 @@ public struct RuleSet: Sendable {
         var rules = [Rule]()
         for (index, entry) in entries.enumerated() {
             let pattern = try PathPattern(entry.pattern)
-            let expression = try PolicyParser.parse(entry.expression)
+            let expression = try PolicyParser.parse(entry.expression, captures: pattern.captureNames)
             rules.append(Rule(pattern: pattern, expression: expression, index: index))
         }
         // DESIGN.md §4: more literal characters before the first '{', then more segments,
