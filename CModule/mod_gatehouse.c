@@ -16,6 +16,7 @@
 #include "array.h"
 #include "buffer.h"
 #include "configfile.h"
+#include "chunk.h"
 #include "http_header.h"
 #include "http_kv.h"
 #include "log.h"
@@ -110,6 +111,19 @@ static void mod_gatehouse_patch_config(request_st * const r, plugin_data * const
     }
 }
 
+/* Logs a message line by line (lighttpd's log escapes a newline inside a line). */
+__attribute_cold__
+static void mod_gatehouse_log(log_error_st * const errh, const int kind, const char *s, size_t len) {
+    const char * const prefix = kind == GH_V1_LOG_WARNING ? "WARNING: " : "";
+    while (len) {
+        const char * const nl = memchr(s, '\n', len);
+        const size_t n = nl ? (size_t)(nl - s) : len;
+        log_error(errh, __FILE__, __LINE__, "%s%.*s", prefix, (int)n, s);
+        len -= n + (nl != NULL);
+        s += n + (nl != NULL);
+    }
+}
+
 /* Log lines GatehouseCore sends while the configuration loads (ctx: server). */
 __attribute_cold__
 static void mod_gatehouse_config_output(void * const ctx, const int kind, const char * const name, const size_t nlen,
@@ -117,8 +131,7 @@ static void mod_gatehouse_config_output(void * const ctx, const int kind, const 
     server * const srv = ctx;
     UNUSED(name);
     UNUSED(nlen);
-    log_error(srv->errh, __FILE__, __LINE__, "%s%.*s",
-              kind == GH_V1_LOG_WARNING ? "WARNING: " : "", (int)vlen, value);
+    mod_gatehouse_log(srv->errh, kind, value, vlen);
 }
 
 /* lighttpd only warns about unknown keys; a misspelt gatehouse.* key would
@@ -305,10 +318,16 @@ static void mod_gatehouse_strip_header(request_st * const r, const char * const 
     }
 }
 
-/* Applies what GatehouseCore decided (ctx: the request). */
+typedef struct {
+    request_st *r;
+    int response_headers; /* set a response header: a refusal then needs a body of its own */
+} mod_gatehouse_output;
+
+/* Applies what GatehouseCore decided (ctx: mod_gatehouse_output). */
 static void mod_gatehouse_request_output(void * const ctx, const int kind, const char * const name, const size_t nlen,
                                          const char * const value, const size_t vlen) {
-    request_st * const r = ctx;
+    mod_gatehouse_output * const out = ctx;
+    request_st * const r = out->r;
     switch (kind) {
       case GH_V1_STRIP_REQUEST_HEADER:
         mod_gatehouse_strip_header(r, name, nlen);
@@ -321,11 +340,34 @@ static void mod_gatehouse_request_output(void * const ctx, const int kind, const
         break;
       case GH_V1_SET_RESPONSE_HEADER:
         http_header_response_set(r, http_header_hkey_get(name, nlen), name, (uint32_t)nlen, value, (uint32_t)vlen);
+        out->response_headers = 1;
         break;
       default: /* GH_V1_LOG_ERROR, GH_V1_LOG_WARNING, GH_V1_LOG_DEBUG */
-        log_error(r->conf.errh, __FILE__, __LINE__, "%.*s", (int)vlen, value);
+        mod_gatehouse_log(r->conf.errh, kind, value, vlen);
         break;
     }
+}
+
+/* lighttpd's error pages keep only a 401's WWW-Authenticate: a refusal that
+ * carries other headers (a 403's insufficient_scope challenge) answers with a
+ * short body of its own, as the handler of the request. */
+__attribute_cold__
+static handler_t mod_gatehouse_refuse(request_st * const r, const plugin_data * const p, const int status,
+                                      const int response_headers) {
+    r->http_status = status;
+    if (status == 401 || !response_headers) {
+        r->handler_module = NULL; /* lighttpd's error page, errorfile-prefix and all */
+        return HANDLER_FINISHED;
+    }
+    r->handler_module = p->self;
+    buffer * const b = chunkqueue_append_buffer_open(&r->write_queue);
+    http_status_append(b, status);
+    buffer_append_string_len(b, CONST_STR_LEN("\n"));
+    chunkqueue_append_buffer_commit(&r->write_queue);
+    http_header_response_set(r, HTTP_HEADER_CONTENT_TYPE, CONST_STR_LEN("Content-Type"),
+                             CONST_STR_LEN("text/plain; charset=utf-8"));
+    r->resp_body_finished = 1;
+    return HANDLER_FINISHED;
 }
 
 static const char * mod_gatehouse_request_header(void * const ctx, const char * const name, const size_t nlen,
@@ -357,12 +399,9 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
         .header = mod_gatehouse_request_header,
         .header_ctx = r,
     };
-    const int status = gh_v1_decide(p->engine, p->conf.v, &req, mod_gatehouse_request_output, r);
-    if (0 == status)
-        return HANDLER_GO_ON;
-    r->http_status = status;
-    r->handler_module = NULL;
-    return HANDLER_FINISHED;
+    mod_gatehouse_output out = { r, 0 };
+    const int status = gh_v1_decide(p->engine, p->conf.v, &req, mod_gatehouse_request_output, &out);
+    return 0 == status ? HANDLER_GO_ON : mod_gatehouse_refuse(r, p, status, out.response_headers);
 }
 
 __attribute_cold__

@@ -112,6 +112,22 @@ struct GateTests {
         #expect(decision.stripHeaders == ["X-User", "X-Roles", "X-Roles-Json"])
     }
 
+    @Test func aClaimThatCannotTravelSafelyIsA403() throws {
+        let token = "Bearer " + Fixtures.token(named: "sub with a line break (valid; unsafe in a header)")
+        let decision = try decide("/public/x", authorization: token)
+        #expect(decision.status == 403 && decision.reason == .unsafeClaimValue)
+        #expect(decision.requestHeaders.isEmpty && decision.environment.isEmpty && decision.wwwAuthenticate == nil)
+    }
+
+    @Test func insufficientScopeNamesOnlyTheScopesAskedFor() throws {
+        let expression = try PolicyParser.parse("scope:write and not scope:banned or scope:admin")
+        #expect(expression.scopes == ["write", "admin"])
+    }
+
+    @Test func aTabAfterBearerIsMalformed() throws {
+        #expect(try decide("/read/", authorization: "Bearer\t" + Fixtures.token(named: "RS256")).reason == .malformed)
+    }
+
     @Test func claimsWithControlCharactersAreRefused() throws {
         let field = IdentityField(name: "X-User", claim: ClaimPath("sub")!, asJSON: false)
         let claims = JSONObject(members: [("sub", .string("alice\r\nX-Admin: yes"))])

@@ -27,6 +27,8 @@ struct SettingTests {
         #expect(message(.headers, .list([("X-A", .string("sub")), ("x_a", .string("email"))]))
                 .contains("same name to a CGI backend"))
         #expect(message(.env, .list([("1BAD", .string("sub"))])).contains("not a valid environment variable name"))
+        #expect(message(.env, .list([("REMOTE_ADDR", .string("sub"))])).contains("is set by lighttpd itself"))
+        #expect(message(.env, .list([("HTTP_X_USER", .string("sub"))])).contains("is set by lighttpd itself"))
         #expect(message(.audience, .list([(nil, .string("*")), (nil, .string("api"))])).contains("\"*\" alone"))
         #expect(message(.rolesClaim, .string("realm_access..roles")).contains("dot path"))
     }
@@ -49,6 +51,10 @@ struct SettingTests {
         let problems = configuration.problems()
         #expect(problems.count == 3)
         #expect(problems.allSatisfy { $0.hasPrefix("gatehouse.require has rules that need a token") })
+        var secretOnly = configuration
+        secretOnly[.issuer] = try Setting.compile(.issuer, .string("https://idp.example.test/"))
+        secretOnly[.audience] = try Setting.compile(.audience, .string("api"))
+        #expect(secretOnly.problems().count == 1 && secretOnly.problems()[0].contains("no keys are set"))
 
         var anonymousOnly = Configuration()
         anonymousOnly[.require] = try Setting.compile(.require, .list([("/", .string("anonymous"))]))
@@ -64,7 +70,7 @@ struct SettingTests {
         #expect(configuration.problems() == [
             "gatehouse.algorithms allows HS384, but no HMAC secret of at least 48 bytes is configured "
                 + "(gatehouse.hmac-secret-file, or an \"oct\" key in gatehouse.jwks)",
-            "gatehouse.jwks has no key for any algorithm of gatehouse.algorithms (HS384)",
+            "no key of gatehouse.jwks or gatehouse.hmac-secret-file fits any algorithm of gatehouse.algorithms (HS384)",
         ])
         configuration[.algorithms] = try Setting.compile(.algorithms, .list([(nil, .string("RS256"))]))
         #expect(configuration.problems().isEmpty)

@@ -218,3 +218,33 @@ def test_lighttpd_tt_refuses_the_cache_size_inside_a_condition(lighttpd):
     assert code != 0 and "gatehouse.cache-size is server-wide" in output
     code, output = lighttpd.check(POLICY + 'gatehouse.cache-size = 0\n')
     assert code == 0, output
+
+
+def test_a_403_for_a_missing_scope_carries_its_challenge(lighttpd, keys):
+    lighttpd.start('gatehouse.require = ( "/api/" => "scope:flows.write" )\n')
+    response = lighttpd.get("/api/flows", token=keys.mint(scope="flows.read"), method="POST")
+    assert response.status_code == 403
+    assert response.headers["WWW-Authenticate"] == \
+        f'Bearer realm="127.0.0.1:{lighttpd.port}", error="insufficient_scope", scope="flows.write"'
+    assert lighttpd.get("/api/flows", token=keys.mint(scope="flows.read flows.write")).status_code == 200
+
+
+def test_path_captures_scope_callers_to_their_tenant(lighttpd, keys):
+    lighttpd.start("""
+gatehouse.require = (
+    "/api/tenants/{tenant}/" => "claims.tenant == path.tenant or role:superuser",
+    "GET /api/" => "request.ip in ['127.0.0.0/8'] and claims.email matches '@example\\\\.com$'",
+)
+""")
+    acme = keys.mint(tenant="acme", email="a@example.com")
+    assert lighttpd.get("/api/tenants/acme/ns", token=acme).status_code == 200
+    assert lighttpd.get("/api/tenants/globex/ns", token=acme).status_code == 403
+    assert lighttpd.get("/api/tenants/globex/ns", token=keys.mint(roles=["superuser"])).status_code == 200
+    assert lighttpd.get("/api/other", token=acme).status_code == 200
+    assert lighttpd.get("/api/other", token=keys.mint(email="a@example.org")).status_code == 403
+
+
+def test_a_claim_with_a_line_break_is_refused_not_copied(lighttpd, keys):
+    lighttpd.start(POLICY)
+    response = lighttpd.get("/api/public/x", token=keys.mint(sub="alice\r\nX-Admin: yes"))
+    assert response.status_code == 403

@@ -89,8 +89,9 @@ public struct Configuration: Sendable {
         var problems = [String]()
         let requirements = tokenRequirements
         if self[.jwks] == nil && self[.hmacSecretFile] == nil {
-            problems.append("gatehouse.require has rules that need a token, but gatehouse.jwks is not set "
-                            + "(expected the path of the identity provider's JWKS or PEM public key)")
+            problems.append("gatehouse.require has rules that need a token, but no keys are set (expected "
+                            + "gatehouse.jwks: the identity provider's JWKS or PEM public key, "
+                            + "or gatehouse.hmac-secret-file)")
         }
         if self[.issuer] == nil {
             problems.append("gatehouse.require has rules that need a token, but gatehouse.issuer is not set "
@@ -111,7 +112,8 @@ public struct Configuration: Sendable {
                 .filter { algorithm in keys.keys.contains { $0.accepts(algorithm) } }
             if usable.isEmpty {
                 let listed = requirements.algorithms.map(\.rawValue).sorted().joined(separator: ", ")
-                problems.append("gatehouse.jwks has no key for any algorithm of gatehouse.algorithms (\(listed))")
+                problems.append("no key of gatehouse.jwks or gatehouse.hmac-secret-file fits any algorithm of "
+                                + "gatehouse.algorithms (\(listed))")
             }
         }
         return problems

@@ -66,7 +66,8 @@ public enum Gate {
                 do {
                     try attach(identity, to: &decision, configuration: configuration)
                 } catch {
-                    refuse(&decision, status: 401, error, realm: realm)
+                    // The token is valid; what it says cannot travel safely: not the client's to retry.
+                    refuse(&decision, status: 403, error, realm: realm)
                 }
             }
         case .no:
@@ -93,7 +94,7 @@ public enum Gate {
         decision.environment = []
         if error.code == .noToken {
             decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\""
-        } else {
+        } else if status == 401 {
             decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\", error=\"invalid_token\", "
                 + "error_description=\"\(quoted(error.message))\""
         }
@@ -120,6 +121,9 @@ public enum Gate {
         let lowered = bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
         let scheme = Array("bearer".utf8)
         let isBearer = lowered.starts(with: scheme) && (bytes.count == scheme.count || bytes[scheme.count] == 0x20)
+        if lowered.starts(with: scheme), bytes.count > scheme.count, bytes[scheme.count] < 0x20 {
+            return .failure(TokenError(.malformed, "a control character after Bearer"))
+        }
         let mentionsBearer = lowered.indices.contains { lowered[$0...].starts(with: scheme) }
         if bytes.contains(UInt8(ascii: ",")) && mentionsBearer {
             return .failure(TokenError(.malformed, "more than one credential in Authorization"))

@@ -17,9 +17,8 @@ public struct Identity: Sendable {
         roles = Identity.list(root.value(atPath: names.roles ?? Identity.defaultRoles), splitOnSpaces: false)
         groups = Identity.list(root.value(atPath: names.groups ?? Identity.defaultGroups), splitOnSpaces: false)
         let scopePaths = names.scope.map { [$0] } ?? Identity.defaultScopes
-        scopes = scopePaths.lazy.compactMap { root.value(atPath: $0) }.first.map {
-            Identity.list($0, splitOnSpaces: true)
-        } ?? []
+        scopes = scopePaths.lazy.map { Identity.list(root.value(atPath: $0), splitOnSpaces: true) }
+            .first { !$0.isEmpty } ?? []
     }
 
     /// A claim as a list of names: a string is one name (or, for scopes, space-separated

@@ -24,6 +24,10 @@ public struct IdentityField: Sendable {
                 throw ConfigError("\(directive.name): \"\(name)\" is not a valid "
                                   + (directive == .headers ? "header name" : "environment variable name ([A-Za-z_][A-Za-z0-9_]*)"))
             }
+            if directive == .env, reservedEnvironment.contains(name.uppercased()) || name.uppercased().hasPrefix("HTTP_") {
+                throw ConfigError("\(directive.name): \"\(name)\" is set by lighttpd itself (or by a request header) "
+                                  + "for CGI/FastCGI backends; choose another name")
+            }
             if let clash = fields.first(where: { normalisedName($0.name) == normalisedName(name) }) {
                 throw ConfigError("\(directive.name): \"\(name)\" and \"\(clash.name)\" are the same name to a CGI backend")
             }
@@ -32,6 +36,15 @@ public struct IdentityField: Sendable {
         }
         return fields
     }
+
+    /// CGI variables lighttpd sets from the request or the server (RFC 3875 §4.1, and HTTPS):
+    /// a claim must never stand in for them. REMOTE_USER is Gatehouse's to set.
+    static let reservedEnvironment: Set<String> = [
+        "AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "DOCUMENT_ROOT", "GATEWAY_INTERFACE", "HTTPS", "PATH_INFO",
+        "PATH_TRANSLATED", "QUERY_STRING", "REDIRECT_STATUS", "REDIRECT_URI", "REMOTE_ADDR", "REMOTE_HOST",
+        "REMOTE_PORT", "REQUEST_METHOD", "REQUEST_SCHEME", "REQUEST_URI", "SCRIPT_FILENAME", "SCRIPT_NAME",
+        "SERVER_ADDR", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE",
+    ]
 
     /// RFC 9110 token characters.
     static func isHeaderName(_ name: String) -> Bool {

@@ -122,10 +122,14 @@ public indirect enum Expression: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The scopes the expression tests, for `error="insufficient_scope", scope="…"` on a 403.
+    /// The scopes the expression asks for, for `error="insufficient_scope", scope="…"` on a
+    /// 403 (not those it refuses: `not scope:x` asks for nothing).
     public var scopes: [String] {
-        if case .scope(let name) = self { return [name] }
-        return children.flatMap(\.scopes)
+        switch self {
+        case .scope(let name): [name]
+        case .not: []
+        default: children.flatMap(\.scopes)
+        }
     }
 
     /// Whether any outcome needs a token: false only for expressions decided without one.

@@ -260,6 +260,7 @@ case("nbf in the future", signed(claims(nbf=NOW + 120)), "not_yet_valid")
 case("nbf within the leeway", signed(claims(nbf=NOW + 30)), "valid")
 case("nbf as string", signed(claims(nbf="soon")), "malformed")
 case("iat in the future", signed(claims(iat=NOW + 120)), "issued_in_future")
+case("sub with a line break (valid; unsafe in a header)", signed(claims(sub="alice\r\nX-Admin: yes")), "valid")
 
 # --- issuer and audience -------------------------------------------------------------------------
 case("issuer missing its trailing slash", signed(claims(iss=ISS.rstrip("/"))), "wrong_issuer")
