@@ -70,6 +70,8 @@ static const config_plugin_keys_t cpk[] = {
    ,{ CONST_STR_LEN("gatehouse.realm"),         T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.hmac-secret-file"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.cache-size"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_SERVER }
+   ,{ CONST_STR_LEN("gatehouse.role-inherits"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.mode"),          T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ NULL, 0,                                  T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
 };
 _Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] and gatehouse.h disagree");
@@ -147,10 +149,11 @@ static int mod_gatehouse_check_spelling(server * const srv) {
             int known = 0;
             for (int i = 0; cpk[i].k; ++i) known |= buffer_eq_slen(k, cpk[i].k, cpk[i].klen);
             if (known) continue;
-            log_error(srv->errh, __FILE__, __LINE__,
-                      "unknown directive %s (expected one of gatehouse.issuer, .audience, .jwks, .algorithms, "
-                      ".leeway, .max-token-age, .token-type, .roles-claim, .groups-claim, .scope-claim, .require, "
-                      ".default, .headers, .strip-headers, .env, .realm, .hmac-secret-file, .cache-size)", k->ptr);
+            buffer * const names = buffer_init();
+            for (int i = 0; cpk[i].k; ++i)
+                buffer_append_str2(names, i ? ", " : "", 2 * (0 != i), cpk[i].k, cpk[i].klen);
+            log_error(srv->errh, __FILE__, __LINE__, "unknown directive %s (expected one of %s)", k->ptr, names->ptr);
+            buffer_free(names);
             rc = 0;
         }
     }

@@ -119,6 +119,23 @@ struct GateTests {
         #expect(decision.requestHeaders.isEmpty && decision.environment.isEmpty && decision.wwwAuthenticate == nil)
     }
 
+    @Test func inheritedRolesCount() throws {
+        let configuration = try GateTests.configuration([
+            (.require, .list([("/", .string("role:reader"))])),
+            (.roleInherits, .list([("viewer", .string("reader"))])),
+        ])
+        #expect(try decide("/x", authorization: viewer, configuration: configuration).status == 0)
+    }
+
+    @Test func reportOnlyDecidesButNeverRefuses() throws {
+        let configuration = try GateTests.configuration([(.require, GateTests.rules), (.mode, .string("report-only"))])
+        let decision = try decide("/admin", authorization: viewer, configuration: configuration)
+        #expect(decision.status == 0 && decision.wouldRefuse == 403 && decision.reason == .policyDenied)
+        #expect(decision.requestHeaders.isEmpty && decision.wwwAuthenticate == nil)
+        let allowed = try decide("/read/x", authorization: viewer, configuration: configuration)
+        #expect(allowed.status == 0 && allowed.wouldRefuse == nil && allowed.requestHeaders.count == 1)
+    }
+
     @Test func insufficientScopeNamesOnlyTheScopesAskedFor() throws {
         let expression = try PolicyParser.parse("scope:write and not scope:banned or scope:admin")
         #expect(expression.scopes == ["write", "admin"])

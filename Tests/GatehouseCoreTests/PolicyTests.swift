@@ -57,7 +57,7 @@ import Testing
 
     func truth(_ source: String, _ context: Expression.Context, captures: [String]? = ["tenant"]) throws
         -> Expression.Truth {
-        var trace = [String]()
+        var trace: [String]? = []
         return try PolicyParser.parse(source, captures: captures).evaluate(context, trace: &trace)
     }
 
@@ -193,5 +193,59 @@ import Testing
         #expect(chosen("GET", "/api/x/admin") == "role:admin")  // same literal prefix as "/api/", more segments
         #expect(chosen("GET", "/other") == "deny")
         #expect(chosen("GET", "/api/runs") == "authenticated")
+    }
+}
+
+@Suite("Rule selection through the segment index")
+struct RuleIndexTests {
+    /// A small deterministic generator, so a failure can be replayed.
+    struct Generator {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(bound))
+        }
+    }
+
+    @Test func theIndexChoosesWhatAScanOfEveryRuleChooses() throws {
+        var random = Generator(state: 42)
+        let words = ["api", "flows", "runs", "admin", "v2", "x", ""]
+        func path(_ length: Int, captures: Bool) -> String {
+            var names = 0
+            return "/" + (0..<length).map { _ in
+                if captures, random.next(4) == 0 {
+                    names += 1
+                    return "{c\(names)}"
+                }
+                return words[random.next(words.count - (captures ? 1 : 0))]
+            }.joined(separator: "/")
+        }
+        var entries = [(pattern: String, expression: String)]()
+        for index in 0..<300 {
+            var pattern = path(random.next(4), captures: true)
+            if random.next(2) == 0 && pattern != "/" { pattern += "/" }
+            if random.next(3) == 0 { pattern = ["GET", "POST", "GET,HEAD"][random.next(3)] + " " + pattern }
+            entries.append((pattern, "user:rule\(index)"))
+        }
+        let rules = try RuleSet(entries)
+        for _ in 0..<3000 {
+            var request = path(random.next(5), captures: false) + (random.next(3) == 0 ? "/" : "")
+            var method = ["GET", "POST", "HEAD", "PUT"][random.next(4)]
+            let scanned = method.withUTF8 { m in
+                request.withUTF8 { p in
+                    rules.rules.first { $0.pattern.matches(method: m) && $0.pattern.match(path: p) != nil }
+                }
+            }
+            let indexed = method.withUTF8 { m in request.withUTF8 { p in rules.select(method: m, path: p)?.rule } }
+            #expect(indexed?.index == scanned?.index, "\(method) \(request)")
+        }
+    }
+
+    @Test func rulesThatCanNeverBeChosenAreReported() throws {
+        let rules = try RuleSet([("/api/", "role:a"), ("GET /api/", "role:b"), ("/api/", "role:c"),
+                                 ("/t/{a}/", "role:d"), ("/t/{b}/", "role:e"), ("POST /api/", "role:f"),
+                                 ("GET,HEAD /x", "role:g"), ("HEAD /x", "role:h")])
+        let hidden = rules.unreachable.map { "\($0.rule.pattern) by \($0.hiddenBy.pattern)" }
+        #expect(hidden == ["HEAD /x by GET,HEAD /x", "/api/ by /api/", "/t/{b}/ by /t/{a}/"])
     }
 }

@@ -33,6 +33,16 @@ struct SettingTests {
         #expect(message(.rolesClaim, .string("realm_access..roles")).contains("dot path"))
     }
 
+    @Test func roleInheritanceIsTransitiveAndRefusesCycles() throws {
+        let inheritance = try RoleInheritance([("admin", ["operator"]), ("operator", ["viewer", "auditor"])])
+        #expect(inheritance.expand(["admin"]) == ["admin", "operator", "viewer", "auditor"])
+        #expect(inheritance.expand(["viewer"]) == ["viewer"])
+        #expect(message(.roleInherits, .list([("a", .string("b")), ("b", .string("c, a"))]))
+                == "gatehouse.role-inherits: \"a\" implies itself (a => b => a)")
+        #expect(message(.roleInherits, .list([("a", .string("b,,c"))])).contains("role names separated by commas"))
+        #expect(message(.mode, .string("audit")) == "gatehouse.mode: expected \"enforce\" or \"report-only\", got \"audit\"")
+    }
+
     @Test func anyAudienceCompilesWithAWarning() throws {
         let setting = try Setting.compile(.audience, .string("*"))
         #expect(setting.warnings.count == 1)

@@ -248,3 +248,17 @@ def test_a_claim_with_a_line_break_is_refused_not_copied(lighttpd, keys):
     lighttpd.start(POLICY)
     response = lighttpd.get("/api/public/x", token=keys.mint(sub="alice\r\nX-Admin: yes"))
     assert response.status_code == 403
+
+
+def test_report_only_logs_what_it_would_refuse_and_lets_it_through(lighttpd, keys):
+    lighttpd.start(POLICY + 'gatehouse.mode = "report-only"\n')
+    response = lighttpd.get("/api/flows", token=keys.mint(roles=["viewer"]))
+    assert response.status_code == 200 and "x-auth-subject" not in seen_headers(response)
+    assert "gatehouse report-only: GET /api/flows would be refused with 403 (policy_denied, rule /api/)" in lighttpd.log()
+
+
+def test_role_inheritance(lighttpd, keys):
+    lighttpd.start(POLICY + 'gatehouse.role-inherits = ( "owner" => "admin", "admin" => "viewer" )\n')
+    assert lighttpd.get("/api/flows", token=keys.mint(roles=["owner"])).status_code == 200
+    code, output = lighttpd.check(POLICY + 'gatehouse.role-inherits = ( "a" => "b", "b" => "a" )\n')
+    assert code != 0 and '"a" implies itself (a => b => a)' in output

@@ -52,6 +52,8 @@ enum gh_v1_directive {
     GH_V1_REALM,
     GH_V1_HMAC_SECRET_FILE,
     GH_V1_CACHE_SIZE,      /* server-wide: the shim refuses it inside a condition */
+    GH_V1_ROLE_INHERITS,
+    GH_V1_MODE,
     GH_V1_DIRECTIVE_COUNT
 };
 

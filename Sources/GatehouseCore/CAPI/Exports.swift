@@ -112,16 +112,19 @@ func gh_v1_decide(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePoint
     let engine = Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
     let configuration = configuration(settings)
     guard let decision = Gate.decide(view, configuration: configuration, now: raw.now,
-                                     cache: engine.cache(for: configuration)) else { return 0 }
+                                     cache: engine.cache(for: configuration), explain: raw.debug != 0) else { return 0 }
 
     let sink = OutputSink(function: output, context: outputContext)
     for name in decision.stripHeaders { sink.emit(GH_V1_STRIP_REQUEST_HEADER, name, "") }
     for header in decision.requestHeaders { sink.emit(GH_V1_SET_REQUEST_HEADER, header.name, header.value) }
     for variable in decision.environment { sink.emit(GH_V1_SET_ENV, variable.name, variable.value) }
     if let challenge = decision.wwwAuthenticate { sink.emit(GH_V1_SET_RESPONSE_HEADER, "WWW-Authenticate", challenge) }
-    if raw.debug != 0 {
-        sink.emit(GH_V1_LOG_DEBUG, "", "gatehouse: \(view.method) \(view.path): "
-                  + decision.explanation.joined(separator: "; "))
+    if let status = decision.wouldRefuse {
+        sink.emit(GH_V1_LOG_WARNING, "", "gatehouse report-only: \(view.method) \(view.path) would be refused "
+                  + "with \(status) (\(decision.reason.rawValue), rule \(decision.rule))")
+    }
+    if let explanation = decision.explanation {
+        sink.emit(GH_V1_LOG_DEBUG, "", "gatehouse: \(view.method) \(view.path): " + explanation.joined(separator: "; "))
     }
     return Int32(decision.status)
 }

@@ -56,7 +56,10 @@ public struct Configuration: Sendable {
             if case .claim(let path)? = self[directive]?.value { return path }
             return nil
         }
-        return IdentityClaims(roles: path(.rolesClaim), groups: path(.groupsClaim), scope: path(.scopeClaim))
+        var inheritance: RoleInheritance?
+        if case .inheritance(let value)? = self[.roleInherits]?.value { inheritance = value }
+        return IdentityClaims(roles: path(.rolesClaim), groups: path(.groupsClaim), scope: path(.scopeClaim),
+                              inheritance: inheritance)
     }
 
     public var headers: [IdentityField] {
@@ -74,6 +77,12 @@ public struct Configuration: Sendable {
         var names = headers.map(\.name)
         if case .strings(let extra)? = self[.stripHeaders]?.value { names += extra }
         return names
+    }
+
+    /// gatehouse.mode = "report-only": decide and log, never refuse.
+    public var reportOnly: Bool {
+        if case .reportOnly(let value)? = self[.mode]?.value { return value }
+        return false
     }
 
     public var realm: String? {
@@ -120,9 +129,18 @@ public struct Configuration: Sendable {
     }
 }
 
-/// Where roles, groups and scopes are read from (nil: the defaults).
+/// Where roles, groups and scopes are read from (nil: the defaults), and what roles imply.
 public struct IdentityClaims: Sendable {
     public var roles: ClaimPath?
     public var groups: ClaimPath?
     public var scope: ClaimPath?
+    public var inheritance: RoleInheritance?
+
+    public init(roles: ClaimPath? = nil, groups: ClaimPath? = nil, scope: ClaimPath? = nil,
+                inheritance: RoleInheritance? = nil) {
+        self.roles = roles
+        self.groups = groups
+        self.scope = scope
+        self.inheritance = inheritance
+    }
 }

@@ -4,7 +4,7 @@ internal import CGatehouse
 public enum Directive: CaseIterable, Sendable {
     case issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType
     case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
-    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize
+    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode
 
     /// The index in gatehouse.h's `enum gh_v1_directive`.
     public var id: Int {
@@ -27,6 +27,8 @@ public enum Directive: CaseIterable, Sendable {
         case .realm: GH_V1_REALM
         case .hmacSecretFile: GH_V1_HMAC_SECRET_FILE
         case .cacheSize: GH_V1_CACHE_SIZE
+        case .roleInherits: GH_V1_ROLE_INHERITS
+        case .mode: GH_V1_MODE
         }
         return Int(value.rawValue)
     }
@@ -63,6 +65,8 @@ public enum Directive: CaseIterable, Sendable {
         case .realm: "gatehouse.realm"
         case .hmacSecretFile: "gatehouse.hmac-secret-file"
         case .cacheSize: "gatehouse.cache-size"
+        case .roleInherits: "gatehouse.role-inherits"
+        case .mode: "gatehouse.mode"
         }
     }
 }

@@ -13,6 +13,8 @@ public final class Setting: Sendable {
         case rules(RuleSet)
         case expression(Expression)
         case mapping([IdentityField])
+        case inheritance(RoleInheritance)
+        case reportOnly(Bool)
     }
 
     public let directive: Directive
@@ -79,6 +81,29 @@ public final class Setting: Sendable {
         case .cacheSize:
             return Setting(directive: directive, value: .count(try seconds(value, in: 0...10_000_000,
                                                                           orFail: fail("a number of tokens from 0 to 10000000"))))
+        case .roleInherits:
+            guard case .list(let entries) = value, !entries.isEmpty else {
+                throw fail("a list of ROLE => \"IMPLIED[, IMPLIED…]\" like ( \"admin\" => \"operator\" )")
+            }
+            var pairs = [(role: String, implied: [String])]()
+            for entry in entries {
+                guard let role = entry.key, !role.isEmpty, case .string(let text) = entry.value else {
+                    throw fail("a list of ROLE => \"IMPLIED[, IMPLIED…]\" like ( \"admin\" => \"operator\" )")
+                }
+                let implied = text.split(separator: ",", omittingEmptySubsequences: false).map {
+                    String($0.split(separator: " ").joined(separator: " "))  // without surrounding spaces
+                }
+                guard !implied.isEmpty, implied.allSatisfy({ !$0.isEmpty }) else {
+                    throw ConfigError("\(name): \"\(role)\" => \"\(text)\": expected role names separated by commas")
+                }
+                pairs.append((role, implied))
+            }
+            return Setting(directive: directive, value: .inheritance(try RoleInheritance(pairs)))
+        case .mode:
+            guard case .string(let text) = value, text == "enforce" || text == "report-only" else {
+                throw fail("\"enforce\" or \"report-only\"")
+            }
+            return Setting(directive: directive, value: .reportOnly(text == "report-only"))
         case .maxTokenAge:
             return Setting(directive: directive, value: .seconds(try seconds(value, in: 1...315_360_000,
                                                                             orFail: fail("seconds from 1 to 315360000"))))
@@ -107,9 +132,7 @@ public final class Setting: Sendable {
             do {
                 return Setting(directive: directive, value: .rules(try RuleSet(rules)))
             } catch {
-                let rule = rules.first { $0.pattern == error.source || $0.expression == error.source }
-                let context = rule.map { "rule \"\($0.pattern)\" => \"\($0.expression)\": " } ?? ""
-                throw ConfigError("\(name): \(context)\(error)")
+                throw ConfigError("\(name): \(error)")
             }
         case .defaultRule:
             guard case .string(let text) = value else { throw fail("an expression such as \"deny\" or \"authenticated\"") }

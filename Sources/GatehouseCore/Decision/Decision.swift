@@ -32,9 +32,12 @@ public struct Decision: Sendable {
     public var stripHeaders: [String]
     public var requestHeaders: [(name: String, value: String)] = []
     public var environment: [(name: String, value: String)] = []
-    /// Each step of the decision, for debug logs and the CLI.
-    public var explanation: [String] = []
+    /// Each step of the decision, for debug logs and the CLI; nil when not asked for (the
+    /// module's hot path builds no strings).
+    public var explanation: [String]?
     public var claims: JSONObject?
+    /// Under gatehouse.mode = "report-only": the status enforcing would have answered.
+    public var wouldRefuse: Int?
 
     public var allowed: Bool { status == 0 }
 }

@@ -3,23 +3,27 @@ public enum Gate {
     /// Decides `request` under `configuration` at Unix time `now`; nil when the configuration
     /// has no `gatehouse.require` (the module does nothing there).
     public static func decide(_ request: HTTPRequest, configuration: Configuration, now: Int64,
-                              cache: TokenCache? = nil) -> Decision? {
+                              cache: TokenCache? = nil, explain: Bool = true) -> Decision? {
         guard let rules = configuration.rules else { return nil }
         var decision = Decision(status: 0, reason: .allowed, rule: "gatehouse.default",
-                                stripHeaders: configuration.strippedHeaders)
+                                stripHeaders: configuration.strippedHeaders, explanation: explain ? [] : nil)
         let expression: Expression
         var selected: Rule?
         var captures = [(name: String, value: String)]()
         var method = request.method, path = request.path
-        if let match = method.withUTF8({ m in path.withUTF8 { p in rules.select(method: m, path: p) } }) {
+        if let match = method.withUTF8({ m in path.withUTF8 { p in rules.select(method: m, path: p, explain: explain) } }) {
             selected = match.rule
             captures = match.captures
             expression = match.rule.expression
             decision.rule = match.rule.pattern.description
-            decision.explanation.append("rule \"\(match.rule.pattern)\" => \"\(expression)\" is the most specific match")
+            decision.explanation?.append("rule \"\(match.rule.pattern)\" => \"\(expression)\" is the most specific match"
+                + (match.outranked.isEmpty ? "" : " (over " + match.outranked.map { "\"\($0.pattern)\"" }
+                    .joined(separator: ", ") + ")")
+                + (captures.isEmpty ? "" : "; " + captures.map { "path.\($0.name) = '\($0.value)'" }
+                    .joined(separator: ", ")))
         } else {
             expression = configuration.defaultExpression
-            decision.explanation.append("no rule matches \(request.method) \(request.path); gatehouse.default is \"\(expression)\"")
+            decision.explanation?.append("no rule matches \(request.method) \(request.path); gatehouse.default is \"\(expression)\"")
         }
 
         // The token: absent, invalid (with why), or verified.
@@ -35,7 +39,7 @@ public enum Gate {
                 case .success(let verified):
                     identity = Identity(claims: verified.claims, names: configuration.claimNames)
                     decision.claims = verified.claims
-                    decision.explanation.append("token verified: sub \(identity?.subject.map { "\"\($0)\"" } ?? "absent")")
+                    decision.explanation?.append("token verified: sub \(identity?.subject.map { "\"\($0)\"" } ?? "absent")")
                 case .failure(let error):
                     tokenError = error
                 }
@@ -43,12 +47,10 @@ public enum Gate {
                 tokenError = TokenError(.unknownKey, "no keys are configured (gatehouse.jwks)")
             }
         }
-        if let tokenError { decision.explanation.append("token refused: \(tokenError.code.rawValue): \(tokenError.message)") }
+        if let tokenError { decision.explanation?.append("token refused: \(tokenError.code.rawValue): \(tokenError.message)") }
 
-        var trace = [String]()
         let context = Expression.Context(identity: identity, captures: captures, request: request)
-        let truth = expression.evaluate(context, trace: &trace)
-        decision.explanation += trace
+        let truth = expression.evaluate(context, trace: &decision.explanation)
         let realm = configuration.realm ?? (request.host.isEmpty ? "gatehouse" : request.host)
 
         // What the expression's truth means for the response:
@@ -61,7 +63,7 @@ public enum Gate {
         //     unknown     invalid   | 401 invalid_token
         switch truth {
         case .yes:
-            decision.explanation.append("allowed")
+            decision.explanation?.append("allowed")
             if let identity {
                 do {
                     try attach(identity, to: &decision, configuration: configuration)
@@ -79,9 +81,15 @@ public enum Gate {
                 decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\", error=\"insufficient_scope\", "
                     + "scope=\"\(quoted(scopes))\""
             }
-            decision.explanation.append("denied: \(decision.reason.rawValue)")
+            decision.explanation?.append("denied: \(decision.reason.rawValue)")
         case .unknown:
             refuse(&decision, status: 401, tokenError ?? TokenError(.noToken, "no bearer token"), realm: realm)
+        }
+        if configuration.reportOnly, decision.status != 0 {
+            decision.explanation?.append("report-only: let through instead of \(decision.status)")
+            decision.wouldRefuse = decision.status
+            decision.status = 0
+            decision.wwwAuthenticate = nil
         }
         return decision
     }
@@ -98,7 +106,7 @@ public enum Gate {
             decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\", error=\"invalid_token\", "
                 + "error_description=\"\(quoted(error.message))\""
         }
-        decision.explanation.append("refused \(status): \(error.code.rawValue)")
+        decision.explanation?.append("refused \(status): \(error.code.rawValue)")
     }
 
     private static func attach(_ identity: Identity, to decision: inout Decision,

@@ -14,7 +14,8 @@ public struct Identity: Sendable {
         self.claims = claims
         subject = claims["sub"]?.stringValue
         let root = JSON.object(claims)
-        roles = Identity.list(root.value(atPath: names.roles ?? Identity.defaultRoles), splitOnSpaces: false)
+        let granted = Identity.list(root.value(atPath: names.roles ?? Identity.defaultRoles), splitOnSpaces: false)
+        roles = names.inheritance?.expand(granted) ?? granted
         groups = Identity.list(root.value(atPath: names.groups ?? Identity.defaultGroups), splitOnSpaces: false)
         let scopePaths = names.scope.map { [$0] } ?? Identity.defaultScopes
         scopes = scopePaths.lazy.map { Identity.list(root.value(atPath: $0), splitOnSpaces: true) }

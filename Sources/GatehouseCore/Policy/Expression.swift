@@ -40,46 +40,46 @@ public indirect enum Expression: Sendable, CustomStringConvertible {
     ///
     /// so a result that does not depend on who is asking is known without a token, and one
     /// that does is never decided for someone who did not prove who they are.
-    public func evaluate(_ context: Context, trace: inout [String]) -> Truth {
+    public func evaluate(_ context: Context, trace: inout [String]?) -> Truth {
         switch self {
         case .anonymous: return .yes
         case .deny: return .no
         case .authenticated, .role, .group, .scope, .user:
             guard let identity = context.identity else {
-                trace.append("\(self): unknown without a valid token")
+                trace?.append("\(self): unknown without a valid token")
                 return .unknown
             }
             let result = holds(for: identity)
-            trace.append("\(self): \(result)")
+            trace?.append("\(self): \(result)")
             return result ? .yes : .no
         case .compare(let left, let comparison, let right):
             guard let a = left.resolve(context), let b = right.resolve(context) else {
-                trace.append("\(self): unknown without a valid token")
+                trace?.append("\(self): unknown without a valid token")
                 return .unknown
             }
             let result = comparison.holds(a, b)
-            trace.append("\(self): \(Operand.show(a)) \(comparison.rawValue) \(Operand.show(b)) is \(result)")
+            trace?.append("\(self): \(Operand.show(a)) \(comparison.rawValue) \(Operand.show(b)) is \(result)")
             return result ? .yes : .no
         case .matches(let operand, let regex):
             guard let value = operand.resolve(context) else {
-                trace.append("\(self): unknown without a valid token")
+                trace?.append("\(self): unknown without a valid token")
                 return .unknown
             }
             let result = value.map { if case .string(let text) = $0 { regex.matches(text) } else { false } } ?? false
-            trace.append("\(self): \(Operand.show(value)) is \(result)")
+            trace?.append("\(self): \(Operand.show(value)) is \(result)")
             return result ? .yes : .no
         case .inNetworks(let operand, let networks):
             guard let value = operand.resolve(context) else { return .unknown }
             let result = value.map { if case .string(let ip) = $0 { networks.contains { $0.contains(ip) } } else { false } }
                 ?? false
-            trace.append("\(self): \(Operand.show(value)) is \(result)")
+            trace?.append("\(self): \(Operand.show(value)) is \(result)")
             return result ? .yes : .no
         case .exists(let operand):
             guard let value = operand.resolve(context) else {
-                trace.append("\(self): unknown without a valid token")
+                trace?.append("\(self): unknown without a valid token")
                 return .unknown
             }
-            trace.append("\(self): \(value != nil)")
+            trace?.append("\(self): \(value != nil)")
             return value != nil ? .yes : .no
         case .not(let inner):
             switch inner.evaluate(context, trace: &trace) {

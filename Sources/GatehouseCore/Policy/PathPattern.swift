@@ -14,6 +14,11 @@ public struct PathPattern: Sendable, CustomStringConvertible {
     public let methods: [String]?
     let parts: [Part]
     let isPrefix: Bool
+    /// The path's segments after the leading '/', a capture as nil; a prefix pattern's final
+    /// empty segment is left out (`/api/` is `["api"]`, `/` is `[]`).
+    let segments: [[UInt8]?]
+    /// The path with every capture written `{}`: two patterns of one shape match the same paths.
+    let shape: String
     /// Specificity, most significant first (DESIGN.md §4).
     let literalPrefixLength: Int
     let segmentCount: Int
@@ -81,6 +86,14 @@ public struct PathPattern: Sendable, CustomStringConvertible {
         if !literal.isEmpty { parts.append(.literal(literal)) }
         self.parts = parts
         isPrefix = bytes.last == UInt8(ascii: "/")
+        var segments: [[UInt8]?] = bytes[(pathStart + 1)...].split(separator: UInt8(ascii: "/"),
+                                                                   omittingEmptySubsequences: false).map { segment in
+            segment.first == UInt8(ascii: "{") ? nil : Array(segment)
+        }
+        if isPrefix { segments.removeLast() }
+        self.segments = segments
+        shape = "/" + segments.map { $0.map { String(decoding: $0, as: UTF8.self) } ?? "{}" }.joined(separator: "/")
+            + (isPrefix && !segments.isEmpty ? "/" : "")
         let firstBrace = bytes[pathStart...].firstIndex(of: UInt8(ascii: "{")) ?? bytes.count
         literalPrefixLength = firstBrace - pathStart
         segmentCount = bytes[pathStart...].split(separator: UInt8(ascii: "/")).count

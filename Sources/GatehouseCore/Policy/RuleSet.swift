@@ -6,20 +6,27 @@ public struct Rule: Sendable {
     public let index: Int
 }
 
-/// The compiled `gatehouse.require` list, sorted so the first match is the most specific.
+/// The compiled `gatehouse.require` list: the rules sorted most specific first, and an index
+/// of their path segments, so choosing a rule costs the same for ten rules or ten thousand.
 public struct RuleSet: Sendable {
+    /// Most specific first (DESIGN.md §4): more literal characters before the first '{', then
+    /// more segments, then a method list over none; declaration order breaks the other ties.
     public let rules: [Rule]
+    private let index: SegmentIndex
 
-    /// Compiles `(pattern, expression)` pairs; errors name the pattern.
+    /// Compiles `(pattern, expression)` pairs; an error names the rule.
     public init(_ entries: [(pattern: String, expression: String)]) throws(PolicyError) {
         var rules = [Rule]()
         for (index, entry) in entries.enumerated() {
-            let pattern = try PathPattern(entry.pattern)
-            let expression = try PolicyParser.parse(entry.expression, captures: pattern.captureNames)
-            rules.append(Rule(pattern: pattern, expression: expression, index: index))
+            do {
+                let pattern = try PathPattern(entry.pattern)
+                let expression = try PolicyParser.parse(entry.expression, captures: pattern.captureNames)
+                rules.append(Rule(pattern: pattern, expression: expression, index: index))
+            } catch {
+                throw PolicyError(error.message, in: error.source, at: error.column - 1,
+                                  rule: "\"\(entry.pattern)\" => \"\(entry.expression)\"")
+            }
         }
-        // DESIGN.md §4: more literal characters before the first '{', then more segments,
-        // then a method list over none; declaration order breaks the remaining ties.
         self.rules = rules.sorted { a, b in
             let x = a.pattern, y = b.pattern
             if x.literalPrefixLength != y.literalPrefixLength { return x.literalPrefixLength > y.literalPrefixLength }
@@ -27,14 +34,106 @@ public struct RuleSet: Sendable {
             if (x.methods != nil) != (y.methods != nil) { return x.methods != nil }
             return a.index < b.index
         }
+        index = SegmentIndex(self.rules.map(\.pattern))
+    }
+
+    public struct Selection {
+        public let rule: Rule
+        public let captures: [(name: String, value: String)]
+        /// The other rules whose pattern matches too, most specific first (for explanations).
+        public let outranked: [Rule]
     }
 
     /// The most specific rule matching the request, with its path captures.
-    public func select(method: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>)
-        -> (rule: Rule, captures: [(name: String, value: String)])? {
-        for rule in rules where rule.pattern.matches(method: method) {
-            if let captures = rule.pattern.match(path: path) { return (rule, captures) }
+    public func select(method: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>,
+                       explain: Bool = false) -> Selection? {
+        var chosen: (rank: Int, captures: [(name: String, value: String)])?
+        var outranked = [Rule]()
+        for rank in index.candidates(path) {
+            let rule = rules[rank]
+            guard rule.pattern.matches(method: method), let captures = rule.pattern.match(path: path) else { continue }
+            if chosen == nil {
+                chosen = (rank, captures)
+                if !explain { break }
+            } else {
+                outranked.append(rule)
+            }
         }
-        return nil
+        return chosen.map { Selection(rule: rules[$0.rank], captures: $0.captures, outranked: outranked) }
+    }
+
+    /// The rules no request can ever choose: an earlier-ranked rule has the same path shape and
+    /// takes every method this one takes.
+    public var unreachable: [(rule: Rule, hiddenBy: Rule)] {
+        var result = [(rule: Rule, hiddenBy: Rule)]()
+        for (position, rule) in rules.enumerated() {
+            let hiding = rules[..<position].first { other in
+                guard other.pattern.shape == rule.pattern.shape else { return false }
+                guard let theirs = other.pattern.methods else { return true }
+                guard let mine = rule.pattern.methods else { return false }
+                return Set(theirs).isSuperset(of: mine)
+            }
+            if let hiding { result.append((rule, hiding)) }
+        }
+        return result
+    }
+}
+
+/// A tree of path segments: a node per literal segment, a wildcard child for `{capture}`,
+/// and at each node the ranks of the rules whose pattern ends there. Looking up a path walks
+/// one branch per segment (two where a capture could also match) and yields every rule that
+/// could match, in rank order; the caller confirms with `PathPattern.match`.
+struct SegmentIndex: Sendable {
+    private struct Node: Sendable {
+        var literal: [[UInt8]: Int] = [:]
+        var capture: Int?
+        /// Rules matching the path that ends here or goes on (`/api` matches `/api` and `/api/…`).
+        var exact: [Int] = []
+        /// Rules matching only when the path goes on past this node (`/api/`).
+        var prefix: [Int] = []
+    }
+
+    private var nodes = [Node()]
+
+    init(_ patterns: [PathPattern]) {
+        for (rank, pattern) in patterns.enumerated() {
+            var node = 0
+            for segment in pattern.segments {
+                if let literal = segment {
+                    if let next = nodes[node].literal[literal] {
+                        node = next
+                    } else {
+                        nodes.append(Node())
+                        nodes[node].literal[literal] = nodes.count - 1
+                        node = nodes.count - 1
+                    }
+                } else if let next = nodes[node].capture {
+                    node = next
+                } else {
+                    nodes.append(Node())
+                    nodes[node].capture = nodes.count - 1
+                    node = nodes.count - 1
+                }
+            }
+            if pattern.isPrefix { nodes[node].prefix.append(rank) } else { nodes[node].exact.append(rank) }
+        }
+    }
+
+    /// Ranks of the rules that may match `path`, ascending.
+    func candidates(_ path: UnsafeBufferPointer<UInt8>) -> [Int] {
+        guard path.first == UInt8(ascii: "/") else { return [] }
+        let segments = path.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        var found = [Int]()
+        var stack = [(node: 0, depth: 0)]
+        while let (node, depth) = stack.popLast() {
+            let current = nodes[node]
+            if depth > 0 { found += current.exact }
+            guard depth < segments.count else { continue }
+            found += current.prefix
+            let segment = segments[depth]
+            if let next = current.literal[Array(segment)] { stack.append((next, depth + 1)) }
+            if let next = current.capture, !segment.isEmpty { stack.append((next, depth + 1)) }
+        }
+        return found.sorted()
     }
 }
