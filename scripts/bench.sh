@@ -2,6 +2,7 @@
 # Benchmarks. Figures go into BENCHMARKS.md as ratios measured in one run.
 #   scripts/bench.sh verify   token verification per second, cold and cached, per algorithm,
 #                             beside `openssl speed` and OpenSSL's bare verify on the same core
+#   scripts/bench.sh rules    decisions per second with 10 and with 10,000 rules
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-verify}
@@ -32,7 +33,7 @@ verify)
     echo "$bare"
     echo
     echo "== gatehouse bench (1000 distinct tokens per algorithm, minted by PyJWT)"
-    ours=$(taskset -c "$core" build/gatehouse bench --jwks "$out/jwks.json" --tokens "$out/tokens.txt" \
+    ours=$(taskset -c "$core" build/gatehouse bench verify --jwks "$out/jwks.json" --tokens "$out/tokens.txt" \
         --seconds "$seconds")
     echo "$ours"
     echo
@@ -46,8 +47,11 @@ verify)
             'BEGIN { printf "%-6s cold/openssl-speed %.2f   cold/bare-verify %.2f   cached %.2f M/s\n", a, c/s, c/b, k/1e6 }'
     done
     ;;
+rules)
+    taskset -c "$core" build/gatehouse bench rules --counts 10,100,1000,10000 --seconds "$seconds"
+    ;;
 *)
-    echo "usage: scripts/bench.sh verify" >&2
+    echo "usage: scripts/bench.sh verify|rules" >&2
     exit 2
     ;;
 esac

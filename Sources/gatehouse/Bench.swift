@@ -2,12 +2,18 @@ import ArgumentParser
 import Foundation
 import GatehouseCore
 
-/// Verifications per second, per algorithm, without the cache (every token verified in full)
-/// and through it (the same tokens again). A benchmark, not a test: scripts/bench.sh runs it
-/// beside `openssl speed` and BENCHMARKS.md records the ratios.
+/// Benchmarks, not tests: scripts/bench.sh runs them and BENCHMARKS.md records the ratios.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure token verification speed, cold and cached (see scripts/bench.sh).")
+        abstract: "Measure verification and decision speed (see scripts/bench.sh).",
+        subcommands: [BenchVerify.self, BenchRules.self])
+}
+
+/// Verifications per second, per algorithm, without the cache (every token verified in full)
+/// and through it (the same tokens again), beside `openssl speed` in scripts/bench.sh.
+struct BenchVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Token verification per second, cold and cached.")
 
     @Option(help: "JWKS with the keys the tokens are signed with.") var jwks: String
     @Option(help: "File of lines \"ALG TOKEN\" (scripts/bench_tokens.py writes one).") var tokens: String
@@ -42,9 +48,11 @@ struct Bench: ParsableCommand {
                 guard case .success = TokenVerifier.verify(token, keys: keys, requirements: requirements, now: time)
                 else { throw UsageError("a \(algorithm.rawValue) token does not verify: regenerate the tokens") }
             }
-            let cold = rate(list) { TokenVerifier.verify($0, keys: keys, requirements: requirements, now: time) }
+            let cold = rate(list, seconds: seconds) {
+                TokenVerifier.verify($0, keys: keys, requirements: requirements, now: time)
+            }
             let cache = TokenCache(capacity: list.count)
-            let cached = rate(list) {
+            let cached = rate(list, seconds: seconds) {
                 TokenVerifier.verify($0, keys: keys, requirements: requirements, now: time, cache: cache)
             }
             if json {
@@ -61,21 +69,73 @@ struct Bench: ParsableCommand {
         if json { print(JSON.array(rows).serialized) }
     }
 
-    /// Calls `body` on the tokens in turn for `seconds`; returns calls per second.
-    private func rate(_ tokens: [String], _ body: (String) -> Result<VerifiedToken, TokenError>) -> Double {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var calls = 0
-        var failures = 0
-        repeat {
-            for token in tokens {
-                if case .failure = body(token) { failures += 1 }
+}
+
+/// Calls `body` on the inputs in turn for `seconds`; returns calls per second. `body` returns
+/// false on a failure, which stops the benchmark.
+func rate<Input>(_ inputs: [Input], seconds: Double, _ body: (Input) -> Bool) -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    var calls = 0
+    repeat {
+        for input in inputs {
+            precondition(body(input), "a call failed during the benchmark")
+        }
+        calls += inputs.count
+    } while clock.now - start < .seconds(seconds)
+    let elapsed = clock.now - start
+    return Double(calls) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+}
+
+func rate(_ tokens: [String], seconds: Double, _ body: (String) -> Result<VerifiedToken, TokenError>) -> Double {
+    rate(tokens, seconds: seconds) { (token: String) -> Bool in
+        if case .success = body(token) { return true }
+        return false
+    }
+}
+
+/// Decisions per second with a small and a large `gatehouse.require`: choosing a rule must not
+/// grow with rules that cannot match (issue #4: 10,000 rules within 2× the time of 10).
+struct BenchRules: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rules", abstract: "Decisions per second with few and many rules.")
+
+    @Option(help: "Rule counts to compare, comma-separated.") var counts: String = "10,10000"
+    @Option(help: "Seconds to measure each figure.") var seconds: Double = 2
+
+    func run() throws {
+        var results = [(Int, Double)]()
+        for count in counts.split(separator: ",").compactMap({ Int($0) }) {
+            // Services with item paths and captures, as a large API gateway would declare them.
+            var entries = [(pattern: String, expression: String)]()
+            for index in 0..<count {
+                switch index % 3 {
+                case 0: entries.append(("/svc\(index)/items/{id}/", "anonymous or role:r\(index)"))
+                case 1: entries.append(("GET,HEAD /svc\(index)/", "anonymous"))
+                default: entries.append(("/svc\(index)/admin", "request.method == 'GET' or deny"))
+                }
             }
-            calls += tokens.count
-        } while clock.now - start < .seconds(seconds)
-        precondition(failures == 0, "verification failed during the benchmark")
-        let elapsed = clock.now - start
-        return Double(calls) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            entries.append(("/", "deny"))
+            var configuration = Configuration()
+            configuration[.require] = try Setting.compile(.require, .list(entries.map { ($0.pattern, .string($0.expression)) }))
+            let requests = (0..<1000).map { n -> HTTPRequest in
+                let service = (n * 7919) % count
+                let path = switch service % 3 {
+                case 0: "/svc\(service)/items/\(n)/detail"
+                case 1: "/svc\(service)/list"
+                default: "/svc\(service)/admin"
+                }
+                return HTTPRequest(method: "GET", path: path, host: "bench", remoteIP: "127.0.0.1") { _ in nil }
+            }
+            let perSecond = rate(requests, seconds: seconds) { request in
+                Gate.decide(request, configuration: configuration, now: 0, explain: false)?.status == 0
+            }
+            results.append((count, perSecond))
+            print("\(String(count).leftPadded(6)) rules: \(String(Int(perSecond)).leftPadded(9)) decisions/s")
+        }
+        if let first = results.first, let last = results.last, results.count > 1 {
+            print(String(format: "time per decision, %d rules / %d rules: %.2f", last.0, first.0, first.1 / last.1))
+        }
     }
 }
 
