@@ -26,9 +26,13 @@ let package = Package(
             name: "gatehouse",
             dependencies: [
                 "GatehouseCore",
+                "LighttpdConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Reads lighttpd.conf offline and picks the gatehouse.* values lighttpd 1.4.69 would.
+        .target(name: "LighttpdConfig", dependencies: ["GatehouseCore", "CPCRE2"]),
         .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "LighttpdConfigTests", dependencies: ["LighttpdConfig"], exclude: ["Fixtures"]),
     ]
 )

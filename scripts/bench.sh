@@ -3,6 +3,11 @@
 #   scripts/bench.sh verify   token verification per second, cold and cached, per algorithm,
 #                             beside `openssl speed` and OpenSSL's bare verify on the same core
 #   scripts/bench.sh rules    decisions per second with 10 and with 10,000 rules
+#   scripts/bench.sh http     wrk against plain lighttpd, lighttpd + mod_auth, lighttpd + mod_gatehouse
+#                             (RS256, ES256; cache hit and miss) and Apache + mod_auth_openidc on
+#                             127.0.0.1, in alternating rounds; req/s, latency, ratios, memory
+#                             (settings: scripts/bench/http.sh; uses the built build/mod_gatehouse.so)
+#   scripts/bench.sh http-profile [CONFIG...]   perf record of the server during wrk runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-verify}
@@ -10,7 +15,9 @@ seconds=${SECONDS_PER_FIGURE:-3}
 core=$(( $(nproc) - 1 ))   # one core for everything measured, the same for each figure
 
 bash scripts/setup.sh >/dev/null
-bash scripts/build.sh >/dev/null
+case "$mode" in
+verify | rules) bash scripts/build.sh >/dev/null ;;
+esac
 
 case "$mode" in
 verify)
@@ -50,8 +57,17 @@ verify)
 rules)
     taskset -c "$core" build/gatehouse bench rules --counts 10,100,1000,10000 --seconds "$seconds"
     ;;
+http)
+    source scripts/bench/http.sh
+    http_main
+    ;;
+http-profile)
+    source scripts/bench/http.sh
+    shift
+    http_profile "$@"
+    ;;
 *)
-    echo "usage: scripts/bench.sh verify|rules" >&2
+    echo "usage: scripts/bench.sh verify|rules|http|http-profile [CONFIG...]" >&2
     exit 2
     ;;
 esac

@@ -16,6 +16,11 @@ swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
 swift_static="$swift_bin/../lib/swift_static/linux"
 arch=$(uname -m)
 
+# The CLI's lighttpd.conf reader runs lighttpd's own grammar tables: generated from the
+# fetched source, never committed.
+mkdir -p Sources/LighttpdConfig/Generated
+python3 scripts/gen_parser_tables.py "$src/configparser.c" Sources/LighttpdConfig/Generated/ParserTables.swift
+
 # The module's copy of the core, release, under its own scratch path so that
 # `swift test` (which rebuilds with testing enabled) never touches it.
 swift build -c release --scratch-path .build-module --product GatehouseCore

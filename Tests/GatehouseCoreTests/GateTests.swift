@@ -114,9 +114,11 @@ struct GateTests {
 
     @Test func aClaimThatCannotTravelSafelyIsA403() throws {
         let token = "Bearer " + Fixtures.token(named: "sub with a line break (valid; unsafe in a header)")
-        let decision = try decide("/public/x", authorization: token)
+        let decision = try decide("/read/x", authorization: token)
         #expect(decision.status == 403 && decision.reason == .unsafeClaimValue)
         #expect(decision.requestHeaders.isEmpty && decision.environment.isEmpty && decision.wwwAuthenticate == nil)
+        let anonymous = try decide("/public/x", authorization: token)  // goes on, without the identity
+        #expect(anonymous.status == 0 && anonymous.requestHeaders.isEmpty && anonymous.problem != nil)
     }
 
     @Test func inheritedRolesCount() throws {

@@ -7,6 +7,22 @@ internal import CGatehouse
 /// Shared by all contexts of one lighttpd; outlives every setting compiled with it.
 final class Engine {
     private var tokens: TokenCache?
+    /// The Configurations of the settings combinations seen lately (a handful: one per set of
+    /// matching conditions), so a request only compares pointers.
+    private var recent: [(settings: [OpaquePointer?], configuration: Configuration)] = []
+
+    func configuration(_ settings: UnsafePointer<OpaquePointer?>) -> Configuration {
+        let count = Directive.count
+        if let index = recent.firstIndex(where: { entry in
+            (0..<count).allSatisfy { entry.settings[$0] == settings[$0] }
+        }) {
+            return recent[index].configuration
+        }
+        let configuration = GatehouseCore.configuration(settings)
+        if recent.count == 8 { recent.removeFirst() }
+        recent.append((Array(UnsafeBufferPointer(start: settings, count: count)), configuration))
+        return configuration
+    }
 
     /// The verified-token cache, sized by gatehouse.cache-size (a server-wide directive).
     func cache(for configuration: Configuration) -> TokenCache {
@@ -110,7 +126,7 @@ func gh_v1_decide(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePoint
             }
         })
     let engine = Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
-    let configuration = configuration(settings)
+    let configuration = engine.configuration(settings)
     guard let decision = Gate.decide(view, configuration: configuration, now: raw.now,
                                      cache: engine.cache(for: configuration), explain: raw.debug != 0) else { return 0 }
 
@@ -119,6 +135,9 @@ func gh_v1_decide(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePoint
     for header in decision.requestHeaders { sink.emit(GH_V1_SET_REQUEST_HEADER, header.name, header.value) }
     for variable in decision.environment { sink.emit(GH_V1_SET_ENV, variable.name, variable.value) }
     if let challenge = decision.wwwAuthenticate { sink.emit(GH_V1_SET_RESPONSE_HEADER, "WWW-Authenticate", challenge) }
+    if let problem = decision.problem {
+        sink.emit(GH_V1_LOG_WARNING, "", "gatehouse: \(view.method) \(view.path): \(problem)")
+    }
     if let status = decision.wouldRefuse {
         sink.emit(GH_V1_LOG_WARNING, "", "gatehouse report-only: \(view.method) \(view.path) would be refused "
                   + "with \(status) (\(decision.reason.rawValue), rule \(decision.rule))")
@@ -130,7 +149,7 @@ func gh_v1_decide(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePoint
 }
 
 /// The settings array of gatehouse.h as a Configuration.
-private func configuration(_ settings: UnsafePointer<OpaquePointer?>) -> Configuration {
+func configuration(_ settings: UnsafePointer<OpaquePointer?>) -> Configuration {
     var configuration = Configuration()
     for directive in Directive.allCases {
         if let pointer = settings[directive.id] {

@@ -1,8 +1,26 @@
 /// The directives in force for one request: for each directive, the setting of the innermost
 /// matching lighttpd condition (chosen by the shim, or by the CLI's condition evaluator), or
-/// the default when none sets it.
+/// the default when none sets it. What decisions read is derived when a setting is set, so a
+/// decision reads stored values only.
 public struct Configuration: Sendable {
     private var settings: [Setting?]
+
+    /// `gatehouse.require`; nil: the module does nothing in this context.
+    public private(set) var rules: RuleSet?
+    public private(set) var defaultExpression = Expression.deny
+    /// The keys of gatehouse.jwks and gatehouse.hmac-secret-file.
+    public private(set) var keys: KeySet?
+    /// gatehouse.cache-size: verified tokens kept per lighttpd process.
+    public private(set) var cacheSize = 10_000
+    public private(set) var tokenRequirements = TokenRequirements(issuers: [], audiences: [])
+    public private(set) var claimNames = IdentityClaims()
+    public private(set) var headers = IdentityField.defaultHeaders
+    public private(set) var environment = IdentityField.defaultEnvironment
+    /// Request headers removed from every request in a context the module guards.
+    public private(set) var strippedHeaders = IdentityField.defaultHeaders.map(\.name)
+    /// gatehouse.mode = "report-only": decide and log, never refuse.
+    public private(set) var reportOnly = false
+    public private(set) var realm: String?
 
     public init() {
         settings = Array(repeating: nil, count: Directive.count)
@@ -10,84 +28,47 @@ public struct Configuration: Sendable {
 
     public subscript(directive: Directive) -> Setting? {
         get { settings[directive.id] }
-        set { settings[directive.id] = newValue }
+        set {
+            settings[directive.id] = newValue
+            derive()
+        }
     }
 
-    /// `gatehouse.require`; nil: the module does nothing in this context.
-    public var rules: RuleSet? {
-        if case .rules(let rules)? = self[.require]?.value { return rules }
-        return nil
-    }
-
-    public var defaultExpression: Expression {
-        if case .expression(let expression)? = self[.defaultRule]?.value { return expression }
-        return .deny
-    }
-
-    /// The keys of gatehouse.jwks and gatehouse.hmac-secret-file.
-    public var keys: KeySet? {
+    private mutating func derive() {
+        func value(_ directive: Directive) -> Setting.Value? { settings[directive.id]?.value }
+        rules = if case .rules(let rules)? = value(.require) { rules } else { nil }
+        defaultExpression = if case .expression(let expression)? = value(.defaultRule) { expression } else { .deny }
         var sets = [KeySet]()
         for directive in [Directive.jwks, .hmacSecretFile] {
-            if case .keys(let keys)? = self[directive]?.value { sets.append(keys) }
+            if case .keys(let keys)? = value(directive) { sets.append(keys) }
         }
-        if sets.count < 2 { return sets.first }
-        return KeySet(keys: sets.flatMap(\.keys))
-    }
+        keys = sets.count < 2 ? sets.first : KeySet(keys: sets.flatMap(\.keys))
+        cacheSize = if case .count(let size)? = value(.cacheSize) { Int(size) } else { 10_000 }
 
-    /// gatehouse.cache-size: verified tokens kept per lighttpd process.
-    public var cacheSize: Int {
-        if case .count(let size)? = self[.cacheSize]?.value { return Int(size) }
-        return 10_000
-    }
-
-    public var tokenRequirements: TokenRequirements {
         var requirements = TokenRequirements(issuers: [], audiences: [])
-        if case .strings(let issuers)? = self[.issuer]?.value { requirements.issuers = issuers }
-        if case .audiences(let audiences)? = self[.audience]?.value { requirements.audiences = audiences }
-        if case .algorithms(let algorithms)? = self[.algorithms]?.value { requirements.algorithms = algorithms }
-        if case .seconds(let leeway)? = self[.leeway]?.value { requirements.leeway = leeway }
-        if case .seconds(let age)? = self[.maxTokenAge]?.value { requirements.maxTokenAge = age }
-        if case .text(let type)? = self[.tokenType]?.value { requirements.tokenType = type }
-        return requirements
-    }
+        if case .strings(let issuers)? = value(.issuer) { requirements.issuers = issuers }
+        if case .audiences(let audiences)? = value(.audience) { requirements.audiences = audiences }
+        if case .algorithms(let algorithms)? = value(.algorithms) { requirements.algorithms = algorithms }
+        if case .seconds(let leeway)? = value(.leeway) { requirements.leeway = leeway }
+        if case .seconds(let age)? = value(.maxTokenAge) { requirements.maxTokenAge = age }
+        if case .text(let type)? = value(.tokenType) { requirements.tokenType = type }
+        tokenRequirements = requirements
 
-    public var claimNames: IdentityClaims {
         func path(_ directive: Directive) -> ClaimPath? {
-            if case .claim(let path)? = self[directive]?.value { return path }
+            if case .claim(let path)? = value(directive) { return path }
             return nil
         }
         var inheritance: RoleInheritance?
-        if case .inheritance(let value)? = self[.roleInherits]?.value { inheritance = value }
-        return IdentityClaims(roles: path(.rolesClaim), groups: path(.groupsClaim), scope: path(.scopeClaim),
-                              inheritance: inheritance)
-    }
+        if case .inheritance(let roles)? = value(.roleInherits) { inheritance = roles }
+        claimNames = IdentityClaims(roles: path(.rolesClaim), groups: path(.groupsClaim), scope: path(.scopeClaim),
+                                    inheritance: inheritance)
 
-    public var headers: [IdentityField] {
-        if case .mapping(let fields)? = self[.headers]?.value { return fields }
-        return IdentityField.defaultHeaders
-    }
-
-    public var environment: [IdentityField] {
-        if case .mapping(let fields)? = self[.env]?.value { return fields }
-        return IdentityField.defaultEnvironment
-    }
-
-    /// Request headers removed from every request in a context the module guards.
-    public var strippedHeaders: [String] {
-        var names = headers.map(\.name)
-        if case .strings(let extra)? = self[.stripHeaders]?.value { names += extra }
-        return names
-    }
-
-    /// gatehouse.mode = "report-only": decide and log, never refuse.
-    public var reportOnly: Bool {
-        if case .reportOnly(let value)? = self[.mode]?.value { return value }
-        return false
-    }
-
-    public var realm: String? {
-        if case .text(let realm)? = self[.realm]?.value { return realm }
-        return nil
+        headers = if case .mapping(let fields)? = value(.headers) { fields } else { IdentityField.defaultHeaders }
+        environment = if case .mapping(let fields)? = value(.env) { fields } else { IdentityField.defaultEnvironment }
+        strippedHeaders = headers.map(\.name)
+        if case .strings(let extra)? = value(.stripHeaders) { strippedHeaders += extra }
+        reportOnly = if case .reportOnly(let on)? = value(.mode) { on } else { false }
+        realm = if case .text(let text)? = value(.realm) { text } else { nil }
     }
 
     /// Cross-directive checks for a context: returns the problems, empty when it is consistent.

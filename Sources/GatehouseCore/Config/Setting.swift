@@ -83,15 +83,15 @@ public final class Setting: Sendable {
                                                                           orFail: fail("a number of tokens from 0 to 10000000"))))
         case .roleInherits:
             guard case .list(let entries) = value, !entries.isEmpty else {
-                throw fail("a list of ROLE => \"IMPLIED[, IMPLIED…]\" like ( \"admin\" => \"operator\" )")
+                throw fail("a list of ROLE => \"IMPLIED[, IMPLIED...]\" like ( \"admin\" => \"operator\" )")
             }
             var pairs = [(role: String, implied: [String])]()
             for entry in entries {
                 guard let role = entry.key, !role.isEmpty, case .string(let text) = entry.value else {
-                    throw fail("a list of ROLE => \"IMPLIED[, IMPLIED…]\" like ( \"admin\" => \"operator\" )")
+                    throw fail("a list of ROLE => \"IMPLIED[, IMPLIED...]\" like ( \"admin\" => \"operator\" )")
                 }
-                let implied = text.split(separator: ",", omittingEmptySubsequences: false).map {
-                    String($0.split(separator: " ").joined(separator: " "))  // without surrounding spaces
+                let implied = text.split(separator: ",", omittingEmptySubsequences: false).map { name in
+                    String(name.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
                 }
                 guard !implied.isEmpty, implied.allSatisfy({ !$0.isEmpty }) else {
                     throw ConfigError("\(name): \"\(role)\" => \"\(text)\": expected role names separated by commas")

@@ -36,6 +36,9 @@ public struct Decision: Sendable {
     /// module's hot path builds no strings).
     public var explanation: [String]?
     public var claims: JSONObject?
+    /// A problem the administrator should hear of whatever the outcome (a claim that cannot be
+    /// passed on safely).
+    public var problem: String?
     /// Under gatehouse.mode = "report-only": the status enforcing would have answered.
     public var wouldRefuse: Int?
 

@@ -2,8 +2,11 @@
 public enum Gate {
     /// Decides `request` under `configuration` at Unix time `now`; nil when the configuration
     /// has no `gatehouse.require` (the module does nothing there).
+    /// `presented`: claims taken as already verified instead of a token from the request
+    /// (`gatehouse check --claims`, for testing policies without keys).
     public static func decide(_ request: HTTPRequest, configuration: Configuration, now: Int64,
-                              cache: TokenCache? = nil, explain: Bool = true) -> Decision? {
+                              cache: TokenCache? = nil, explain: Bool = true,
+                              presented: JSONObject? = nil) -> Decision? {
         guard let rules = configuration.rules else { return nil }
         var decision = Decision(status: 0, reason: .allowed, rule: "gatehouse.default",
                                 stripHeaders: configuration.strippedHeaders, explanation: explain ? [] : nil)
@@ -29,23 +32,16 @@ public enum Gate {
         // The token: absent, invalid (with why), or verified.
         var tokenError: TokenError?
         var identity: Identity?
-        switch bearerToken(request) {
-        case .failure(let error): tokenError = error
+        let claims = presented.map { Result<JSONObject?, TokenError>.success($0) }
+            ?? verifiedToken(request, configuration: configuration, now: now, cache: cache).map { $0?.claims }
+        switch claims {
+        case .success(let claims?):
+            identity = Identity(claims: claims, names: configuration.claimNames)
+            decision.claims = claims
+            decision.explanation?.append((presented == nil ? "token verified" : "claims given, not verified")
+                                         + ": sub " + (identity?.subject.map { "\"\($0)\"" } ?? "absent"))
         case .success(nil): break
-        case .success(let token?):
-            if let keys = configuration.keys {
-                switch TokenVerifier.verify(token, keys: keys, requirements: configuration.tokenRequirements, now: now,
-                                            cache: cache) {
-                case .success(let verified):
-                    identity = Identity(claims: verified.claims, names: configuration.claimNames)
-                    decision.claims = verified.claims
-                    decision.explanation?.append("token verified: sub \(identity?.subject.map { "\"\($0)\"" } ?? "absent")")
-                case .failure(let error):
-                    tokenError = error
-                }
-            } else {
-                tokenError = TokenError(.unknownKey, "no keys are configured (gatehouse.jwks)")
-            }
+        case .failure(let error): tokenError = error
         }
         if let tokenError { decision.explanation?.append("token refused: \(tokenError.code.rawValue): \(tokenError.message)") }
 
@@ -68,8 +64,18 @@ public enum Gate {
                 do {
                     try attach(identity, to: &decision, configuration: configuration)
                 } catch {
-                    // The token is valid; what it says cannot travel safely: not the client's to retry.
-                    refuse(&decision, status: 403, error, realm: realm)
+                    // The token is valid; what it says cannot travel safely. The administrator
+                    // hears of it; the request goes on without identity where the rule needs none.
+                    decision.problem = error.message
+                    let anonymous = Expression.Context(identity: nil, captures: captures, request: request)
+                    var ignored: [String]?
+                    if expression.evaluate(anonymous, trace: &ignored) == .yes {
+                        decision.requestHeaders = []
+                        decision.environment = []
+                        decision.explanation?.append("identity not attached: \(error.message)")
+                    } else {
+                        refuse(&decision, status: 403, error, realm: realm)
+                    }
                 }
             }
         case .no:
@@ -92,6 +98,21 @@ public enum Gate {
             decision.wwwAuthenticate = nil
         }
         return decision
+    }
+
+    /// The request's bearer token, verified: nil when it has none.
+    private static func verifiedToken(_ request: HTTPRequest, configuration: Configuration, now: Int64,
+                                      cache: TokenCache?) -> Result<VerifiedToken?, TokenError> {
+        switch bearerToken(request) {
+        case .failure(let error): return .failure(error)
+        case .success(nil): return .success(nil)
+        case .success(let token?):
+            guard let keys = configuration.keys else {
+                return .failure(TokenError(.unknownKey, "no keys are configured (gatehouse.jwks)"))
+            }
+            return TokenVerifier.verify(token, keys: keys, requirements: configuration.tokenRequirements, now: now,
+                                        cache: cache).map { $0 }
+        }
     }
 
     private static func refuse(_ decision: inout Decision, status: Int, _ error: TokenError, realm: String) {
@@ -125,21 +146,24 @@ public enum Gate {
     /// are refused.
     static func bearerToken(_ request: HTTPRequest) -> Result<String?, TokenError> {
         guard let value = request.header("Authorization") else { return .success(nil) }
-        let bytes = Array(value.utf8)
-        let lowered = bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
-        let scheme = Array("bearer".utf8)
-        let isBearer = lowered.starts(with: scheme) && (bytes.count == scheme.count || bytes[scheme.count] == 0x20)
-        if lowered.starts(with: scheme), bytes.count > scheme.count, bytes[scheme.count] < 0x20 {
-            return .failure(TokenError(.malformed, "a control character after Bearer"))
+        let bytes = value.utf8
+        let scheme = "bearer".utf8
+        /// Whether the bytes from `index` spell "bearer" in any case.
+        func bearer(at index: String.UTF8View.Index) -> Bool {
+            bytes[index...].starts(with: scheme) { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
         }
-        let mentionsBearer = lowered.indices.contains { lowered[$0...].starts(with: scheme) }
-        if bytes.contains(UInt8(ascii: ",")) && mentionsBearer {
+        if bytes.contains(UInt8(ascii: ",")), bytes.indices.contains(where: bearer) {
             return .failure(TokenError(.malformed, "more than one credential in Authorization"))
         }
-        guard isBearer else { return .success(nil) }
-        let token = bytes[scheme.count...].drop { $0 == 0x20 }
+        guard bearer(at: bytes.startIndex) else { return .success(nil) }
+        let rest = bytes.dropFirst(scheme.count)
+        if let separator = rest.first, separator != 0x20 {
+            return separator < 0x20
+                ? .failure(TokenError(.malformed, "a control character after Bearer")) : .success(nil)
+        }
+        let token = rest.drop { $0 == 0x20 }
         guard !token.isEmpty else { return .failure(TokenError(.malformed, "the Bearer credential is empty")) }
-        return .success(String(decoding: token, as: UTF8.self))
+        return .success(String(Substring(token)))
     }
 
     /// Makes text safe inside an HTTP quoted-string: no quote, backslash or control character.

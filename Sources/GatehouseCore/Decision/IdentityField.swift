@@ -24,7 +24,8 @@ public struct IdentityField: Sendable {
                 throw ConfigError("\(directive.name): \"\(name)\" is not a valid "
                                   + (directive == .headers ? "header name" : "environment variable name ([A-Za-z_][A-Za-z0-9_]*)"))
             }
-            if directive == .env, reservedEnvironment.contains(name.uppercased()) || name.uppercased().hasPrefix("HTTP_") {
+            let upper = name.uppercased()
+            if directive == .env, reservedEnvironment.contains(upper) || upper.hasPrefix("HTTP_") || upper.hasPrefix("SSL_") {
                 throw ConfigError("\(directive.name): \"\(name)\" is set by lighttpd itself (or by a request header) "
                                   + "for CGI/FastCGI backends; choose another name")
             }
@@ -37,8 +38,9 @@ public struct IdentityField: Sendable {
         return fields
     }
 
-    /// CGI variables lighttpd sets from the request or the server (RFC 3875 §4.1, and HTTPS):
-    /// a claim must never stand in for them. REMOTE_USER is Gatehouse's to set.
+    /// CGI variables lighttpd sets from the request or the server (RFC 3875 §4.1, and HTTPS;
+    /// also every HTTP_* and mod_openssl's SSL_*): a claim must never stand in for them.
+    /// REMOTE_USER is Gatehouse's to set.
     static let reservedEnvironment: Set<String> = [
         "AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "DOCUMENT_ROOT", "GATEWAY_INTERFACE", "HTTPS", "PATH_INFO",
         "PATH_TRANSLATED", "QUERY_STRING", "REDIRECT_STATUS", "REDIRECT_URI", "REMOTE_ADDR", "REMOTE_HOST",

@@ -126,9 +126,14 @@ public indirect enum Expression: Sendable, CustomStringConvertible {
     /// 403 (not those it refuses: `not scope:x` asks for nothing).
     public var scopes: [String] {
         switch self {
-        case .scope(let name): [name]
-        case .not: []
-        default: children.flatMap(\.scopes)
+        case .scope(let name): return [name]
+        case .not: return []
+        default:
+            var unique = [String]()
+            for scope in children.flatMap(\.scopes) where !unique.contains(where: { $0.sameBytes(scope) }) {
+                unique.append(scope)
+            }
+            return unique
         }
     }
 
@@ -206,13 +211,10 @@ public enum Comparison: String, Sendable, CaseIterable {
             }
             return list.contains { Comparison.equal(a, $0) }
         case .contains:
-            switch a {
-            case .array(let list): return list.contains { Comparison.equal($0, b) }
-            case .string(let text):
-                guard case .string(let part) = b else { return false }
-                return part.isEmpty || Comparison.find(Array(part.utf8), in: Array(text.utf8))
-            default: return false
-            }
+            // Membership, never a substring: a string claim is a list of one ("nightly-billing"
+            // does not contain "billing"), as a string role is one role.
+            if case .array(let list) = a { return list.contains { Comparison.equal($0, b) } }
+            return Comparison.equal(a, b)
         case .startsWith, .endsWith:
             guard case .string(let text) = a, case .string(let part) = b else { return false }
             let whole = Array(text.utf8), piece = Array(part.utf8)
@@ -253,10 +255,6 @@ public enum Comparison: String, Sendable, CaseIterable {
         }
     }
 
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Bool {
-        guard needle.count <= haystack.count else { return false }
-        return (0...(haystack.count - needle.count)).contains { haystack[$0...].starts(with: needle) }
-    }
 }
 
 /// A value an expression reads: from the token, the path, the request, or a literal.

@@ -172,8 +172,9 @@ public struct PolicyParser {
                 }
                 return .inNetworks(left, networks)
             }
-            if case .literal = right {
-                throw PolicyError("'in' takes a list ([...]) or a claim", in: text, at: rightStart)
+            switch right {
+            case .list, .claim: break
+            default: throw PolicyError("'in' takes a list ([...]) or a claim", in: text, at: rightStart)
             }
         case .less, .lessOrEqual, .greater, .greaterOrEqual:
             for (operand, at) in [(left, start), (right, rightStart)] {
@@ -302,7 +303,9 @@ public struct PolicyParser {
                 position += 1
                 return String(decoding: value, as: UTF8.self)
             }
-            if byte == UInt8(ascii: "\\"), position + 1 < bytes.count {
+            // Only a quote or a backslash is escaped; any other backslash stays (regexes need `\d`).
+            if byte == UInt8(ascii: "\\"), position + 1 < bytes.count,
+               bytes[position + 1] == quote || bytes[position + 1] == UInt8(ascii: "\\") {
                 position += 1
             }
             value.append(bytes[position])

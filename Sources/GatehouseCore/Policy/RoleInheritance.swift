@@ -13,7 +13,10 @@ public struct RoleInheritance: Sendable {
         for (role, _) in pairs where !closure.contains(where: { $0.role.sameBytes(role) }) {
             var implied = [String]()
             var pending = direct(role).map { ($0, [role, $0]) }
-            while let (next, trail) = pending.popLast() {
+            var position = 0
+            while position < pending.count {  // breadth first: nearer roles first
+                let (next, trail) = pending[position]
+                position += 1
                 if next.sameBytes(role) {
                     throw ConfigError("gatehouse.role-inherits: \"\(role)\" implies itself ("
                                       + trail.joined(separator: " => ") + ")")

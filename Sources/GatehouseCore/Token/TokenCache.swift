@@ -13,20 +13,19 @@ public final class TokenCache {
         let expiry: Double
     }
 
-    /// A token's bytes. Hashing reads the length and the last 32 bytes (signature bytes, which
-    /// nobody can choose without the signing key: only verified tokens are ever inserted);
-    /// equality compares every byte.
+    /// A token (the request's own string: nothing is copied to look it up). Hashing reads the
+    /// length and the last 32 bytes (signature bytes, which nobody can choose without the
+    /// signing key: only verified tokens are ever inserted); equality compares every byte.
     private struct Key: Hashable {
-        let bytes: [UInt8]
-
-        init(_ token: UnsafeBufferPointer<UInt8>) {
-            bytes = Array(token)
-        }
+        let token: String
 
         func hash(into hasher: inout Hasher) {
-            hasher.combine(bytes.count)
-            bytes.withUnsafeBytes { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0.suffix(32))) }
+            let utf8 = token.utf8
+            hasher.combine(utf8.count)
+            for byte in utf8.suffix(32) { hasher.combine(byte) }
         }
+
+        static func == (a: Key, b: Key) -> Bool { a.token.sameBytes(b.token) }
     }
 
     public let capacity: Int
@@ -45,9 +44,9 @@ public final class TokenCache {
     public private(set) var hits = 0
     public private(set) var misses = 0
 
-    func lookup(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet, now: Int64) -> (VerifiedToken, TokenFacts)? {
+    func lookup(_ token: String, keys: KeySet, now: Int64) -> (VerifiedToken, TokenFacts)? {
         guard capacity > 0 else { return nil }
-        let tokenKey = Key(token)
+        let tokenKey = Key(token: token)
         guard let entry = entries[tokenKey], keys.keys.contains(where: { $0 === entry.key }) else {
             misses += 1
             return nil
@@ -61,10 +60,9 @@ public final class TokenCache {
         return (entry.token, entry.facts)
     }
 
-    func insert(_ token: UnsafeBufferPointer<UInt8>, _ verified: VerifiedToken, facts: TokenFacts,
-                key: VerificationKey, now: Int64) {
+    func insert(_ token: String, _ verified: VerifiedToken, facts: TokenFacts, key: VerificationKey, now: Int64) {
         guard capacity > 0, let expiry = facts.expiry, Double(now) < expiry else { return }
-        let tokenKey = Key(token)
+        let tokenKey = Key(token: token)
         let entry = Entry(token: verified, facts: facts, key: key, expiry: expiry)
         if entries.updateValue(entry, forKey: tokenKey) != nil { return }
         if order.count < capacity {

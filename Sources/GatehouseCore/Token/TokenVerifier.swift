@@ -126,15 +126,32 @@ public enum TokenVerifier {
         return nil
     }
 
+    /// Signature, then claims.
+    public static func verify(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
+                              now: Int64) -> Result<VerifiedToken, TokenError> {
+        verifyInFull(token, keys: keys, requirements: requirements, now: now).map(\.token)
+    }
+
     /// Signature, then claims. With a cache, a token whose signature verified before (with a key
     /// still in force) skips the crypto and the JSON parsing; the context's checks run again on
     /// what was read from it then.
-    public static func verify(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
+    public static func verify(_ token: String, keys: KeySet, requirements: TokenRequirements,
                               now: Int64, cache: TokenCache? = nil) -> Result<VerifiedToken, TokenError> {
         if let cache, let (cached, facts) = cache.lookup(token, keys: keys, now: now) {
             if let error = facts.check(requirements, now: now) { return .failure(error) }
             return .success(cached)
         }
+        var bytes = token
+        let result = bytes.withUTF8 { verifyInFull($0, keys: keys, requirements: requirements, now: now) }
+        if case .success(let verified) = result {
+            cache?.insert(token, verified.token, facts: verified.facts, key: verified.key, now: now)
+        }
+        return result.map(\.token)
+    }
+
+    private static func verifyInFull(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
+                                     requirements: TokenRequirements, now: Int64)
+        -> Result<(token: VerifiedToken, facts: TokenFacts, key: VerificationKey), TokenError> {
         let header: JSONObject, payload: [UInt8], key: VerificationKey
         switch verifySignature(token, keys: keys, algorithms: requirements.algorithms,
                                tokenType: requirements.tokenType) {
@@ -151,15 +168,7 @@ public enum TokenVerifier {
             return .failure(error)
         }
         if let error = facts.check(requirements, now: now) { return .failure(error) }
-        let verified = VerifiedToken(header: header, claims: claims)
-        cache?.insert(token, verified, facts: facts, key: key, now: now)
-        return .success(verified)
-    }
-
-    public static func verify(_ token: String, keys: KeySet, requirements: TokenRequirements,
-                              now: Int64, cache: TokenCache? = nil) -> Result<VerifiedToken, TokenError> {
-        var token = token
-        return token.withUTF8 { verify($0, keys: keys, requirements: requirements, now: now, cache: cache) }
+        return .success((VerifiedToken(header: header, claims: claims), facts, key))
     }
 
     /// Media types compare case-insensitively, and `application/` may be left out (RFC 7515 §4.1.9).

@@ -1,0 +1,89 @@
+/// What lighttpd knows about a request when it evaluates `$HTTP[…]` conditions. Give the values as
+/// lighttpd holds them after parsing the request: `path` URL-decoded and normalised (`r->uri.path`),
+/// `query` without the `?` (`r->uri.query`).
+public struct RequestFacts: Sendable {
+    /// `$HTTP["url"]`.
+    public var path: String
+    /// `$HTTP["host"]`: the Host header (or the request line's authority). lighttpd lower-cases it, drops a
+    /// trailing dot and the scheme's default port and writes IP literals canonically; so does this reader.
+    /// Empty: taken from a `Host` entry in `headers`, if any.
+    public var host: String
+    /// `$HTTP["request-method"]`.
+    public var method: String
+    /// `$HTTP["remoteip"]`: the client address (after mod_extforward, if it is used).
+    public var remoteIP: String
+    /// `$HTTP["scheme"]`: "http" or "https".
+    public var scheme: String
+    /// `$HTTP["querystring"]`.
+    public var query: String
+    /// Request headers in the order received; `$REQUEST_HEADER["…"]`, `$HTTP["useragent"]`,
+    /// `$HTTP["cookie"]`, `$HTTP["referer"]`, `$HTTP["language"]`. Repeated names are joined as lighttpd
+    /// joins them (", ", or "; " for Cookie); a missing header is the empty string.
+    public var headers: [(name: String, value: String)]
+    /// `$SERVER["socket"]`: the socket the request came in on, written as lighttpd names it: the string of
+    /// the `$SERVER["socket"] == "…"` that opened it (":8443", "127.0.0.1:8080"), or for the global
+    /// socket `server.bind` + ":" + `server.port`. nil: the global socket of the configuration.
+    public var serverSocket: String?
+
+    public init(path: String, host: String = "", method: String = "GET", remoteIP: String = "127.0.0.1",
+                scheme: String = "http", query: String = "", headers: [(name: String, value: String)] = [],
+                serverSocket: String? = nil) {
+        self.path = path
+        self.host = host
+        self.method = method
+        self.remoteIP = remoteIP
+        self.scheme = scheme
+        self.query = query
+        self.headers = headers
+        self.serverSocket = serverSocket
+    }
+}
+
+/// A request as the condition evaluator reads it: every field in the form lighttpd compares.
+struct RequestView {
+    let path: String
+    let authority: String
+    let method: String
+    let remoteIP: String
+    let remoteAddress: IPAddress?
+    let scheme: String
+    let query: String
+    let serverSocket: String
+    private let headers: [String: String]
+
+    init(_ facts: RequestFacts, globalSocket: String) {
+        path = facts.path
+        method = facts.method
+        scheme = facts.scheme
+        query = facts.query
+        serverSocket = facts.serverSocket ?? globalSocket
+        remoteAddress = IPAddress(client: facts.remoteIP)
+        remoteIP = remoteAddress?.text ?? facts.remoteIP
+        var joined = [String: String]()
+        for (name, value) in facts.headers where !value.isEmpty {
+            let key = Value.lowercased(name)
+            let separator = key == "cookie" ? "; " : ", "
+            joined[key] = joined[key].map { $0 + separator + value } ?? value
+        }
+        headers = joined
+        let host = facts.host.isEmpty ? joined["host"] ?? "" : facts.host
+        authority = RequestView.authority(host, scheme: facts.scheme)
+    }
+
+    func header(_ name: String) -> String {
+        headers[Value.lowercased(name)] ?? ""
+    }
+
+    /// Lower-cased, without a trailing dot on the name, normalised with the scheme's default port dropped
+    /// (lighttpd's default `server.http-parseopts` host-strict and host-normalize).
+    static func authority(_ host: String, scheme: String) -> String {
+        var bytes = Array(Value.lowercased(host).utf8)
+        if bytes.first != UInt8(ascii: "[") {
+            let colon = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.count
+            if colon > 1 && bytes[colon - 1] == UInt8(ascii: ".") { bytes.remove(at: colon - 1) }
+        }
+        let lowered = String(decoding: bytes, as: UTF8.self)
+        let port = scheme == "https" ? 443 : 80
+        return HostNormalizer.normalize(lowered, schemePort: port) ?? lowered
+    }
+}

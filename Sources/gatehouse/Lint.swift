@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import GatehouseCore
+import LighttpdConfig
+
+/// `gatehouse lint`: every gatehouse.* directive of every condition, checked.
+struct Lint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every gatehouse.* directive in every condition of a lighttpd.conf.")
+
+    @Option(help: "The lighttpd.conf to read.") var config: String
+    @Flag(help: "Run include_shell commands of the configuration.") var allowShell = false
+    @Flag(help: "Machine-readable output.") var json = false
+
+    struct Finding {
+        let location: SourceLocation
+        let severity: String
+        let message: String
+    }
+
+    func run() throws {
+        let policy = try PolicyConfig(path: config, allowShell: allowShell)
+        var findings = [Finding]()
+        var compiled = [[(Directive, Setting)]]()  // per context
+        for context in policy.config.contexts {
+            var settings = [(Directive, Setting)]()
+            for entry in context.directives where entry.key.hasPrefix("gatehouse.") {
+                guard let directive = Directive(name: entry.key) else {
+                    let known = Directive.allCases.map(\.name).joined(separator: ", ")
+                    findings.append(Finding(location: entry.location, severity: "error",
+                                            message: "unknown directive \(entry.key) (expected one of \(known))"))
+                    continue
+                }
+                do {
+                    let setting = try Setting.compile(directive, entry.value)
+                    if directive == .cacheSize, context.parent != nil {
+                        findings.append(Finding(location: entry.location, severity: "error",
+                                                message: "gatehouse.cache-size is server-wide: set it outside every condition"))
+                    }
+                    for warning in setting.warnings {
+                        findings.append(Finding(location: entry.location, severity: "warning", message: warning))
+                    }
+                    if case .rules(let rules) = setting.value {
+                        for (rule, hiddenBy) in rules.unreachable {
+                            findings.append(Finding(location: entry.location, severity: "warning", message:
+                                "rule \"\(rule.pattern)\" => \"\(rule.expression)\" can never be chosen: "
+                                + "\"\(hiddenBy.pattern)\" => \"\(hiddenBy.expression)\" takes all its requests"))
+                        }
+                    }
+                    settings.append((directive, setting))
+                } catch {
+                    findings.append(Finding(location: entry.location, severity: "error", message: error.description))
+                }
+            }
+            compiled.append(settings)
+        }
+        // Each condition with what encloses it must fit together (what lighttpd -tt checks).
+        for (index, context) in policy.config.contexts.enumerated() where !compiled[index].isEmpty {
+            var chain = [index]
+            while let parent = policy.config.contexts[chain[0]].parent { chain.insert(parent, at: 0) }
+            if chain.first != 0 { chain.insert(0, at: 0) }
+            var configuration = Configuration()
+            for member in chain { for (directive, setting) in compiled[member] { configuration[directive] = setting } }
+            for problem in configuration.problems() {
+                findings.append(Finding(location: context.location, severity: "error",
+                                        message: "in \(context.condition ?? "the global context"): \(problem)"))
+            }
+        }
+        report(findings)
+        if findings.contains(where: { $0.severity == "error" }) { throw ExitCode(1) }
+    }
+
+    private func report(_ findings: [Finding]) {
+        if json {
+            print(JSON.array(findings.map { finding in
+                .object(JSONObject(members: [
+                    ("file", .string(finding.location.file)), ("line", .integer(Int64(finding.location.line))),
+                    ("column", .integer(Int64(finding.location.column))), ("severity", .string(finding.severity)),
+                    ("message", .string(finding.message)),
+                ]))
+            }).serialized)
+            return
+        }
+        for finding in findings { print("\(finding.location): \(finding.severity): \(finding.message)") }
+        let errors = findings.filter { $0.severity == "error" }.count
+        print("\(errors) error\(errors == 1 ? "" : "s"), \(findings.count - errors) warning"
+              + (findings.count - errors == 1 ? "" : "s"))
+    }
+}
