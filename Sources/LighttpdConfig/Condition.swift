@@ -30,7 +30,12 @@ enum ConditionField: Sendable, Equatable {
 
 /// `==`, `!=`, `=~`, `!~`, `=^`, `=$` (lighttpd's `config_cond_t`, less `else`).
 enum ConditionOperator: String, Sendable {
-    case equal = "==", notEqual = "!=", match = "=~", noMatch = "!~", prefix = "=^", suffix = "=$"
+    case equal = "=="
+    case notEqual = "!="
+    case match = "=~"
+    case noMatch = "!~"
+    case prefix = "=^"
+    case suffix = "=$"
 
     init(_ token: TokenKind) {
         switch token {
@@ -108,15 +113,18 @@ struct Condition: Sendable {
             if field == .host && right.first != UInt8(ascii: "/") && !left.isEmpty && left.count != right.count {
                 // The names match whether or not a ":port" is present on one side.
                 let shorter = min(left.count, right.count)
-                let portOnly = left.count > right.count
+                let portOnly =
+                    left.count > right.count
                     ? left[right.count] == UInt8(ascii: ":") && left.count - right.count <= 6
                     : right[left.count] == UInt8(ascii: ":")
                 return (portOnly && left.prefix(shorter) == right.prefix(shorter)) == wanted
             }
             if let network {
                 guard let client = request.remoteAddress else { return !wanted }
-                let same = network.bits > 0 ? network.address.contains(client, bits: network.bits)
-                                            : network.address.isSame(as: client)
+                let same =
+                    network.bits > 0
+                    ? network.address.contains(client, bits: network.bits)
+                    : network.address.isSame(as: client)
                 return same == wanted
             }
             return (left == right) == wanted

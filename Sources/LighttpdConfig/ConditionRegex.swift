@@ -29,7 +29,7 @@ final class ConditionRegex: Sendable {
         }
         var captures: UInt32 = 0
         guard pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &captures) == 0, captures <= 9,
-              let data = pcre2_match_data_create_from_pattern_8(compiled, nil)
+            let data = pcre2_match_data_create_from_pattern_8(compiled, nil)
         else {
             pcre2_code_free_8(compiled)
             return .failure(CompileError("Too many captures in regex, use (?:...) instead of (...): \(pattern)"))

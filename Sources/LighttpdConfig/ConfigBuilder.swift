@@ -11,8 +11,10 @@ final class ConfigBuilder {
     let allowShell: Bool
     var includeDepth = 0
 
-    init(baseDirectory: String, environment: [String: String], allowShell: Bool, globals: [ContextNode.Entry],
-         location: SourceLocation) {
+    init(
+        baseDirectory: String, environment: [String: String], allowShell: Bool, globals: [ContextNode.Entry],
+        location: SourceLocation
+    ) {
         self.baseDirectory = baseDirectory
         self.environment = environment
         self.allowShell = allowShell
@@ -71,11 +73,16 @@ final class ConfigBuilder {
         nodes[current].entries.append(.init(key: key, value: merged, location: location))
     }
 
-    private func refuseEnvironment(_ key: String, _ verb: String, at location: SourceLocation)
-        throws(LighttpdConfigError) {
+    private func refuseEnvironment(
+        _ key: String, _ verb: String, at location: SourceLocation
+    )
+        throws(LighttpdConfigError)
+    {
         if key.hasPrefix("env.") {
-            throw LighttpdConfigError(location, "\(verb) env variable is not supported in conditional "
-                                      + "\(currentName): \(key)")
+            throw LighttpdConfigError(
+                location,
+                "\(verb) env variable is not supported in conditional "
+                    + "\(currentName): \(key)")
         }
     }
 
@@ -150,8 +157,10 @@ final class ConfigBuilder {
 
     /// `configparser_parse_condition()`: enters the context of `$OBJECT["tag"] OP "value"`, an existing one
     /// if the same condition text (after `=~` simplification) is already open under the same parent.
-    func openCondition(object: String, tag: String, op: ConditionOperator, value: String,
-                       at location: SourceLocation) throws(LighttpdConfigError) {
+    func openCondition(
+        object: String, tag: String, op: ConditionOperator, value: String,
+        at location: SourceLocation
+    ) throws(LighttpdConfigError) {
         let field = ConditionField(object: object, tag: tag)
         var op = op
         var value = value
@@ -163,20 +172,25 @@ final class ConfigBuilder {
             return
         }
         guard let field else {
-            throw LighttpdConfigError(location, "error comp_key \(text): unknown condition (lighttpd 1.4.69 knows "
-                                      + "$HTTP[\"url\" | \"host\" | \"remoteip\" | \"scheme\" | \"querystring\" | "
-                                      + "\"request-method\" | \"useragent\" | \"user-agent\" | \"referer\" | "
-                                      + "\"cookie\" | \"language\"], $REQUEST_HEADER[\"Name\"], $SERVER[\"socket\"])")
+            throw LighttpdConfigError(
+                location,
+                "error comp_key \(text): unknown condition (lighttpd 1.4.69 knows "
+                    + "$HTTP[\"url\" | \"host\" | \"remoteip\" | \"scheme\" | \"querystring\" | "
+                    + "\"request-method\" | \"useragent\" | \"user-agent\" | \"referer\" | "
+                    + "\"cookie\" | \"language\"], $REQUEST_HEADER[\"Name\"], $SERVER[\"socket\"])")
         }
         let condition = try Self.condition(field, op, value, at: location)
-        let node = ContextNode(key: key, conditionStart: nodes[current].key.count + 3, condition: condition,
-                               location: location)
+        let node = ContextNode(
+            key: key, conditionStart: nodes[current].key.count + 3, condition: condition,
+            location: location)
         try pushNew(node, at: location)
     }
 
     /// The per-field checks and normalisation lighttpd applies to a new condition's value.
-    private static func condition(_ field: ConditionField, _ op: ConditionOperator, _ value: String,
-                                  at location: SourceLocation) throws(LighttpdConfigError) -> Condition {
+    private static func condition(
+        _ field: ConditionField, _ op: ConditionOperator, _ value: String,
+        at location: SourceLocation
+    ) throws(LighttpdConfigError) -> Condition {
         let invalid = LighttpdConfigError(location, "invalid IP addr: \(value)")
         var condition = Condition(field: field, op: op, value: value)
         switch field {
@@ -190,8 +204,10 @@ final class ConfigBuilder {
             case .invalid:
                 throw invalid
             case .undefined(let reason):
-                throw LighttpdConfigError(location, "invalid IP addr: \(value): \(reason) (lighttpd 1.4.69 "
-                                          + "accepts this silently, then compares against memory it never set)")
+                throw LighttpdConfigError(
+                    location,
+                    "invalid IP addr: \(value): \(reason) (lighttpd 1.4.69 "
+                        + "accepts this silently, then compares against memory it never set)")
             }
         case .serverSocket:
             if !(value.hasPrefix(":") || value.hasPrefix("[]") || value.hasPrefix("/") || value.hasPrefix("\\")) {

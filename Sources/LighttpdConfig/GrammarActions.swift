@@ -43,8 +43,10 @@ extension ConfigBuilder {
             guard case .elements(var elements) = values[0], case .element(let key, let value) = values[2] else { break }
             if let key, elements.contains(where: { $0.key.map { Value.sameKey($0, key) } ?? false }) {
                 let location = tokenLocation(values[1]) ?? lookahead.location
-                throw LighttpdConfigError(location, "Error: duplicate array-key: \(key). Please get rid of the "
-                                          + "duplicate entry.")
+                throw LighttpdConfigError(
+                    location,
+                    "Error: duplicate array-key: \(key). Please get rid of the "
+                        + "duplicate entry.")
             }
             elements.append(.init(key: key, value: value))
             return .elements(elements)
@@ -78,8 +80,9 @@ extension ConfigBuilder {
             return .context(pop())
         case 25:  // context ::= DOLLAR SRVVARNAME LBRACKET stringop RBRACKET cond expression
             guard case .token(let dollar) = values[0], case .token(let object) = values[1],
-                  case .string(let tag, _) = values[3], case .op(let op) = values[5],
-                  case .value(let value, _) = values[6] else { break }
+                case .string(let tag, _) = values[3], case .op(let op) = values[5],
+                case .value(let value, _) = values[6]
+            else { break }
             guard case .string(let text) = value else {
                 throw LighttpdConfigError(dollar.location, "rvalue must be string")
             }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// lighttpd's normalisation of host names and addresses, used on the values of `$HTTP["host"]`,
@@ -27,7 +27,8 @@ enum HostNormalizer {
                 host = String(decoding: bytes[..<colon], as: UTF8.self)
             }
             if let first = host.utf8.first, first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9"),
-               let address = IPAddress(host, family: .v4) {
+                let address = IPAddress(host, family: .v4)
+            {
                 host = address.text
             }
         } else {
@@ -35,7 +36,7 @@ enum HostNormalizer {
             var bracket = bytes.count - 1
             if bytes[bracket] != UInt8(ascii: "]") {
                 guard let found = bytes[1...].firstIndex(of: UInt8(ascii: "]")), found + 1 < bytes.count,
-                      bytes[found + 1] == UInt8(ascii: ":"), found != 1
+                    bytes[found + 1] == UInt8(ascii: ":"), found != 1
                 else { return nil }
                 bracket = found
                 if found + 2 < bytes.count {
@@ -90,7 +91,7 @@ enum HostNormalizer {
         if let slash = bytes.firstIndex(of: UInt8(ascii: "/")) {
             let mask = bytes[(slash + 1)...]
             guard !mask.isEmpty, mask.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-                  let value = Int(String(decoding: mask, as: UTF8.self)), value > 0, value <= (isV6 ? 128 : 32)
+                let value = Int(String(decoding: mask, as: UTF8.self)), value > 0, value <= (isV6 ? 128 : 32)
             else { return .undefined("the CIDR mask must be 1 to \(isV6 ? 128 : 32)") }
             bits = value
             address = String(decoding: bytes[..<slash], as: UTF8.self)

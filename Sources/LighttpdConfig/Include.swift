@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reading sources: the main file, `include "…"` and `include_shell "…"` (configfile.c's
@@ -27,8 +28,9 @@ extension ConfigBuilder {
         case .success(let bytes):
             try parse(bytes, source: path)
         case .failure(let reason):
-            throw LighttpdConfigError(location ?? SourceLocation(file: path, line: 1, column: 1),
-                                      "opening configfile \(path) failed: \(reason.message)")
+            throw LighttpdConfigError(
+                location ?? SourceLocation(file: path, line: 1, column: 1),
+                "opening configfile \(path) failed: \(reason.message)")
         }
     }
 
@@ -65,8 +67,10 @@ extension ConfigBuilder {
         includeDepth += 1
         defer { includeDepth -= 1 }
         guard includeDepth <= Self.maximumIncludeDepth else {
-            throw LighttpdConfigError(location, "include \"\(name)\": includes nested more than "
-                                      + "\(Self.maximumIncludeDepth) deep (a file that includes itself?)")
+            throw LighttpdConfigError(
+                location,
+                "include \"\(name)\": includes nested more than "
+                    + "\(Self.maximumIncludeDepth) deep (a file that includes itself?)")
         }
         var matches = glob_t()
         defer { globfree(&matches) }
@@ -87,8 +91,10 @@ extension ConfigBuilder {
     /// or /bin/sh, in the main file's directory) and its output parsed, named after the command.
     func includeShell(_ command: String, at location: SourceLocation) throws(LighttpdConfigError) {
         guard allowShell else {
-            throw LighttpdConfigError(location, "include_shell \"\(command)\" refused: running commands named in "
-                                      + "the configuration is disabled (allow it explicitly to run it)")
+            throw LighttpdConfigError(
+                location,
+                "include_shell \"\(command)\" refused: running commands named in "
+                    + "the configuration is disabled (allow it explicitly to run it)")
         }
         var shell = environment["SHELL"] ?? "/bin/sh"
         if shell == "/usr/bin/false" || shell == "/bin/false" { shell = "/bin/sh" }
@@ -120,8 +126,10 @@ extension ConfigBuilder {
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
             let text = String(decoding: messages.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             let detail = text.isEmpty ? "" : " (\(text))"
-            throw LighttpdConfigError(location, "command \"\(command)\" exited non-zero: "
-                                      + "\(process.terminationStatus)\(detail)")
+            throw LighttpdConfigError(
+                location,
+                "command \"\(command)\" exited non-zero: "
+                    + "\(process.terminationStatus)\(detail)")
         }
         try parse(bytes, source: command)
     }

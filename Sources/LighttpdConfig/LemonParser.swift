@@ -46,7 +46,8 @@ struct LemonParser {
                 action = try reduce(rule: rule, lookahead: token)
             } else if action <= ParserTables.maxShiftReduce {
                 guard stack.count < ParserTables.stackDepth else { throw overflow(token) }
-                let state = action > ParserTables.maxShift
+                let state =
+                    action > ParserTables.maxShift
                     ? action + ParserTables.minReduce - ParserTables.minShiftReduce : action
                 stack.append(Entry(state: state, major: major, minor: .token(token)))
                 return
@@ -63,19 +64,25 @@ struct LemonParser {
     private mutating func drop(_ token: Token) throws(LighttpdConfigError) {
         guard token.kind != .endOfInput else {
             let hint = firstDropped.map { "; lighttpd first stumbled on \($0.shown) at \($0.location)" } ?? ""
-            throw LighttpdConfigError(token.location, "parser failed: the configuration ends inside an unfinished "
-                                      + "statement or block\(hint)")
+            throw LighttpdConfigError(
+                token.location,
+                "parser failed: the configuration ends inside an unfinished "
+                    + "statement or block\(hint)")
         }
         if token.kind != .eol {
             if firstDropped == nil { firstDropped = token }
-            builder.warn(token.location, "lighttpd 1.4.69 ignores the unexpected \(token.shown) here "
-                         + "(its parser drops tokens it cannot use)")
+            builder.warn(
+                token.location,
+                "lighttpd 1.4.69 ignores the unexpected \(token.shown) here "
+                    + "(its parser drops tokens it cannot use)")
         }
     }
 
     private func overflow(_ token: Token) -> LighttpdConfigError {
-        LighttpdConfigError(token.location, "nested too deeply for lighttpd's parser (a stack of "
-                            + "\(ParserTables.stackDepth) symbols)")
+        LighttpdConfigError(
+            token.location,
+            "nested too deeply for lighttpd's parser (a stack of "
+                + "\(ParserTables.stackDepth) symbols)")
     }
 
     /// `yy_find_shift_action()`.

@@ -165,8 +165,14 @@ struct Lexer {
         while offset < input.count {
             let c = input[offset]
             if c == 0x0A || c == 0x0D { return }
-            if c == UInt8(ascii: "#") { skipComment(); return }
-            if c != 0x20 && c != 0x09 { simulateEOL = true; return }
+            if c == UInt8(ascii: "#") {
+                skipComment()
+                return
+            }
+            if c != 0x20 && c != 0x09 {
+                simulateEOL = true
+                return
+            }
             offset += 1
         }
     }
@@ -191,8 +197,10 @@ struct Lexer {
         }
         offset = i + 1
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw LighttpdConfigError(start, "string is not valid UTF-8 (lighttpd takes the bytes as they are; "
-                                             + "Gatehouse refuses what it cannot compare faithfully)")
+            throw LighttpdConfigError(
+                start,
+                "string is not valid UTF-8 (lighttpd takes the bytes as they are; "
+                    + "Gatehouse refuses what it cannot compare faithfully)")
         }
         return Token(kind: .string, text: text, location: start)
     }
@@ -211,8 +219,10 @@ struct Lexer {
             while isDigit(byte(i)) { i += 1 }
             return take(.integer, count: i, at: start)
         }
-        while isAlpha(byte(i)) || isDigit(byte(i)) || [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-")]
-            .contains(byte(i)) { i += 1 }
+        while isAlpha(byte(i)) || isDigit(byte(i))
+            || [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-")]
+                .contains(byte(i))
+        { i += 1 }
         if i > 0 && byte(i) != 0 {
             let token = take(.key, count: i, at: start)
             switch token.text {

@@ -59,9 +59,12 @@ public struct LighttpdConfig: Sendable {
     /// Reads `path` and everything it includes. `include_shell` runs its command only if `allowShell`;
     /// `env.NAME` and `include_shell` see `environment`. Relative includes resolve against the directory of
     /// `path`; `./` and `../` ones against the current directory, as lighttpd does.
-    public static func load(path: String, allowShell: Bool = false,
-                            environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(LighttpdConfigError) -> LighttpdConfig {
+    public static func load(
+        path: String, allowShell: Bool = false,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        throws(LighttpdConfigError) -> LighttpdConfig
+    {
         let builder = makeBuilder(path: path, allowShell: allowShell, environment: environment)
         try builder.parseFile(path, at: nil)
         return try LighttpdConfig(builder)
@@ -69,9 +72,12 @@ public struct LighttpdConfig: Sendable {
 
     /// Reads configuration text as if it were the file at `path` (which names it in locations and
     /// anchors relative includes).
-    public static func parse(_ text: String, path: String = "lighttpd.conf", allowShell: Bool = false,
-                             environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(LighttpdConfigError) -> LighttpdConfig {
+    public static func parse(
+        _ text: String, path: String = "lighttpd.conf", allowShell: Bool = false,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        throws(LighttpdConfigError) -> LighttpdConfig
+    {
         let builder = makeBuilder(path: path, allowShell: allowShell, environment: environment)
         try builder.parse(Array(text.utf8), source: path)
         return try LighttpdConfig(builder)
@@ -85,8 +91,9 @@ public struct LighttpdConfig: Sendable {
             .init(key: "var.CWD", value: .string(FileManager.default.currentDirectoryPath), location: start),
             .init(key: "var.PID", value: .integer(Int32(truncatingIfNeeded: getpid())), location: start),
         ]
-        return ConfigBuilder(baseDirectory: base, environment: environment, allowShell: allowShell,
-                             globals: globals, location: start)
+        return ConfigBuilder(
+            baseDirectory: base, environment: environment, allowShell: allowShell,
+            globals: globals, location: start)
     }
 
     private init(_ builder: ConfigBuilder) throws(LighttpdConfigError) {
@@ -97,10 +104,11 @@ public struct LighttpdConfig: Sendable {
         self.globalSocket = Self.globalSocket(nodes[0])
         self.contexts = nodes.indices.map { index in
             let node = nodes[index]
-            return Context(index: index, condition: index == 0 ? nil : node.isElse ? "else" : node.conditionText,
-                           isElse: node.isElse, location: node.location, parent: node.parent,
-                           previous: node.previous,
-                           directives: node.entries.map { ($0.key, $0.value.configValue, $0.location) })
+            return Context(
+                index: index, condition: index == 0 ? nil : node.isElse ? "else" : node.conditionText,
+                isElse: node.isElse, location: node.location, parent: node.parent,
+                previous: node.previous,
+                directives: node.entries.map { ($0.key, $0.value.configValue, $0.location) })
         }
     }
 
@@ -125,7 +133,8 @@ public struct LighttpdConfig: Sendable {
 
     private static func urlNormalizeEnabled(_ global: ContextNode) -> Bool {
         guard let index = global.entryIndex("server.http-parseopts"),
-              case .array(let options) = global.entries[index].value else { return true }
+            case .array(let options) = global.entries[index].value
+        else { return true }
         for option in options where option.key == "url-normalize" {
             let value: String
             switch option.value {
@@ -149,7 +158,10 @@ public struct LighttpdConfig: Sendable {
         case .string(let text): port = text
         default:
             if case .string(let engine) = value("ssl.engine"),
-               ["enable", "enabled", "true", "1"].contains(Value.lowercased(engine)) { port = "443" }
+                ["enable", "enabled", "true", "1"].contains(Value.lowercased(engine))
+            {
+                port = "443"
+            }
         }
         return bind + ":" + port
     }
@@ -166,8 +178,11 @@ public struct LighttpdConfig: Sendable {
     /// as lighttpd merges them, the global value, then each matching context in order, later ones winning.
     /// Keys come back lower-cased (lighttpd finds `Gatehouse.Issuer` under `gatehouse.issuer`), in the
     /// order they were first set.
-    public func directives(for request: RequestFacts, prefix: String = "")
-        -> [(key: String, value: ConfigValue, location: SourceLocation)] {
+    public func directives(
+        for request: RequestFacts, prefix: String = ""
+    )
+        -> [(key: String, value: ConfigValue, location: SourceLocation)]
+    {
         let wanted = Value.lowercased(prefix)
         var order = [String]()
         var chosen = [String: ContextNode.Entry]()

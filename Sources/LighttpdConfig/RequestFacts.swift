@@ -25,9 +25,11 @@ public struct RequestFacts: Sendable {
     /// socket `server.bind` + ":" + `server.port`. nil: the global socket of the configuration.
     public var serverSocket: String?
 
-    public init(path: String, host: String = "", method: String = "GET", remoteIP: String = "127.0.0.1",
-                scheme: String = "http", query: String = "", headers: [(name: String, value: String)] = [],
-                serverSocket: String? = nil) {
+    public init(
+        path: String, host: String = "", method: String = "GET", remoteIP: String = "127.0.0.1",
+        scheme: String = "http", query: String = "", headers: [(name: String, value: String)] = [],
+        serverSocket: String? = nil
+    ) {
         self.path = path
         self.host = host
         self.method = method

@@ -2,7 +2,8 @@
 /// which index the parse tables.
 enum TokenKind: UInt8, Sendable {
     case endOfInput = 0
-    case eol = 1, assign, forceAssign, append, key, plus, string, integer, leftParen, rightParen, comma
+    case eol = 1
+    case assign, forceAssign, append, key, plus, string, integer, leftParen, rightParen, comma
     case arrayAssign, global, leftCurly, rightCurly, `else`, dollar, serverVariable, leftBracket, rightBracket
     case equal, match, notEqual, noMatch, prefix, suffix, include, includeShell
 }

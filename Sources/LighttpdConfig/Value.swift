@@ -42,7 +42,7 @@ indirect enum Value: Sendable {
         case (.array(var destination), .array(let source)):
             for element in source {
                 guard let key = element.key,
-                      let existing = destination.first(where: { $0.key.map { Value.sameKey($0, key) } ?? false })
+                    let existing = destination.first(where: { $0.key.map { Value.sameKey($0, key) } ?? false })
                 else {
                     destination.append(element)
                     continue

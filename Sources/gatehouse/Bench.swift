@@ -56,14 +56,17 @@ struct BenchVerify: ParsableCommand {
                 TokenVerifier.verify($0, keys: keys, requirements: requirements, now: time, cache: cache)
             }
             if json {
-                rows.append(.object(JSONObject(members: [
-                    ("algorithm", .string(algorithm.rawValue)), ("tokens", .integer(Int64(list.count))),
-                    ("cold_per_second", .real(cold.rounded())), ("cached_per_second", .real(cached.rounded())),
-                ])))
+                rows.append(
+                    .object(
+                        JSONObject(members: [
+                            ("algorithm", .string(algorithm.rawValue)), ("tokens", .integer(Int64(list.count))),
+                            ("cold_per_second", .real(cold.rounded())), ("cached_per_second", .real(cached.rounded())),
+                        ])))
             } else {
-                print(algorithm.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0),
-                      String(list.count).leftPadded(7), String(Int(cold)).leftPadded(14),
-                      String(Int(cached)).leftPadded(16))
+                print(
+                    algorithm.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0),
+                    String(list.count).leftPadded(7), String(Int(cold)).leftPadded(14),
+                    String(Int(cached)).leftPadded(16))
             }
         }
         if json { print(JSON.array(rows).serialized) }
@@ -117,14 +120,16 @@ struct BenchRules: ParsableCommand {
             }
             entries.append(("/", "deny"))
             var configuration = Configuration()
-            configuration[.require] = try Setting.compile(.require, .list(entries.map { ($0.pattern, .string($0.expression)) }))
+            configuration[.require] = try Setting.compile(
+                .require, .list(entries.map { ($0.pattern, .string($0.expression)) }))
             let requests = (0..<1000).map { n -> HTTPRequest in
                 let service = (n * 7919) % count
-                let path = switch service % 3 {
-                case 0: "/svc\(service)/items/\(n)/detail"
-                case 1: "/svc\(service)/list"
-                default: "/svc\(service)/admin"
-                }
+                let path =
+                    switch service % 3 {
+                    case 0: "/svc\(service)/items/\(n)/detail"
+                    case 1: "/svc\(service)/list"
+                    default: "/svc\(service)/admin"
+                    }
                 return HTTPRequest(method: "GET", path: path, host: "bench", remoteIP: "127.0.0.1") { _ in nil }
             }
             let perSecond = rate(requests, seconds: seconds) { request in

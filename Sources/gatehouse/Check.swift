@@ -34,7 +34,8 @@ struct Check: ParsableCommand {
         var headers = [(name: String, value: String)]()
         for line in header {
             guard let colon = line.firstIndex(of: ":") else { throw UsageError("--header: expected \"Name: value\"") }
-            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            headers.append(
+                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         if let token { headers.append(("Authorization", "Bearer " + (try TokenInput.read(token)))) }
         var presented: JSONObject?
@@ -44,10 +45,12 @@ struct Check: ParsableCommand {
             }
             presented = object
         }
-        let request = RequestCase(method: method, path: path, host: host, remoteIP: remoteIP, scheme: scheme,
-                                  serverSocket: serverSocket, headers: headers)
-        let outcome = try request.decide(with: policy, presented: presented,
-                                         now: now ?? Int64(Date().timeIntervalSince1970))
+        let request = RequestCase(
+            method: method, path: path, host: host, remoteIP: remoteIP, scheme: scheme,
+            serverSocket: serverSocket, headers: headers)
+        let outcome = try request.decide(
+            with: policy, presented: presented,
+            now: now ?? Int64(Date().timeIntervalSince1970))
         print(json ? outcome.json.serialized : outcome.text)
         if !outcome.allowed { throw ExitCode(1) }
     }
@@ -86,12 +89,13 @@ struct Outcome {
 
     var json: JSON {
         guard let decision else {
-            return .object(JSONObject(members: [
-                ("decision", .string("allow")), ("status", .integer(0)), ("rule", .null),
-                ("reason", .string("not_guarded")),
-                ("explanation", .array([.string("no gatehouse.require applies here: mod_gatehouse does nothing")])),
-                ("headers", .object(JSONObject(members: []))), ("env", .object(JSONObject(members: []))),
-            ]))
+            return .object(
+                JSONObject(members: [
+                    ("decision", .string("allow")), ("status", .integer(0)), ("rule", .null),
+                    ("reason", .string("not_guarded")),
+                    ("explanation", .array([.string("no gatehouse.require applies here: mod_gatehouse does nothing")])),
+                    ("headers", .object(JSONObject(members: []))), ("env", .object(JSONObject(members: []))),
+                ]))
         }
         var members: [(key: String, value: JSON)] = [
             ("decision", .string(decision.allowed ? "allow" : "deny")), ("status", .integer(Int64(decision.status))),
@@ -107,9 +111,11 @@ struct Outcome {
 
     var text: String {
         guard let decision else { return "allow: no gatehouse.require applies here (mod_gatehouse does nothing)" }
-        var lines = [decision.allowed
-            ? "allow (rule \(decision.rule))"
-            : "deny \(decision.status) \(decision.reason.rawValue) (rule \(decision.rule))"]
+        var lines = [
+            decision.allowed
+                ? "allow (rule \(decision.rule))"
+                : "deny \(decision.status) \(decision.reason.rawValue) (rule \(decision.rule))"
+        ]
         lines += (decision.explanation ?? []).map { "  - \($0)" }
         lines += decision.requestHeaders.map { "  header \($0.name): \($0.value)" }
         lines += decision.environment.map { "  env \($0.name)=\($0.value)" }

@@ -27,24 +27,32 @@ struct Lint: ParsableCommand {
             for entry in context.directives where entry.key.hasPrefix("gatehouse.") {
                 guard let directive = Directive(name: entry.key) else {
                     let known = Directive.allCases.map(\.name).joined(separator: ", ")
-                    findings.append(Finding(location: entry.location, severity: "error",
-                                            message: "unknown directive \(entry.key) (expected one of \(known))"))
+                    findings.append(
+                        Finding(
+                            location: entry.location, severity: "error",
+                            message: "unknown directive \(entry.key) (expected one of \(known))"))
                     continue
                 }
                 do {
                     let setting = try Setting.compile(directive, entry.value)
                     if directive == .cacheSize, context.parent != nil {
-                        findings.append(Finding(location: entry.location, severity: "error",
-                                                message: "gatehouse.cache-size is server-wide: set it outside every condition"))
+                        findings.append(
+                            Finding(
+                                location: entry.location, severity: "error",
+                                message: "gatehouse.cache-size is server-wide: set it outside every condition"))
                     }
                     for warning in setting.warnings {
                         findings.append(Finding(location: entry.location, severity: "warning", message: warning))
                     }
                     if case .rules(let rules) = setting.value {
                         for (rule, hiddenBy) in rules.unreachable {
-                            findings.append(Finding(location: entry.location, severity: "warning", message:
-                                "rule \"\(rule.pattern)\" => \"\(rule.expression)\" can never be chosen: "
-                                + "\"\(hiddenBy.pattern)\" => \"\(hiddenBy.expression)\" takes all its requests"))
+                            findings.append(
+                                Finding(
+                                    location: entry.location, severity: "warning",
+                                    message:
+                                        "rule \"\(rule.pattern)\" => \"\(rule.expression)\" can never be chosen: "
+                                        + "\"\(hiddenBy.pattern)\" => \"\(hiddenBy.expression)\" takes all its requests"
+                                ))
                         }
                     }
                     settings.append((directive, setting))
@@ -62,8 +70,10 @@ struct Lint: ParsableCommand {
             var configuration = Configuration()
             for member in chain { for (directive, setting) in compiled[member] { configuration[directive] = setting } }
             for problem in configuration.problems() {
-                findings.append(Finding(location: context.location, severity: "error",
-                                        message: "in \(context.condition ?? "the global context"): \(problem)"))
+                findings.append(
+                    Finding(
+                        location: context.location, severity: "error",
+                        message: "in \(context.condition ?? "the global context"): \(problem)"))
             }
         }
         report(findings)
@@ -72,18 +82,25 @@ struct Lint: ParsableCommand {
 
     private func report(_ findings: [Finding]) {
         if json {
-            print(JSON.array(findings.map { finding in
-                .object(JSONObject(members: [
-                    ("file", .string(finding.location.file)), ("line", .integer(Int64(finding.location.line))),
-                    ("column", .integer(Int64(finding.location.column))), ("severity", .string(finding.severity)),
-                    ("message", .string(finding.message)),
-                ]))
-            }).serialized)
+            print(
+                JSON.array(
+                    findings.map { finding in
+                        .object(
+                            JSONObject(members: [
+                                ("file", .string(finding.location.file)),
+                                ("line", .integer(Int64(finding.location.line))),
+                                ("column", .integer(Int64(finding.location.column))),
+                                ("severity", .string(finding.severity)),
+                                ("message", .string(finding.message)),
+                            ]))
+                    }
+                ).serialized)
             return
         }
         for finding in findings { print("\(finding.location): \(finding.severity): \(finding.message)") }
         let errors = findings.filter { $0.severity == "error" }.count
-        print("\(errors) error\(errors == 1 ? "" : "s"), \(findings.count - errors) warning"
-              + (findings.count - errors == 1 ? "" : "s"))
+        print(
+            "\(errors) error\(errors == 1 ? "" : "s"), \(findings.count - errors) warning"
+                + (findings.count - errors == 1 ? "" : "s"))
     }
 }

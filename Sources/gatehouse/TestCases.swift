@@ -26,7 +26,8 @@ struct TestCases: ParsableCommand {
     func run() throws {
         let policy = try PolicyConfig(path: config, allowShell: allowShell)
         guard let data = FileManager.default.contents(atPath: cases),
-              case .success(let document) = JSON.parse(Array(data)) else {
+            case .success(let document) = JSON.parse(Array(data))
+        else {
             throw UsageError("\(cases): not a readable JSON file")
         }
         let list: [JSON]
@@ -37,9 +38,12 @@ struct TestCases: ParsableCommand {
             list = elements
         default: throw UsageError("\(cases): expected {\"cases\": [...]}")
         }
-        var passed = 0, failed = 0
+        var passed = 0
+        var failed = 0
         for (index, element) in list.enumerated() {
-            guard case .object(let test) = element else { throw UsageError("\(cases): case \(index + 1) is not an object") }
+            guard case .object(let test) = element else {
+                throw UsageError("\(cases): case \(index + 1) is not an object")
+            }
             let name = test["name"]?.stringValue ?? "case \(index + 1)"
             let problems = try check(test, name: name, policy: policy)
             if problems.isEmpty {
@@ -64,9 +68,10 @@ struct TestCases: ParsableCommand {
         }
         if let token = test["token"]?.stringValue { headers.append(("Authorization", "Bearer " + token)) }
         let presented = test["claims"]?.objectValue
-        let time: Int64 = if case .integer(let value)? = test["now"] { value } else {
-            now ?? Int64(Date().timeIntervalSince1970)
-        }
+        let time: Int64 =
+            if case .integer(let value)? = test["now"] { value } else {
+                now ?? Int64(Date().timeIntervalSince1970)
+            }
         let requestCase = RequestCase(
             method: string(request, "method", "GET"), path: string(request, "path", "/"),
             host: string(request, "host", "localhost"), remoteIP: string(request, "remote_ip", "127.0.0.1"),
@@ -89,8 +94,9 @@ struct TestCases: ParsableCommand {
         for member in expect["headers"]?.objectValue?.members ?? [] {
             let actual = got["headers"]?.objectValue?[member.key]
             if actual?.serialized != member.value.serialized {
-                problems.append("expected header \(member.key) \(member.value.serialized), got "
-                                + (actual?.serialized ?? "none"))
+                problems.append(
+                    "expected header \(member.key) \(member.value.serialized), got "
+                        + (actual?.serialized ?? "none"))
             }
         }
         if !problems.isEmpty, let reason = got["reason"]?.stringValue, let rule = got["rule"]?.serialized {

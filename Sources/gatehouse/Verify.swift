@@ -26,9 +26,10 @@ struct Verify: ParsableCommand {
             }
             allowed.insert(algorithm)
         }
-        let requirements = TokenRequirements(issuers: issuer.isEmpty ? nil : issuer,
-                                             audiences: audience.isEmpty ? nil : audience,
-                                             algorithms: allowed, leeway: leeway)
+        let requirements = TokenRequirements(
+            issuers: issuer.isEmpty ? nil : issuer,
+            audiences: audience.isEmpty ? nil : audience,
+            algorithms: allowed, leeway: leeway)
         var text = try TokenInput.read(token)
         let time = now ?? Int64(Date().timeIntervalSince1970)
 
@@ -45,9 +46,13 @@ struct Verify: ParsableCommand {
         switch result {
         case .success(let parts):
             if json {
-                print(JSON.object(JSONObject(members: [
-                    ("valid", .bool(true)), ("header", .object(parts.header)), ("claims", parts.claims ?? .null),
-                ])).serialized)
+                print(
+                    JSON.object(
+                        JSONObject(members: [
+                            ("valid", .bool(true)), ("header", .object(parts.header)),
+                            ("claims", parts.claims ?? .null),
+                        ])
+                    ).serialized)
             } else {
                 print("valid")
                 print("header: \(JSON.object(parts.header).serialized)")
@@ -55,9 +60,13 @@ struct Verify: ParsableCommand {
             }
         case .failure(let error):
             if json {
-                print(JSON.object(JSONObject(members: [
-                    ("valid", .bool(false)), ("error", .string(error.code.rawValue)), ("message", .string(error.message)),
-                ])).serialized)
+                print(
+                    JSON.object(
+                        JSONObject(members: [
+                            ("valid", .bool(false)), ("error", .string(error.code.rawValue)),
+                            ("message", .string(error.message)),
+                        ])
+                    ).serialized)
             } else {
                 print("invalid: \(error.code.rawValue): \(error.message)")
             }

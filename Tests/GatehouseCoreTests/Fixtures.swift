@@ -4,7 +4,8 @@ import Testing
 
 /// The fixtures of Fixtures/, made by make_fixtures.py with Python's `cryptography` and PyJWT.
 enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures")
 
     static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

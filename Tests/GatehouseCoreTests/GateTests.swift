@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GatehouseCore
 
 @Suite("Decisions for whole requests")
@@ -21,8 +22,10 @@ struct GateTests {
         ("/scoped/", .string("scope:write")), ("/closed/", .string("deny")),
     ])
 
-    func decide(_ path: String, authorization: String?, headers extra: [String: String] = [:],
-                configuration: Configuration? = nil) throws -> Decision {
+    func decide(
+        _ path: String, authorization: String?, headers extra: [String: String] = [:],
+        configuration: Configuration? = nil
+    ) throws -> Decision {
         let configuration = try configuration ?? GateTests.configuration([(.require, GateTests.rules)])
         let request = HTTPRequest(method: "GET", path: path, host: "api.example.test", remoteIP: "192.0.2.1") { name in
             name == "Authorization" ? authorization : extra[name]
@@ -41,7 +44,8 @@ struct GateTests {
     @Test func anInvalidTokenIs401InvalidToken() throws {
         let decision = try decide("/read/x", authorization: "Bearer " + Fixtures.token(named: "expired"))
         #expect(decision.status == 401 && decision.reason == .expired)
-        #expect(decision.wwwAuthenticate?.contains("error=\"invalid_token\", error_description=\"the token has expired\"")
+        #expect(
+            decision.wwwAuthenticate?.contains("error=\"invalid_token\", error_description=\"the token has expired\"")
                 == true)
     }
 
@@ -64,7 +68,8 @@ struct GateTests {
         #expect(try decide("/public/a", authorization: nil).status == 0)
         let withToken = try decide("/public/a", authorization: viewer)
         #expect(withToken.status == 0 && withToken.requestHeaders.first?.value == "alice")
-        let badToken = try decide("/public/a", authorization: "Bearer " + Fixtures.token(named: "signed by another key"))
+        let badToken = try decide(
+            "/public/a", authorization: "Bearer " + Fixtures.token(named: "signed by another key"))
         #expect(badToken.status == 0 && badToken.requestHeaders.isEmpty)
     }
 
@@ -82,8 +87,10 @@ struct GateTests {
         let configuration = try GateTests.configuration([(.require, .list([("/api/", .string("authenticated"))]))])
         let decision = try decide("/elsewhere", authorization: viewer, configuration: configuration)
         #expect(decision.status == 403 && decision.reason == .noRule && decision.rule == "gatehouse.default")
-        let open = try GateTests.configuration([(.require, .list([("/api/", .string("deny"))])),
-                                                (.defaultRule, .string("authenticated"))])
+        let open = try GateTests.configuration([
+            (.require, .list([("/api/", .string("deny"))])),
+            (.defaultRule, .string("authenticated")),
+        ])
         #expect(try decide("/elsewhere", authorization: viewer, configuration: open).status == 0)
     }
 
@@ -101,12 +108,18 @@ struct GateTests {
     @Test func identityHeadersAndEnvironmentFollowTheirDirectives() throws {
         let configuration = try GateTests.configuration([
             (.require, .list([("/", .string("authenticated"))])),
-            (.headers, .list([("X-User", .string("sub")), ("X-Roles", .string("roles")),
-                              ("X-Roles-Json", .string("roles"))])),
+            (
+                .headers,
+                .list([
+                    ("X-User", .string("sub")), ("X-Roles", .string("roles")),
+                    ("X-Roles-Json", .string("roles")),
+                ])
+            ),
             (.env, .list([("GATEHOUSE_ISSUER", .string("iss"))])),
         ])
         let decision = try decide("/x", authorization: viewer, configuration: configuration)
-        #expect(decision.requestHeaders.map { "\($0.name): \($0.value)" }
+        #expect(
+            decision.requestHeaders.map { "\($0.name): \($0.value)" }
                 == ["X-User: alice", "X-Roles: viewer", "X-Roles-Json: [\"viewer\"]"])
         #expect(decision.environment.map(\.name) == ["GATEHOUSE_ISSUER", "AUTH_TYPE"])
         #expect(decision.stripHeaders == ["X-User", "X-Roles", "X-Roles-Json"])

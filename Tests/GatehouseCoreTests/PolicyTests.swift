@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GatehouseCore
 
 @Suite struct PolicyParserTests {
@@ -16,7 +17,10 @@ import Testing
 
     @Test func andBindsTighterThanOr() throws {
         guard case .or(.role("a"), .and(.role("b"), .role("c"))) = try PolicyParser.parse("role:a or role:b and role:c")
-        else { Issue.record("wrong tree"); return }
+        else {
+            Issue.record("wrong tree")
+            return
+        }
     }
 
     @Test(arguments: [
@@ -46,8 +50,10 @@ import Testing
         #expect(throws: PolicyError.self) { try PolicyParser.parse(String(repeating: "not ", count: 10_000) + "deny") }
     }
 
-    static func context(claims: [(String, JSON)]? = nil, captures: [(name: String, value: String)] = [],
-                        headers: [String: String] = [:], ip: String = "192.0.2.10") -> Expression.Context {
+    static func context(
+        claims: [(String, JSON)]? = nil, captures: [(name: String, value: String)] = [],
+        headers: [String: String] = [:], ip: String = "192.0.2.10"
+    ) -> Expression.Context {
         let request = HTTPRequest(method: "POST", path: "/t/acme/x", host: "api.example.test", remoteIP: ip) {
             headers[$0]
         }
@@ -55,8 +61,11 @@ import Testing
         return Expression.Context(identity: identity, captures: captures, request: request)
     }
 
-    func truth(_ source: String, _ context: Expression.Context, captures: [String]? = ["tenant"]) throws
-        -> Expression.Truth {
+    func truth(
+        _ source: String, _ context: Expression.Context, captures: [String]? = ["tenant"]
+    ) throws
+        -> Expression.Truth
+    {
         var trace: [String]? = []
         return try PolicyParser.parse(source, captures: captures).evaluate(context, trace: &trace)
     }
@@ -83,11 +92,13 @@ import Testing
         ("claims.tenant == path.tenant", true), ("claims.tenant != path.tenant", false),
         ("claims.level > 2", true), ("claims.level >= 3.5", false), ("claims.ratio < 1", true),
         ("claims.level == 3.0", true), ("claims.email ends-with '@example.com'", true),
-        ("claims.email starts-with 'bob'", false), ("claims.email contains '@'", false), ("claims.email contains 'alice@example.com'", true),
+        ("claims.email starts-with 'bob'", false), ("claims.email contains '@'", false),
+        ("claims.email contains 'alice@example.com'", true),
         ("claims.flows contains 'etl'", true), ("claims.flows contains path.tenant", false),
         ("'report' in claims.flows", true), ("claims.tenant in ['acme', 'globex']", true),
         ("claims.flows in ['report']", true), ("claims.verified == true", true),
-        ("claims.org.id == 'o-1'", true), ("claims.'https://example.com/roles' contains 'ns-admin'", true),
+        ("claims.org.id == 'o-1'", true), ("claims.flows.1 == 'report'", true), ("claims.flows.2 exists", false),
+        ("claims.'https://example.com/roles' contains 'ns-admin'", true),
         ("claims.missing == 'x'", false), ("claims.missing != 'x'", false), ("claims.missing exists", false),
         ("claims.tenant exists", true), ("claims.email matches '^[a-z]+@example\\.com$'", true),
         ("claims.level matches '3'", false), ("request.header.X-Tenant == 'acme'", true),
@@ -97,8 +108,9 @@ import Testing
         ("claims.tenant < 'b'", true), ("claims.level == '3'", false),
     ])
     func operators(_ source: String, _ expected: Bool) throws {
-        let context = PolicyParserTests.context(claims: PolicyParserTests.claims,
-                                                captures: [("tenant", "acme")], headers: ["X-Tenant": "acme"])
+        let context = PolicyParserTests.context(
+            claims: PolicyParserTests.claims,
+            captures: [("tenant", "acme")], headers: ["X-Tenant": "acme"])
         #expect(try truth(source, context) == (expected ? .yes : .no))
     }
 
@@ -110,19 +122,20 @@ import Testing
         #expect(try truth("request.ip in ['10.0.0.0/8']", mapped) == .yes)
     }
 
-    @Test(arguments: [
-        ("path.tenant == 'x'", ["ns"], "unknown 'path.tenant' (the pattern has {ns})"),
-        ("path.tenant == 'x'", nil, "unknown 'path.tenant' (gatehouse.default has no pattern)"),
-        ("claims.email matches '(unclosed'", ["tenant"], "bad regular expression"),
-        ("claims.email matches claims.x", ["tenant"], "'matches' takes a regular expression in quotes"),
-        ("request.ip in ['10.0.0.0/33']", ["tenant"], "expected addresses and CIDR blocks"),
-        ("claims.x in 'abc'", ["tenant"], "'in' takes a list"),
-        ("claims.x < true", ["tenant"], "'<' compares numbers or strings"),
-        ("claims.x", ["tenant"], "expected an operator"),
-        ("'a' exists", ["tenant"], "'exists' applies to"),
-        ("claims.x == [", ["tenant"], "expected a value"),
-        ("claims.x == []", ["tenant"], "a list needs at least one element"),
-    ] as [(String, [String]?, String)])
+    @Test(
+        arguments: [
+            ("path.tenant == 'x'", ["ns"], "unknown 'path.tenant' (the pattern has {ns})"),
+            ("path.tenant == 'x'", nil, "unknown 'path.tenant' (gatehouse.default has no pattern)"),
+            ("claims.email matches '(unclosed'", ["tenant"], "bad regular expression"),
+            ("claims.email matches claims.x", ["tenant"], "'matches' takes a regular expression in quotes"),
+            ("request.ip in ['10.0.0.0/33']", ["tenant"], "expected addresses and CIDR blocks"),
+            ("claims.x in 'abc'", ["tenant"], "'in' takes a list"),
+            ("claims.x < true", ["tenant"], "'<' compares numbers or strings"),
+            ("claims.x", ["tenant"], "expected an operator"),
+            ("'a' exists", ["tenant"], "'exists' applies to"),
+            ("claims.x == [", ["tenant"], "expected a value"),
+            ("claims.x == []", ["tenant"], "a list needs at least one element"),
+        ] as [(String, [String]?, String)])
     func typeErrorsAtLoadTime(_ source: String, _ captures: [String]?, _ message: String) {
         #expect {
             _ = try PolicyParser.parse(source, captures: captures)
@@ -144,7 +157,8 @@ import Testing
 @Suite struct PathPatternTests {
     func matches(_ pattern: String, _ path: String, method: String = "GET") throws -> [String: String]? {
         let compiled = try PathPattern(pattern)
-        var path = path, method = method
+        var path = path
+        var method = method
         guard method.withUTF8({ compiled.matches(method: $0) }) else { return nil }
         guard let captures = path.withUTF8({ compiled.match(path: $0) }) else { return nil }
         return Dictionary(uniqueKeysWithValues: captures.map { ($0.name, $0.value) })
@@ -185,8 +199,11 @@ import Testing
             ("/api/flows/", "role:viewer"), ("POST /api/flows/", "role:operator"), ("/api/flows/", "role:dup"),
         ])
         func chosen(_ method: String, _ path: String) -> String? {
-            var method = method, path = path
-            return method.withUTF8 { m in path.withUTF8 { p in rules.select(method: m, path: p)?.rule.expression.description } }
+            var method = method
+            var path = path
+            return method.withUTF8 { m in
+                path.withUTF8 { p in rules.select(method: m, path: p)?.rule.expression.description }
+            }
         }
         #expect(chosen("GET", "/api/flows/1") == "role:viewer")  // declared before its tie
         #expect(chosen("POST", "/api/flows/1") == "role:operator")  // a method list beats none
@@ -202,7 +219,7 @@ struct RuleIndexTests {
     struct Generator {
         var state: UInt64
         mutating func next(_ bound: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((state >> 33) % UInt64(bound))
         }
     }
@@ -212,13 +229,14 @@ struct RuleIndexTests {
         let words = ["api", "flows", "runs", "admin", "v2", "x", ""]
         func path(_ length: Int, captures: Bool) -> String {
             var names = 0
-            return "/" + (0..<length).map { _ in
-                if captures, random.next(4) == 0 {
-                    names += 1
-                    return "{c\(names)}"
-                }
-                return words[random.next(words.count - (captures ? 1 : 0))]
-            }.joined(separator: "/")
+            return "/"
+                + (0..<length).map { _ in
+                    if captures, random.next(4) == 0 {
+                        names += 1
+                        return "{c\(names)}"
+                    }
+                    return words[random.next(words.count - (captures ? 1 : 0))]
+                }.joined(separator: "/")
         }
         var entries = [(pattern: String, expression: String)]()
         for index in 0..<300 {
@@ -242,9 +260,11 @@ struct RuleIndexTests {
     }
 
     @Test func rulesThatCanNeverBeChosenAreReported() throws {
-        let rules = try RuleSet([("/api/", "role:a"), ("GET /api/", "role:b"), ("/api/", "role:c"),
-                                 ("/t/{a}/", "role:d"), ("/t/{b}/", "role:e"), ("POST /api/", "role:f"),
-                                 ("GET,HEAD /x", "role:g"), ("HEAD /x", "role:h")])
+        let rules = try RuleSet([
+            ("/api/", "role:a"), ("GET /api/", "role:b"), ("/api/", "role:c"),
+            ("/t/{a}/", "role:d"), ("/t/{b}/", "role:e"), ("POST /api/", "role:f"),
+            ("GET,HEAD /x", "role:g"), ("HEAD /x", "role:h"),
+        ])
         let hidden = rules.unreachable.map { "\($0.rule.pattern) by \($0.hiddenBy.pattern)" }
         #expect(hidden == ["/api/ by /api/", "/t/{b}/ by /t/{a}/", "HEAD /x by GET,HEAD /x"])
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GatehouseCore
 
 @Suite("The published examples of RFC 7515 and RFC 8037")
@@ -35,8 +36,9 @@ struct RFCExampleTests {
     @Test(arguments: examples)
     func theClaimsAreCheckedAfterTheSignature(_ example: Example) throws {
         let keys = try RFCExampleTests.keys(example)
-        let requirements = TokenRequirements(issuers: example.claims ? ["joe"] : nil, audiences: nil,
-                                             algorithms: Set(JWSAlgorithm.allCases))
+        let requirements = TokenRequirements(
+            issuers: example.claims ? ["joe"] : nil, audiences: nil,
+            algorithms: Set(JWSAlgorithm.allCases))
         let then = TokenVerifier.verify(example.token, keys: keys, requirements: requirements, now: 1_300_819_000)
         let now = TokenVerifier.verify(example.token, keys: keys, requirements: requirements, now: 1_700_000_000)
         if example.claims {
@@ -53,10 +55,12 @@ struct RFCExampleTests {
         let parts = example.token.split(separator: ".")
         let signature = Base64URL.decode(parts[2])!
         let token = parts[0] + "." + parts[1] + "." + Base64URL.encode(signature.reversed())
-        let result = TokenVerifier.verify(String(token), keys: keys,
-                                          requirements: TokenRequirements(issuers: nil, audiences: nil,
-                                                                          algorithms: Set(JWSAlgorithm.allCases)),
-                                          now: 1_300_819_000)
+        let result = TokenVerifier.verify(
+            String(token), keys: keys,
+            requirements: TokenRequirements(
+                issuers: nil, audiences: nil,
+                algorithms: Set(JWSAlgorithm.allCases)),
+            now: 1_300_819_000)
         #expect(result.failure?.code == .badSignature)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GatehouseCore
 
 @Suite("Compiling gatehouse.* values, with messages that name the directive, the value and what was expected")
@@ -13,9 +14,11 @@ struct SettingTests {
     }
 
     @Test func badValuesNameTheDirectiveTheValueAndWhatWasExpected() {
-        #expect(message(.leeway, .string("soon"))
+        #expect(
+            message(.leeway, .string("soon"))
                 == "gatehouse.leeway: expected seconds from 0 to 86400, got \"soon\"")
-        #expect(message(.issuer, .list([]))
+        #expect(
+            message(.issuer, .list([]))
                 == "gatehouse.issuer: expected a string or a list of strings (\"https://idp.example/\"), got ()")
         #expect(message(.algorithms, .list([(nil, .string("none"))])).contains("\"none\" is never accepted"))
         #expect(message(.algorithms, .string("RS257")).contains("unknown algorithm \"RS257\""))
@@ -24,7 +27,8 @@ struct SettingTests {
         #expect(rule.hasPrefix("gatehouse.require: rule \"/api/\" => \"role:admin andd x\": expected 'and', 'or'"))
         #expect(rule.contains("at column 12"))
         #expect(message(.require, .list([(nil, .string("authenticated"))])).contains("\"PATTERN\" => \"EXPRESSION\""))
-        #expect(message(.headers, .list([("X-A", .string("sub")), ("x_a", .string("email"))]))
+        #expect(
+            message(.headers, .list([("X-A", .string("sub")), ("x_a", .string("email"))]))
                 .contains("same name to a CGI backend"))
         #expect(message(.env, .list([("1BAD", .string("sub"))])).contains("not a valid environment variable name"))
         #expect(message(.env, .list([("REMOTE_ADDR", .string("sub"))])).contains("is set by lighttpd itself"))
@@ -37,10 +41,13 @@ struct SettingTests {
         let inheritance = try RoleInheritance([("admin", ["operator"]), ("operator", ["viewer", "auditor"])])
         #expect(inheritance.expand(["admin"]) == ["admin", "operator", "viewer", "auditor"])
         #expect(inheritance.expand(["viewer"]) == ["viewer"])
-        #expect(message(.roleInherits, .list([("a", .string("b")), ("b", .string("c, a"))]))
+        #expect(
+            message(.roleInherits, .list([("a", .string("b")), ("b", .string("c, a"))]))
                 == "gatehouse.role-inherits: \"a\" implies itself (a => b => a)")
         #expect(message(.roleInherits, .list([("a", .string("b,,c"))])).contains("role names separated by commas"))
-        #expect(message(.mode, .string("audit")) == "gatehouse.mode: expected \"enforce\" or \"report-only\", got \"audit\"")
+        #expect(
+            message(.mode, .string("audit")) == "gatehouse.mode: expected \"enforce\" or \"report-only\", got \"audit\""
+        )
     }
 
     @Test func anyAudienceCompilesWithAWarning() throws {
@@ -73,15 +80,19 @@ struct SettingTests {
     }
 
     @Test func keysMustFitTheAllowedAlgorithms() throws {
-        var configuration = try GateTests.configuration([(.require, .list([("/", .string("authenticated"))])),
-                                                         (.algorithms, .list([(nil, .string("HS384"))]))])
+        var configuration = try GateTests.configuration([
+            (.require, .list([("/", .string("authenticated"))])),
+            (.algorithms, .list([(nil, .string("HS384"))])),
+        ])
         #expect(configuration.problems().isEmpty)  // the oct key is 64 bytes
         configuration[.jwks] = try Setting.compile(.jwks, .string(Fixtures.path("rsa-public.pem")))
-        #expect(configuration.problems() == [
-            "gatehouse.algorithms allows HS384, but no HMAC secret of at least 48 bytes is configured "
-                + "(gatehouse.hmac-secret-file, or an \"oct\" key in gatehouse.jwks)",
-            "no key of gatehouse.jwks or gatehouse.hmac-secret-file fits any algorithm of gatehouse.algorithms (HS384)",
-        ])
+        #expect(
+            configuration.problems() == [
+                "gatehouse.algorithms allows HS384, but no HMAC secret of at least 48 bytes is configured "
+                    + "(gatehouse.hmac-secret-file, or an \"oct\" key in gatehouse.jwks)",
+                "no key of gatehouse.jwks or gatehouse.hmac-secret-file fits any algorithm of "
+                    + "gatehouse.algorithms (HS384)",
+            ])
         configuration[.algorithms] = try Setting.compile(.algorithms, .list([(nil, .string("RS256"))]))
         #expect(configuration.problems().isEmpty)
     }

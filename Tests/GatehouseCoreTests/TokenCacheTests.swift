@@ -1,14 +1,19 @@
 import Testing
+
 @testable import GatehouseCore
 
 @Suite("The verified-token cache")
 struct TokenCacheTests {
     let now = Fixtures.tokens.now
 
-    func verify(_ name: String, cache: TokenCache, keys: KeySet = Fixtures.keys,
-                requirements: TokenRequirements = Fixtures.requirements, at time: Int64? = nil) -> TokenError? {
-        TokenVerifier.verify(Fixtures.token(named: name), keys: keys, requirements: requirements, now: time ?? now,
-                             cache: cache).failure
+    func verify(
+        _ name: String, cache: TokenCache, keys: KeySet = Fixtures.keys,
+        requirements: TokenRequirements = Fixtures.requirements, at time: Int64? = nil
+    ) -> TokenError? {
+        TokenVerifier.verify(
+            Fixtures.token(named: name), keys: keys, requirements: requirements, now: time ?? now,
+            cache: cache
+        ).failure
     }
 
     @Test func theSameTokenAgainIsAnsweredFromTheCache() {

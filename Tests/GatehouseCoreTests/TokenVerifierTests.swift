@@ -1,13 +1,15 @@
 import Foundation
 import Testing
+
 @testable import GatehouseCore
 
 @Suite("Token verification against tokens minted by PyJWT and cryptography")
 struct TokenVerifierTests {
     @Test("each fixture token gets its expected outcome", arguments: Fixtures.tokens.cases)
     func fixture(_ fixture: Fixtures.TokenCase) {
-        let result = TokenVerifier.verify(fixture.token, keys: Fixtures.keys, requirements: Fixtures.requirements,
-                                          now: Fixtures.tokens.now)
+        let result = TokenVerifier.verify(
+            fixture.token, keys: Fixtures.keys, requirements: Fixtures.requirements,
+            now: Fixtures.tokens.now)
         switch result {
         case .success: #expect(fixture.expect == "valid", "accepted, expected \(fixture.expect)")
         case .failure(let error): #expect(error.code.rawValue == fixture.expect, "\(error.message)")
@@ -16,9 +18,11 @@ struct TokenVerifierTests {
 
     @Test func theFixturesCoverEveryAttackFamily() {
         let expectations = Set(Fixtures.tokens.cases.map(\.expect))
-        for code in ["valid", "malformed", "token_too_large", "unsupported_algorithm", "unknown_key",
-                     "key_algorithm_mismatch", "bad_signature", "critical_header", "expired", "not_yet_valid",
-                     "issued_in_future", "wrong_issuer", "wrong_audience", "missing_claim"] {
+        for code in [
+            "valid", "malformed", "token_too_large", "unsupported_algorithm", "unknown_key",
+            "key_algorithm_mismatch", "bad_signature", "critical_header", "expired", "not_yet_valid",
+            "issued_in_future", "wrong_issuer", "wrong_audience", "missing_claim",
+        ] {
             #expect(expectations.contains(code), "no fixture expects \(code)")
         }
     }
@@ -26,16 +30,18 @@ struct TokenVerifierTests {
     @Test func algorithmsOutsideTheAllowedListAreRefused() {
         var requirements = Fixtures.requirements
         requirements.algorithms = [.es256]
-        let result = TokenVerifier.verify(Fixtures.token(named: "RS256"), keys: Fixtures.keys,
-                                          requirements: requirements, now: Fixtures.tokens.now)
+        let result = TokenVerifier.verify(
+            Fixtures.token(named: "RS256"), keys: Fixtures.keys,
+            requirements: requirements, now: Fixtures.tokens.now)
         #expect(result.failure?.code == .algorithmNotAllowed)
     }
 
     @Test func hmacIsRefusedUnlessAllowed() {
         var requirements = Fixtures.requirements
         requirements.algorithms = JWSAlgorithm.defaultAllowed
-        let result = TokenVerifier.verify(Fixtures.token(named: "HS256"), keys: Fixtures.keys,
-                                          requirements: requirements, now: Fixtures.tokens.now)
+        let result = TokenVerifier.verify(
+            Fixtures.token(named: "HS256"), keys: Fixtures.keys,
+            requirements: requirements, now: Fixtures.tokens.now)
         #expect(result.failure?.code == .algorithmNotAllowed)
     }
 
@@ -45,8 +51,9 @@ struct TokenVerifierTests {
         #expect(!TokenVerifier.sameMediaType("JWT", "at+jwt"))
         var requirements = Fixtures.requirements
         requirements.tokenType = "at+jwt"
-        let result = TokenVerifier.verify(Fixtures.token(named: "RS256"), keys: Fixtures.keys,
-                                          requirements: requirements, now: Fixtures.tokens.now)
+        let result = TokenVerifier.verify(
+            Fixtures.token(named: "RS256"), keys: Fixtures.keys,
+            requirements: requirements, now: Fixtures.tokens.now)
         #expect(result.failure?.code == .wrongType)
     }
 
@@ -54,8 +61,9 @@ struct TokenVerifierTests {
         var requirements = Fixtures.requirements
         requirements.maxTokenAge = 5
         let now = Fixtures.tokens.now + 100  // iat is now - 10 in the fixtures
-        let result = TokenVerifier.verify(Fixtures.token(named: "RS256"), keys: Fixtures.keys,
-                                          requirements: requirements, now: now)
+        let result = TokenVerifier.verify(
+            Fixtures.token(named: "RS256"), keys: Fixtures.keys,
+            requirements: requirements, now: now)
         #expect(result.failure?.code == .tooOld)
     }
 
@@ -64,8 +72,9 @@ struct TokenVerifierTests {
         #expect(keys.keys.count == 1 && keys.keys[0].kind == .rsa(bits: 2048))
         let token = try String(contentsOfFile: Fixtures.path("rsa-public-token.txt"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let result = TokenVerifier.verify(token, keys: keys, requirements: Fixtures.requirements,
-                                          now: Fixtures.tokens.now)
+        let result = TokenVerifier.verify(
+            token, keys: keys, requirements: Fixtures.requirements,
+            now: Fixtures.tokens.now)
         #expect(result.failure == nil)
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LighttpdConfig
 
 /// Each kind of condition and operator, decided for one request as lighttpd decides it.
@@ -14,11 +15,14 @@ import Testing
         Case(condition: condition, request: request, holds: holds)
     }
 
-    static func get(_ path: String, host: String = "", ip: String = "127.0.0.1", query: String = "",
-                    headers: [(name: String, value: String)] = [], scheme: String = "http",
-                    socket: String? = nil, method: String = "GET") -> RequestFacts {
-        RequestFacts(path: path, host: host, method: method, remoteIP: ip, scheme: scheme, query: query,
-                     headers: headers, serverSocket: socket)
+    static func get(
+        _ path: String, host: String = "", ip: String = "127.0.0.1", query: String = "",
+        headers: [(name: String, value: String)] = [], scheme: String = "http",
+        socket: String? = nil, method: String = "GET"
+    ) -> RequestFacts {
+        RequestFacts(
+            path: path, host: host, method: method, remoteIP: ip, scheme: scheme, query: query,
+            headers: headers, serverSocket: socket)
     }
 
     @Test(arguments: [
@@ -162,8 +166,9 @@ import Testing
     }
 
     @Test func queryNormalisationFollowsServerHttpParseopts() throws {
-        let off = try read(#"server.http-parseopts = ( "url-normalize" => "disable" )"# + "\n"
-                           + #"$HTTP["querystring"] == "q=%c3%a9" { gatehouse.realm = "in" }"#)
+        let off = try read(
+            #"server.http-parseopts = ( "url-normalize" => "disable" )"# + "\n"
+                + #"$HTTP["querystring"] == "q=%c3%a9" { gatehouse.realm = "in" }"#)
         #expect(off.matchingContexts(for: Self.get("/", query: "q=%c3%a9")).contains(1))
         #expect(!off.matchingContexts(for: Self.get("/", query: "q=%C3%A9")).contains(1))
     }

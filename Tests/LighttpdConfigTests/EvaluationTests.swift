@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LighttpdConfig
 
 /// Which contexts apply to a request, and how their values merge: global first, then every matching
@@ -12,8 +13,10 @@ import Testing
         else { gatehouse.realm = "none of them" }
         """
 
-    @Test(arguments: [("/a", "a"), ("/b", "b"), ("/bee", "b"), ("/c", "c"), ("/a/", "none of them"),
-                      ("/", "none of them")])
+    @Test(arguments: [
+        ("/a", "a"), ("/b", "b"), ("/bee", "b"), ("/c", "c"), ("/a/", "none of them"),
+        ("/", "none of them"),
+    ])
     func elseChains(_ path: String, _ realm: String) throws {
         let config = try read(Self.chain)
         #expect(effective(config, RequestFacts(path: path))["gatehouse.realm"] == "\"\(realm)\"")
@@ -68,7 +71,8 @@ import Testing
     }
 
     @Test func theSameConditionTwiceIsOneContextInItsFirstPlace() throws {
-        let config = try read("""
+        let config = try read(
+            """
             $HTTP["url"] =^ "/m/" { gatehouse.realm = "m" }
             $HTTP["host"] == "example.com" { gatehouse.realm = "host" gatehouse.mode = "host" }
             $HTTP["url"] =~ "^/m/" { gatehouse.mode = "m" }
@@ -80,7 +84,8 @@ import Testing
     }
 
     @Test func conditionsDifferingOnlyInCaseAreOneContext() throws {
-        let config = try read("""
+        let config = try read(
+            """
             $HTTP["url"] =^ "/case/" { gatehouse.realm = "lower" }
             $HTTP["url"] =^ "/CaSe/" { gatehouse.mode = "upper" }
             """)
@@ -90,7 +95,8 @@ import Testing
     }
 
     @Test func anElseBlockTakesTheKeyOfTheOppositeCondition() throws {
-        let config = try read("""
+        let config = try read(
+            """
             $HTTP["url"] == "/a" { gatehouse.realm = "a" } else { gatehouse.realm = "not a" }
             $HTTP["url"] != "/a" { gatehouse.mode = "joined the else block" }
             """)
@@ -102,7 +108,8 @@ import Testing
     @Test func blocksInsideTwoElseBlocksOfOneParentCanMerge() throws {
         // lighttpd keys a block inside `else { … }` before the else block gets its final key, so the same
         // condition inside two else blocks at one level lands in the first one's block.
-        let config = try read("""
+        let config = try read(
+            """
             $HTTP["url"] == "/a" { } else { $HTTP["host"] == "x" { gatehouse.realm = "first" } }
             $HTTP["url"] == "/b" { } else { $HTTP["host"] == "x" { gatehouse.mode = "second" } }
             """)
@@ -113,18 +120,23 @@ import Testing
 
     @Test(arguments: [
         (#"$HTTP["url"] == "/a" { } else { } else { }"#, "unreachable condition following else catch-all"),
-        (#"$HTTP["url"] == "/a" { } else { } else $HTTP["url"] == "/b" { }"#,
-         "unreachable condition following else catch-all"),
+        (
+            #"$HTTP["url"] == "/a" { } else { } else $HTTP["url"] == "/b" { }"#,
+            "unreachable condition following else catch-all"
+        ),
         (#"$HTTP["url"] != "/a" { }"# + "\n" + #"$HTTP["url"] == "/a" { } else { }"#, "unreachable else condition"),
-        (#"$HTTP["url"] == "/b" { }"# + "\n" + #"$HTTP["url"] == "/a" { } else $HTTP["url"] == "/b" { }"#,
-         "unreachable else condition"),
+        (
+            #"$HTTP["url"] == "/b" { }"# + "\n" + #"$HTTP["url"] == "/a" { } else $HTTP["url"] == "/b" { }"#,
+            "unreachable else condition"
+        ),
     ])
     func unreachableBranches(_ text: String, _ message: String) {
         #expect(refusal(text)?.message == message)
     }
 
     @Test func plusEqualsInABlockStartsFromTheEnclosingValue() throws {
-        let config = try read("""
+        let config = try read(
+            """
             gatehouse.strip-headers = ( "X-A" )
             $HTTP["url"] =^ "/api/" { gatehouse.strip-headers += ( "X-B" ) }
             """)
@@ -151,9 +163,12 @@ import Testing
         #expect(config.contexts.map(\.index) == [0, 1, 2, 3, 4, 5])
         #expect(config.contexts.map(\.parent) == [nil, 0, 1, 1, 0, 4])
         #expect(config.contexts.map(\.previous) == [nil, nil, nil, 2, 1, nil])
-        #expect(config.contexts.map(\.condition) == [nil, #"$HTTP["host"] == "api.example.com""#,
-                                                     #"$HTTP["url"] =^ "/admin/""#, "else", "else",
-                                                     #"$HTTP["url"] =^ "/admin/""#])
+        #expect(
+            config.contexts.map(\.condition) == [
+                nil, #"$HTTP["host"] == "api.example.com""#,
+                #"$HTTP["url"] =^ "/admin/""#, "else", "else",
+                #"$HTTP["url"] =^ "/admin/""#,
+            ])
         #expect(config.contexts[2].location == SourceLocation(file: fixture("inline.conf"), line: 4, column: 5))
         #expect(config.contexts[3].location.line == 5)
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Just enough HTTP/1.0 over a plain socket to ask a local lighttpd something with exactly the request
@@ -28,8 +29,11 @@ enum HTTPProbe {
     }
 
     /// Sends `request` (CRLFs added) and returns the response's status line and headers (names lower-cased).
-    static func exchange(host: String, port: Int, request lines: [String]) throws
-        -> (status: String, headers: [String: String]) {
+    static func exchange(
+        host: String, port: Int, request lines: [String]
+    ) throws
+        -> (status: String, headers: [String: String])
+    {
         let fd = try connectedSocket(host: host, port: port, bindOnly: false)
         defer { close(fd) }
         let bytes = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
@@ -76,8 +80,9 @@ enum HTTPProbe {
             inet_pton(AF_INET6, host, &address.sin6_addr)
             result = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bindOnly ? bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                             : connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                    bindOnly
+                        ? bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                        : connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
                 }
             }
         } else {
@@ -87,8 +92,9 @@ enum HTTPProbe {
             inet_pton(AF_INET, host, &address.sin_addr)
             result = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bindOnly ? bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                             : connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    bindOnly
+                        ? bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                        : connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
                 }
             }
         }

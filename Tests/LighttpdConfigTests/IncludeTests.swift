@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LighttpdConfig
 
 /// `include` (relative to the main file's directory, globs) and `include_shell` (refused unless allowed).
@@ -21,8 +22,10 @@ import Testing
     @Test(arguments: [
         ("include/missing.conf", "include file not found: \(fixture("include/conf.d/not-there.conf"))"),
         ("include/loop.conf", "nested more than 32 deep"),
-        ("include/no-such-file.conf",
-         "opening configfile \(fixture("include/no-such-file.conf")) failed: No such file or directory"),
+        (
+            "include/no-such-file.conf",
+            "opening configfile \(fixture("include/no-such-file.conf")) failed: No such file or directory"
+        ),
     ])
     func refusedIncludes(_ file: String, _ message: String) {
         #expect {
@@ -62,8 +65,9 @@ import Testing
     }
 
     @Test func includeShellRunsInTheMainFilesDirectory() throws {
-        let config = try read(#"include_shell "cat conf.d/a.conf""#, file: fixture("include/inline.conf"),
-                              allowShell: true)
+        let config = try read(
+            #"include_shell "cat conf.d/a.conf""#, file: fixture("include/inline.conf"),
+            allowShell: true)
         #expect(value(config, "gatehouse.audience") == #""a""#)
     }
 

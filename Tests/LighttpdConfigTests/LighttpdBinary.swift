@@ -13,8 +13,10 @@ enum LighttpdBinary {
         let errors: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = testEnvironment,
-                    in directory: String? = nil) throws -> Run {
+    static func run(
+        _ arguments: [String], environment: [String: String] = testEnvironment,
+        in directory: String? = nil
+    ) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = ["-m", modules] + arguments
@@ -28,8 +30,9 @@ enum LighttpdBinary {
         let errorText = Drained(errors)
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                   errors: errorText.text)
+        return Run(
+            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+            errors: errorText.text)
     }
 
     /// `lighttpd -p -f file`, without the lines for var.CWD and var.PID (which differ between processes).

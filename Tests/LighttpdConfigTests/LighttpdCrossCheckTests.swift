@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LighttpdConfig
 
 /// The reader against the real lighttpd 1.4.69: the same parsed configuration as `lighttpd -p` prints.

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import GatehouseCore
+import Testing
+
 @testable import LighttpdConfig
 
 /// The evaluator against a running lighttpd 1.4.69: for each request, the blocks lighttpd applied (seen in
@@ -19,8 +20,10 @@ struct LighttpdRuntimeTests {
         }
     }
 
-    static func probe(_ method: String, _ target: String, _ headers: [(String, String)] = [],
-                      via socket: Socket = .global) -> Probe {
+    static func probe(
+        _ method: String, _ target: String, _ headers: [(String, String)] = [],
+        via socket: Socket = .global
+    ) -> Probe {
         Probe(method: method, target: target, headers: headers.map { (name: $0.0, value: $0.1) }, socket: socket)
     }
 
@@ -55,21 +58,23 @@ struct LighttpdRuntimeTests {
             .appendingPathComponent("gatehouse-lighttpd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let ports = (main: try HTTPProbe.freePort(), second: try HTTPProbe.freePort(),
-                     ipv6: try HTTPProbe.freePort(ipv6: true))
+        let ports = (
+            main: try HTTPProbe.freePort(), second: try HTTPProbe.freePort(),
+            ipv6: try HTTPProbe.freePort(ipv6: true)
+        )
         let sockets: [Socket: String] = [.second: "127.0.0.1:\(ports.second)", .ipv6: "[::1]:\(ports.ipv6)"]
         let main = directory.appendingPathComponent("lighttpd.conf").path
         try """
-            server.document-root = "\(directory.path)"
-            server.bind = "127.0.0.1"
-            server.port = \(ports.main)
-            server.errorlog = "\(directory.path)/error.log"
-            server.modules = ( "mod_setenv" )
-            var.second_socket = "\(sockets[.second]!)"
-            var.ipv6_socket = "\(sockets[.ipv6]!)"
-            include "\(fixture("runtime/conditions.conf"))"
+        server.document-root = "\(directory.path)"
+        server.bind = "127.0.0.1"
+        server.port = \(ports.main)
+        server.errorlog = "\(directory.path)/error.log"
+        server.modules = ( "mod_setenv" )
+        var.second_socket = "\(sockets[.second]!)"
+        var.ipv6_socket = "\(sockets[.ipv6]!)"
+        include "\(fixture("runtime/conditions.conf"))"
 
-            """.write(toFile: main, atomically: true, encoding: .utf8)
+        """.write(toFile: main, atomically: true, encoding: .utf8)
         let config = try LighttpdConfig.load(path: main, environment: testEnvironment)
         #expect(config.globalSocket == "127.0.0.1:\(ports.main)")
 
@@ -87,32 +92,37 @@ struct LighttpdRuntimeTests {
 
         var seen = Set<String>()
         for probe in Self.probes {
-            let (host, port, remote) = switch probe.socket {
-            case .global: ("127.0.0.1", ports.main, "127.0.0.1")
-            case .second: ("127.0.0.1", ports.second, "127.0.0.1")
-            case .ipv6: ("::1", ports.ipv6, "::1")
-            }
+            let (host, port, remote) =
+                switch probe.socket {
+                case .global: ("127.0.0.1", ports.main, "127.0.0.1")
+                case .second: ("127.0.0.1", ports.second, "127.0.0.1")
+                case .ipv6: ("::1", ports.ipv6, "::1")
+                }
             // A request that may carry a body needs a length, or lighttpd answers 411 before any condition.
             let length = ["POST", "PUT", "PATCH"].contains(probe.method) ? ["Content-Length: 0"] : []
-            let lines = ["\(probe.method) \(probe.target) HTTP/1.0"] + probe.headers.map { "\($0.name): \($0.value)" }
+            let lines =
+                ["\(probe.method) \(probe.target) HTTP/1.0"] + probe.headers.map { "\($0.name): \($0.value)" }
                 + length
             let response = try HTTPProbe.exchange(host: host, port: port, request: lines)
             let theirs = (block: response.headers["x-block"], tag: response.headers["server"])
 
             let parts = probe.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-            let facts = RequestFacts(path: String(parts[0]), method: probe.method, remoteIP: remote,
-                                     query: parts.count > 1 ? String(parts[1]) : "", headers: probe.headers,
-                                     serverSocket: sockets[probe.socket])
+            let facts = RequestFacts(
+                path: String(parts[0]), method: probe.method, remoteIP: remote,
+                query: parts.count > 1 ? String(parts[1]) : "", headers: probe.headers,
+                serverSocket: sockets[probe.socket])
             let chosen = Dictionary(uniqueKeysWithValues: config.directives(for: facts).map { ($0.key, $0.value) })
             var block: String?
             if case .list(let entries) = chosen["setenv.set-response-header"],
-               case .string(let value) = entries.first(where: { $0.key == "X-Block" })?.value {
+                case .string(let value) = entries.first(where: { $0.key == "X-Block" })?.value
+            {
                 block = value
             }
             var tag = "lighttpd/1.4.69"
             if case .string(let value) = chosen["server.tag"] { tag = value }
-            #expect(block == theirs.block && tag == theirs.tag,
-                    "\(probe.testDescription): lighttpd applied \(theirs), the reader \((block, tag))")
+            #expect(
+                block == theirs.block && tag == theirs.tag,
+                "\(probe.testDescription): lighttpd applied \(theirs), the reader \((block, tag))")
             seen.insert("\(theirs.block ?? "-") \(theirs.tag ?? "-")")
         }
         // The probes exercise many different outcomes, not one answer everywhere.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LighttpdConfig
 
 /// Random token soup, read by lighttpd and by the reader: both accept it or both refuse it, and what

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LighttpdConfig
 
 /// Where the fixtures are, whatever the working directory of the test run.
@@ -14,8 +15,11 @@ let testEnvironment = ["GATEHOUSE_TEST_LANG": "de-DE", "PATH": "/usr/bin:/bin"]
 
 /// Parses configuration text as a file ending in a newline; the file name anchors relative includes in
 /// `Fixtures/`.
-func read(_ text: String, file: String = fixture("inline.conf"), allowShell: Bool = false)
-    throws(LighttpdConfigError) -> LighttpdConfig {
+func read(
+    _ text: String, file: String = fixture("inline.conf"), allowShell: Bool = false
+)
+    throws(LighttpdConfigError) -> LighttpdConfig
+{
     try LighttpdConfig.parse(text + "\n", path: file, allowShell: allowShell, environment: testEnvironment)
 }
 
@@ -35,8 +39,12 @@ func value(_ config: LighttpdConfig, _ key: String, context: Int = 0) -> String?
 }
 
 /// The values a request gets for keys with `prefix`: lower-cased key → value as ConfigValue prints it.
-func effective(_ config: LighttpdConfig, _ request: RequestFacts, prefix: String = "gatehouse.")
-    -> [String: String] {
-    Dictionary(uniqueKeysWithValues: config.directives(for: request, prefix: prefix)
-        .map { ($0.key, $0.value.description) })
+func effective(
+    _ config: LighttpdConfig, _ request: RequestFacts, prefix: String = "gatehouse."
+)
+    -> [String: String]
+{
+    Dictionary(
+        uniqueKeysWithValues: config.directives(for: request, prefix: prefix)
+            .map { ($0.key, $0.value.description) })
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LighttpdConfig
 
 /// Values as lighttpd's parser builds them: strings and their one escape, integers, arrays, variables,
@@ -53,11 +54,15 @@ import Testing
     /// Configurations lighttpd refuses, with its message.
     @Test(arguments: [
         ("x = 1\nx = 2", "Duplicate config variable in conditional 0 global: var.x"),
-        ("Gatehouse.Realm = \"a\"\ngatehouse.realm = \"b\"",
-         "Duplicate config variable in conditional 0 global: gatehouse.realm"),
+        (
+            "Gatehouse.Realm = \"a\"\ngatehouse.realm = \"b\"",
+            "Duplicate config variable in conditional 0 global: gatehouse.realm"
+        ),
         ("x = 1\nx += \"s\"\nx = 3", "Duplicate config variable in conditional 0 global: var.x"),
-        (#"$HTTP["url"] == "/a" { k.v = 1 k.v = 2 }"#,
-         #"Duplicate config variable in conditional 1 global / $HTTP["url"] == "/a": k.v"#),
+        (
+            #"$HTTP["url"] == "/a" { k.v = 1 k.v = 2 }"#,
+            #"Duplicate config variable in conditional 1 global / $HTTP["url"] == "/a": k.v"#
+        ),
         (#"x = ( "a" => 1, "A" => 2 )"#, "Error: duplicate array-key: A. Please get rid of the duplicate entry."),
         (#"x = ( "k" => "v" )"# + "\n" + #"x += ( "k" => "w" )"#, "Duplicate array-key 'k'"),
         (#"x = "a" + ( "b" )"#, "data type mismatch, cannot merge"),

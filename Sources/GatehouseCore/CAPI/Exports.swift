@@ -45,10 +45,12 @@ func gh_v1_engine_free(_ engine: OpaquePointer?) {
 }
 
 @c @implementation
-func gh_v1_setting_compile(_ engine: OpaquePointer, _ directive: Int32,
-                                  _ name: UnsafePointer<CChar>, _ nameLength: Int, _ kind: Int32,
-                                  _ entries: UnsafePointer<gh_v1_entry>, _ count: Int,
-                                  _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?) -> OpaquePointer? {
+func gh_v1_setting_compile(
+    _ engine: OpaquePointer, _ directive: Int32,
+    _ name: UnsafePointer<CChar>, _ nameLength: Int, _ kind: Int32,
+    _ entries: UnsafePointer<gh_v1_entry>, _ count: Int,
+    _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
+) -> OpaquePointer? {
     let sink = OutputSink(function: output, context: outputContext)
     let givenName = CString.string(name, nameLength)
     guard let known = Directive(id: Int(directive)), known.name == givenName else {
@@ -58,10 +60,11 @@ func gh_v1_setting_compile(_ engine: OpaquePointer, _ directive: Int32,
     let value: ConfigValue
     switch Int(kind) {
     case Int(GH_V1_VALUE_ARRAY.rawValue):
-        value = .list((0..<count).map { index in
-            let entry = entries[index]
-            return (entry.key.map { CString.string($0, entry.key_len) }, configValue(entry))
-        })
+        value = .list(
+            (0..<count).map { index in
+                let entry = entries[index]
+                return (entry.key.map { CString.string($0, entry.key_len) }, configValue(entry))
+            })
     default:
         guard count == 1 else {
             sink.emit(GH_V1_LOG_ERROR, "", "\(givenName): expected one value")
@@ -96,8 +99,10 @@ func gh_v1_setting_free(_ setting: OpaquePointer?) {
 }
 
 @c @implementation
-func gh_v1_settings_check(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePointer?>,
-                                 _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?) -> Int32 {
+func gh_v1_settings_check(
+    _ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePointer?>,
+    _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
+) -> Int32 {
     let problems = configuration(settings).problems()
     let sink = OutputSink(function: output, context: outputContext)
     for problem in problems { sink.emit(GH_V1_LOG_ERROR, "", problem) }
@@ -105,11 +110,14 @@ func gh_v1_settings_check(_ engine: OpaquePointer, _ settings: UnsafePointer<Opa
 }
 
 @c @implementation
-func gh_v1_decide(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePointer?>,
-                         _ request: UnsafePointer<gh_v1_request>,
-                         _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?) -> Int32 {
+func gh_v1_decide(
+    _ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePointer?>,
+    _ request: UnsafePointer<gh_v1_request>,
+    _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
+) -> Int32 {
     let raw = request.pointee
-    let lookup = raw.header, lookupContext = raw.header_ctx
+    let lookup = raw.header
+    let lookupContext = raw.header_ctx
     let view = HTTPRequest(
         method: CString.string(raw.method, raw.method_len),
         path: CString.string(raw.path, raw.path_len),
@@ -120,15 +128,20 @@ func gh_v1_decide(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePoint
             return name.withUTF8 { bytes -> String? in
                 var length = 0
                 guard let base = bytes.baseAddress,
-                      let value = lookup(lookupContext, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
-                                         bytes.count, &length) else { return nil }
+                    let value = lookup(
+                        lookupContext, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
+                        bytes.count, &length)
+                else { return nil }
                 return CString.string(value, length)
             }
         })
     let engine = Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
     let configuration = engine.configuration(settings)
-    guard let decision = Gate.decide(view, configuration: configuration, now: raw.now,
-                                     cache: engine.cache(for: configuration), explain: raw.debug != 0) else { return 0 }
+    guard
+        let decision = Gate.decide(
+            view, configuration: configuration, now: raw.now,
+            cache: engine.cache(for: configuration), explain: raw.debug != 0)
+    else { return 0 }
 
     let sink = OutputSink(function: output, context: outputContext)
     for name in decision.stripHeaders { sink.emit(GH_V1_STRIP_REQUEST_HEADER, name, "") }
@@ -139,8 +152,10 @@ func gh_v1_decide(_ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePoint
         sink.emit(GH_V1_LOG_WARNING, "", "gatehouse: \(view.method) \(view.path): \(problem)")
     }
     if let status = decision.wouldRefuse {
-        sink.emit(GH_V1_LOG_WARNING, "", "gatehouse report-only: \(view.method) \(view.path) would be refused "
-                  + "with \(status) (\(decision.reason.rawValue), rule \(decision.rule))")
+        sink.emit(
+            GH_V1_LOG_WARNING, "",
+            "gatehouse report-only: \(view.method) \(view.path) would be refused "
+                + "with \(status) (\(decision.reason.rawValue), rule \(decision.rule))")
     }
     if let explanation = decision.explanation {
         sink.emit(GH_V1_LOG_DEBUG, "", "gatehouse: \(view.method) \(view.path): " + explanation.joined(separator: "; "))
@@ -165,7 +180,8 @@ private struct OutputSink {
     let context: UnsafeMutableRawPointer?
 
     func emit(_ kind: gh_v1_output_kind, _ name: String, _ value: String) {
-        var name = name, value = value
+        var name = name
+        var value = value
         name.withUTF8 { n in
             value.withUTF8 { v in
                 function(context, Int32(kind.rawValue), CString.pointer(n), n.count, CString.pointer(v), v.count)

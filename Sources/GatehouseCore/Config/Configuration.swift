@@ -60,8 +60,9 @@ public struct Configuration: Sendable {
         }
         var inheritance: RoleInheritance?
         if case .inheritance(let roles)? = value(.roleInherits) { inheritance = roles }
-        claimNames = IdentityClaims(roles: path(.rolesClaim), groups: path(.groupsClaim), scope: path(.scopeClaim),
-                                    inheritance: inheritance)
+        claimNames = IdentityClaims(
+            roles: path(.rolesClaim), groups: path(.groupsClaim), scope: path(.scopeClaim),
+            inheritance: inheritance)
 
         headers = if case .mapping(let fields)? = value(.headers) { fields } else { IdentityField.defaultHeaders }
         environment = if case .mapping(let fields)? = value(.env) { fields } else { IdentityField.defaultEnvironment }
@@ -79,31 +80,36 @@ public struct Configuration: Sendable {
         var problems = [String]()
         let requirements = tokenRequirements
         if self[.jwks] == nil && self[.hmacSecretFile] == nil {
-            problems.append("gatehouse.require has rules that need a token, but no keys are set (expected "
-                            + "gatehouse.jwks: the identity provider's JWKS or PEM public key, "
-                            + "or gatehouse.hmac-secret-file)")
+            problems.append(
+                "gatehouse.require has rules that need a token, but no keys are set (expected "
+                    + "gatehouse.jwks: the identity provider's JWKS or PEM public key, "
+                    + "or gatehouse.hmac-secret-file)")
         }
         if self[.issuer] == nil {
-            problems.append("gatehouse.require has rules that need a token, but gatehouse.issuer is not set "
-                            + "(expected the identity provider's \"iss\" value)")
+            problems.append(
+                "gatehouse.require has rules that need a token, but gatehouse.issuer is not set "
+                    + "(expected the identity provider's \"iss\" value)")
         }
         if self[.audience] == nil {
-            problems.append("gatehouse.require has rules that need a token, but gatehouse.audience is not set "
-                            + "(expected this service's \"aud\" value, or \"*\" for any)")
+            problems.append(
+                "gatehouse.require has rules that need a token, but gatehouse.audience is not set "
+                    + "(expected this service's \"aud\" value, or \"*\" for any)")
         }
         if let keys {
             for algorithm in requirements.algorithms.sorted(by: { $0.rawValue < $1.rawValue })
             where algorithm.family == .hmac && !keys.keys.contains(where: { $0.accepts(algorithm) }) {
-                problems.append("gatehouse.algorithms allows \(algorithm.rawValue), but no HMAC secret of at least "
-                                + "\(algorithm.hashLength) bytes is configured (gatehouse.hmac-secret-file, "
-                                + "or an \"oct\" key in gatehouse.jwks)")
+                problems.append(
+                    "gatehouse.algorithms allows \(algorithm.rawValue), but no HMAC secret of at least "
+                        + "\(algorithm.hashLength) bytes is configured (gatehouse.hmac-secret-file, "
+                        + "or an \"oct\" key in gatehouse.jwks)")
             }
             let usable = requirements.algorithms.sorted { $0.rawValue < $1.rawValue }
                 .filter { algorithm in keys.keys.contains { $0.accepts(algorithm) } }
             if usable.isEmpty {
                 let listed = requirements.algorithms.map(\.rawValue).sorted().joined(separator: ", ")
-                problems.append("no key of gatehouse.jwks or gatehouse.hmac-secret-file fits any algorithm of "
-                                + "gatehouse.algorithms (\(listed))")
+                problems.append(
+                    "no key of gatehouse.jwks or gatehouse.hmac-secret-file fits any algorithm of "
+                        + "gatehouse.algorithms (\(listed))")
             }
         }
         return problems
@@ -117,8 +123,10 @@ public struct IdentityClaims: Sendable {
     public var scope: ClaimPath?
     public var inheritance: RoleInheritance?
 
-    public init(roles: ClaimPath? = nil, groups: ClaimPath? = nil, scope: ClaimPath? = nil,
-                inheritance: RoleInheritance? = nil) {
+    public init(
+        roles: ClaimPath? = nil, groups: ClaimPath? = nil, scope: ClaimPath? = nil,
+        inheritance: RoleInheritance? = nil
+    ) {
         self.roles = roles
         self.groups = groups
         self.scope = scope

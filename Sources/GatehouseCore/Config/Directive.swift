@@ -8,28 +8,29 @@ public enum Directive: CaseIterable, Sendable {
 
     /// The index in gatehouse.h's `enum gh_v1_directive`.
     public var id: Int {
-        let value = switch self {
-        case .issuer: GH_V1_ISSUER
-        case .audience: GH_V1_AUDIENCE
-        case .jwks: GH_V1_JWKS
-        case .algorithms: GH_V1_ALGORITHMS
-        case .leeway: GH_V1_LEEWAY
-        case .maxTokenAge: GH_V1_MAX_TOKEN_AGE
-        case .tokenType: GH_V1_TOKEN_TYPE
-        case .rolesClaim: GH_V1_ROLES_CLAIM
-        case .groupsClaim: GH_V1_GROUPS_CLAIM
-        case .scopeClaim: GH_V1_SCOPE_CLAIM
-        case .require: GH_V1_REQUIRE
-        case .defaultRule: GH_V1_DEFAULT
-        case .headers: GH_V1_HEADERS
-        case .stripHeaders: GH_V1_STRIP_HEADERS
-        case .env: GH_V1_ENV
-        case .realm: GH_V1_REALM
-        case .hmacSecretFile: GH_V1_HMAC_SECRET_FILE
-        case .cacheSize: GH_V1_CACHE_SIZE
-        case .roleInherits: GH_V1_ROLE_INHERITS
-        case .mode: GH_V1_MODE
-        }
+        let value =
+            switch self {
+            case .issuer: GH_V1_ISSUER
+            case .audience: GH_V1_AUDIENCE
+            case .jwks: GH_V1_JWKS
+            case .algorithms: GH_V1_ALGORITHMS
+            case .leeway: GH_V1_LEEWAY
+            case .maxTokenAge: GH_V1_MAX_TOKEN_AGE
+            case .tokenType: GH_V1_TOKEN_TYPE
+            case .rolesClaim: GH_V1_ROLES_CLAIM
+            case .groupsClaim: GH_V1_GROUPS_CLAIM
+            case .scopeClaim: GH_V1_SCOPE_CLAIM
+            case .require: GH_V1_REQUIRE
+            case .defaultRule: GH_V1_DEFAULT
+            case .headers: GH_V1_HEADERS
+            case .stripHeaders: GH_V1_STRIP_HEADERS
+            case .env: GH_V1_ENV
+            case .realm: GH_V1_REALM
+            case .hmacSecretFile: GH_V1_HMAC_SECRET_FILE
+            case .cacheSize: GH_V1_CACHE_SIZE
+            case .roleInherits: GH_V1_ROLE_INHERITS
+            case .mode: GH_V1_MODE
+            }
         return Int(value.rawValue)
     }
 
@@ -83,9 +84,10 @@ public enum ConfigValue: Sendable, CustomStringConvertible {
         case .string(let text): "\"\(text)\""
         case .integer(let number): String(number)
         case .list(let entries):
-            "(" + entries.map { entry in
-                (entry.key.map { "\"\($0)\" => " } ?? "") + entry.value.description
-            }.joined(separator: ", ") + ")"
+            "("
+                + entries.map { entry in
+                    (entry.key.map { "\"\($0)\" => " } ?? "") + entry.value.description
+                }.joined(separator: ", ") + ")"
         }
     }
 }

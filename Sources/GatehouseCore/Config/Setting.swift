@@ -41,8 +41,9 @@ public final class Setting: Sendable {
         case .audience:
             let audiences = try strings(value, orFail: fail("a string or a list of strings (\"my-api\"), or \"*\""))
             if audiences == ["*"] {
-                return Setting(directive: directive, value: .audiences(nil),
-                               warnings: ["\(name) = \"*\" accepts tokens meant for any audience"])
+                return Setting(
+                    directive: directive, value: .audiences(nil),
+                    warnings: ["\(name) = \"*\" accepts tokens meant for any audience"])
             }
             if audiences.contains("*") { throw fail("\"*\" alone or a list of audiences without \"*\"") }
             return Setting(directive: directive, value: .audiences(audiences))
@@ -59,16 +60,18 @@ public final class Setting: Sendable {
             for name in names {
                 guard let algorithm = JWSAlgorithm(name: name) else {
                     let known = JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw ConfigError(name.lowercased() == "none"
-                        ? "\(directive.name): \"\(name)\" is never accepted: unsigned tokens prove nothing"
-                        : "\(directive.name): unknown algorithm \"\(name)\" (expected some of \(known))")
+                    throw ConfigError(
+                        name.lowercased() == "none"
+                            ? "\(directive.name): \"\(name)\" is never accepted: unsigned tokens prove nothing"
+                            : "\(directive.name): unknown algorithm \"\(name)\" (expected some of \(known))")
                 }
                 algorithms.insert(algorithm)
             }
             return Setting(directive: directive, value: .algorithms(algorithms))
         case .leeway:
-            return Setting(directive: directive,
-                           value: .seconds(try seconds(value, in: 0...86_400, orFail: fail("seconds from 0 to 86400"))))
+            return Setting(
+                directive: directive,
+                value: .seconds(try seconds(value, in: 0...86_400, orFail: fail("seconds from 0 to 86400"))))
         case .hmacSecretFile:
             guard case .string(let path) = value, !path.isEmpty else {
                 throw fail("the path of a file holding the shared secret")
@@ -79,8 +82,12 @@ public final class Setting: Sendable {
                 throw ConfigError("\(name): \(error)")
             }
         case .cacheSize:
-            return Setting(directive: directive, value: .count(try seconds(value, in: 0...10_000_000,
-                                                                          orFail: fail("a number of tokens from 0 to 10000000"))))
+            return Setting(
+                directive: directive,
+                value: .count(
+                    try seconds(
+                        value, in: 0...10_000_000,
+                        orFail: fail("a number of tokens from 0 to 10000000"))))
         case .roleInherits:
             guard case .list(let entries) = value, !entries.isEmpty else {
                 throw fail("a list of ROLE => \"IMPLIED[, IMPLIED...]\" like ( \"admin\" => \"operator\" )")
@@ -105,14 +112,22 @@ public final class Setting: Sendable {
             }
             return Setting(directive: directive, value: .reportOnly(text == "report-only"))
         case .maxTokenAge:
-            return Setting(directive: directive, value: .seconds(try seconds(value, in: 1...315_360_000,
-                                                                            orFail: fail("seconds from 1 to 315360000"))))
+            return Setting(
+                directive: directive,
+                value: .seconds(
+                    try seconds(
+                        value, in: 1...315_360_000,
+                        orFail: fail("seconds from 1 to 315360000"))))
         case .tokenType, .realm:
             guard case .string(let text) = value, !text.isEmpty,
-                  text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
+                text.utf8.allSatisfy({
+                    $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
+                })
             else {
-                throw fail(directive == .realm ? "a non-empty string without quotes, backslashes or control characters"
-                                               : "a media type such as \"at+jwt\"")
+                throw fail(
+                    directive == .realm
+                        ? "a non-empty string without quotes, backslashes or control characters"
+                        : "a media type such as \"at+jwt\"")
             }
             return Setting(directive: directive, value: .text(text))
         case .rolesClaim, .groupsClaim, .scopeClaim:
@@ -135,7 +150,9 @@ public final class Setting: Sendable {
                 throw ConfigError("\(name): \(error)")
             }
         case .defaultRule:
-            guard case .string(let text) = value else { throw fail("an expression such as \"deny\" or \"authenticated\"") }
+            guard case .string(let text) = value else {
+                throw fail("an expression such as \"deny\" or \"authenticated\"")
+            }
             do {
                 return Setting(directive: directive, value: .expression(try PolicyParser.parse(text)))
             } catch {
@@ -170,8 +187,10 @@ public final class Setting: Sendable {
     }
 
     /// A whole number in `range`.
-    private static func seconds(_ value: ConfigValue, in range: ClosedRange<Int64>,
-                                orFail error: ConfigError) throws(ConfigError) -> Int64 {
+    private static func seconds(
+        _ value: ConfigValue, in range: ClosedRange<Int64>,
+        orFail error: ConfigError
+    ) throws(ConfigError) -> Int64 {
         switch value {
         case .integer(let number) where range.contains(number): return number
         case .string(let text):  // lighttpd gives numbers from env.* variables as strings

@@ -4,46 +4,64 @@ public enum Gate {
     /// has no `gatehouse.require` (the module does nothing there).
     /// `presented`: claims taken as already verified instead of a token from the request
     /// (`gatehouse check --claims`, for testing policies without keys).
-    public static func decide(_ request: HTTPRequest, configuration: Configuration, now: Int64,
-                              cache: TokenCache? = nil, explain: Bool = true,
-                              presented: JSONObject? = nil) -> Decision? {
+    public static func decide(
+        _ request: HTTPRequest, configuration: Configuration, now: Int64,
+        cache: TokenCache? = nil, explain: Bool = true,
+        presented: JSONObject? = nil
+    ) -> Decision? {
         guard let rules = configuration.rules else { return nil }
-        var decision = Decision(status: 0, reason: .allowed, rule: "gatehouse.default",
-                                stripHeaders: configuration.strippedHeaders, explanation: explain ? [] : nil)
+        var decision = Decision(
+            status: 0, reason: .allowed, rule: "gatehouse.default",
+            stripHeaders: configuration.strippedHeaders, explanation: explain ? [] : nil)
         let expression: Expression
         var selected: Rule?
         var captures = [(name: String, value: String)]()
-        var method = request.method, path = request.path
-        if let match = method.withUTF8({ m in path.withUTF8 { p in rules.select(method: m, path: p, explain: explain) } }) {
+        var method = request.method
+        var path = request.path
+        if let match = method.withUTF8({ m in path.withUTF8 { p in rules.select(method: m, path: p, explain: explain) }
+            })
+        {
             selected = match.rule
             captures = match.captures
             expression = match.rule.expression
             decision.rule = match.rule.pattern.description
-            decision.explanation?.append("rule \"\(match.rule.pattern)\" => \"\(expression)\" is the most specific match"
-                + (match.outranked.isEmpty ? "" : " (over " + match.outranked.map { "\"\($0.pattern)\"" }
-                    .joined(separator: ", ") + ")")
-                + (captures.isEmpty ? "" : "; " + captures.map { "path.\($0.name) = '\($0.value)'" }
-                    .joined(separator: ", ")))
+            decision.explanation?.append(
+                "rule \"\(match.rule.pattern)\" => \"\(expression)\" is the most specific match"
+                    + (match.outranked.isEmpty
+                        ? ""
+                        : " (over "
+                            + match.outranked.map { "\"\($0.pattern)\"" }
+                            .joined(separator: ", ") + ")")
+                    + (captures.isEmpty
+                        ? ""
+                        : "; "
+                            + captures.map { "path.\($0.name) = '\($0.value)'" }
+                            .joined(separator: ", ")))
         } else {
             expression = configuration.defaultExpression
-            decision.explanation?.append("no rule matches \(request.method) \(request.path); gatehouse.default is \"\(expression)\"")
+            decision.explanation?.append(
+                "no rule matches \(request.method) \(request.path); gatehouse.default is \"\(expression)\"")
         }
 
         // The token: absent, invalid (with why), or verified.
         var tokenError: TokenError?
         var identity: Identity?
-        let claims = presented.map { Result<JSONObject?, TokenError>.success($0) }
+        let claims =
+            presented.map { Result<JSONObject?, TokenError>.success($0) }
             ?? verifiedToken(request, configuration: configuration, now: now, cache: cache).map { $0?.claims }
         switch claims {
         case .success(let claims?):
             identity = Identity(claims: claims, names: configuration.claimNames)
             decision.claims = claims
-            decision.explanation?.append((presented == nil ? "token verified" : "claims given, not verified")
-                                         + ": sub " + (identity?.subject.map { "\"\($0)\"" } ?? "absent"))
+            decision.explanation?.append(
+                (presented == nil ? "token verified" : "claims given, not verified")
+                    + ": sub " + (identity?.subject.map { "\"\($0)\"" } ?? "absent"))
         case .success(nil): break
         case .failure(let error): tokenError = error
         }
-        if let tokenError { decision.explanation?.append("token refused: \(tokenError.code.rawValue): \(tokenError.message)") }
+        if let tokenError {
+            decision.explanation?.append("token refused: \(tokenError.code.rawValue): \(tokenError.message)")
+        }
 
         let context = Expression.Context(identity: identity, captures: captures, request: request)
         let truth = expression.evaluate(context, trace: &decision.explanation)
@@ -84,7 +102,8 @@ public enum Gate {
             decision.message = "the policy denies this request"
             if identity != nil, !expression.scopes.isEmpty {
                 let scopes = expression.scopes.joined(separator: " ")
-                decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\", error=\"insufficient_scope\", "
+                decision.wwwAuthenticate =
+                    "Bearer realm=\"\(quoted(realm))\", error=\"insufficient_scope\", "
                     + "scope=\"\(quoted(scopes))\""
             }
             decision.explanation?.append("denied: \(decision.reason.rawValue)")
@@ -101,8 +120,10 @@ public enum Gate {
     }
 
     /// The request's bearer token, verified: nil when it has none.
-    private static func verifiedToken(_ request: HTTPRequest, configuration: Configuration, now: Int64,
-                                      cache: TokenCache?) -> Result<VerifiedToken?, TokenError> {
+    private static func verifiedToken(
+        _ request: HTTPRequest, configuration: Configuration, now: Int64,
+        cache: TokenCache?
+    ) -> Result<VerifiedToken?, TokenError> {
         switch bearerToken(request) {
         case .failure(let error): return .failure(error)
         case .success(nil): return .success(nil)
@@ -110,8 +131,10 @@ public enum Gate {
             guard let keys = configuration.keys else {
                 return .failure(TokenError(.unknownKey, "no keys are configured (gatehouse.jwks)"))
             }
-            return TokenVerifier.verify(token, keys: keys, requirements: configuration.tokenRequirements, now: now,
-                                        cache: cache).map { $0 }
+            return TokenVerifier.verify(
+                token, keys: keys, requirements: configuration.tokenRequirements, now: now,
+                cache: cache
+            ).map { $0 }
         }
     }
 
@@ -124,16 +147,21 @@ public enum Gate {
         if error.code == .noToken {
             decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\""
         } else if status == 401 {
-            decision.wwwAuthenticate = "Bearer realm=\"\(quoted(realm))\", error=\"invalid_token\", "
+            decision.wwwAuthenticate =
+                "Bearer realm=\"\(quoted(realm))\", error=\"invalid_token\", "
                 + "error_description=\"\(quoted(error.message))\""
         }
         decision.explanation?.append("refused \(status): \(error.code.rawValue)")
     }
 
-    private static func attach(_ identity: Identity, to decision: inout Decision,
-                               configuration: Configuration) throws(TokenError) {
+    private static func attach(
+        _ identity: Identity, to decision: inout Decision,
+        configuration: Configuration
+    ) throws(TokenError) {
         for field in configuration.headers {
-            if let value = try field.render(from: identity.claims) { decision.requestHeaders.append((field.name, value)) }
+            if let value = try field.render(from: identity.claims) {
+                decision.requestHeaders.append((field.name, value))
+            }
         }
         for field in configuration.environment {
             if let value = try field.render(from: identity.claims) { decision.environment.append((field.name, value)) }

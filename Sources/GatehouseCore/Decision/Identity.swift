@@ -18,7 +18,8 @@ public struct Identity: Sendable {
         roles = names.inheritance?.expand(granted) ?? granted
         groups = Identity.list(root.value(atPath: names.groups ?? Identity.defaultGroups), splitOnSpaces: false)
         let scopePaths = names.scope.map { [$0] } ?? Identity.defaultScopes
-        scopes = scopePaths.lazy.map { Identity.list(root.value(atPath: $0), splitOnSpaces: true) }
+        scopes =
+            scopePaths.lazy.map { Identity.list(root.value(atPath: $0), splitOnSpaces: true) }
             .first { !$0.isEmpty } ?? []
     }
 

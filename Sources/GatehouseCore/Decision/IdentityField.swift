@@ -17,20 +17,27 @@ public struct IdentityField: Sendable {
         for entry in entries {
             guard let name = entry.key, case .string(let claimText) = entry.value else { throw failure }
             guard let claim = ClaimPath(claimText) else {
-                throw ConfigError("\(directive.name): \"\(name)\" => \"\(claimText)\": expected a claim name or dot path")
+                throw ConfigError(
+                    "\(directive.name): \"\(name)\" => \"\(claimText)\": expected a claim name or dot path")
             }
             let valid = directive == .headers ? isHeaderName(name) : isEnvironmentName(name)
             guard valid else {
-                throw ConfigError("\(directive.name): \"\(name)\" is not a valid "
-                                  + (directive == .headers ? "header name" : "environment variable name ([A-Za-z_][A-Za-z0-9_]*)"))
+                throw ConfigError(
+                    "\(directive.name): \"\(name)\" is not a valid "
+                        + (directive == .headers ? "header name" : "environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
+                )
             }
             let upper = name.uppercased()
-            if directive == .env, reservedEnvironment.contains(upper) || upper.hasPrefix("HTTP_") || upper.hasPrefix("SSL_") {
-                throw ConfigError("\(directive.name): \"\(name)\" is set by lighttpd itself (or by a request header) "
-                                  + "for CGI/FastCGI backends; choose another name")
+            if directive == .env,
+                reservedEnvironment.contains(upper) || upper.hasPrefix("HTTP_") || upper.hasPrefix("SSL_")
+            {
+                throw ConfigError(
+                    "\(directive.name): \"\(name)\" is set by lighttpd itself (or by a request header) "
+                        + "for CGI/FastCGI backends; choose another name")
             }
             if let clash = fields.first(where: { normalisedName($0.name) == normalisedName(name) }) {
-                throw ConfigError("\(directive.name): \"\(name)\" and \"\(clash.name)\" are the same name to a CGI backend")
+                throw ConfigError(
+                    "\(directive.name): \"\(name)\" and \"\(clash.name)\" are the same name to a CGI backend")
             }
             let asJSON = directive == .headers && name.lowercased().hasSuffix("-json")
             fields.append(IdentityField(name: name, claim: claim, asJSON: asJSON))
@@ -50,16 +57,19 @@ public struct IdentityField: Sendable {
 
     /// RFC 9110 token characters.
     static func isHeaderName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { byte in
-            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-                || "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
+        !name.isEmpty
+            && name.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
     }
 
     static func isEnvironmentName(_ name: String) -> Bool {
         guard let first = name.utf8.first, !(0x30...0x39).contains(first) else { return false }
-        return name.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0)
-            || (0x61...0x7A).contains($0) || $0 == UInt8(ascii: "_") }
+        return name.utf8.allSatisfy {
+            (0x30...0x39).contains($0) || (0x41...0x5A).contains($0)
+                || (0x61...0x7A).contains($0) || $0 == UInt8(ascii: "_")
+        }
     }
 
     /// How a CGI/FastCGI backend sees a header name: letters and digits (case-folded), every
@@ -114,9 +124,11 @@ public struct IdentityField: Sendable {
 
     private static func checkSafe(_ text: String, list: Bool, field: IdentityField) throws(TokenError) {
         for byte in text.utf8 where byte < 0x20 || byte == 0x7F || (list && byte == UInt8(ascii: ",")) {
-            throw TokenError(.unsafeClaimValue, byte == UInt8(ascii: ",")
-                ? "claim \"\(field.claim)\" has a list element with a comma"
-                : "claim \"\(field.claim)\" holds a control character")
+            throw TokenError(
+                .unsafeClaimValue,
+                byte == UInt8(ascii: ",")
+                    ? "claim \"\(field.claim)\" has a list element with a comma"
+                    : "claim \"\(field.claim)\" holds a control character")
         }
     }
 }

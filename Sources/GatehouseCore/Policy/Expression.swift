@@ -70,7 +70,8 @@ public indirect enum Expression: Sendable, CustomStringConvertible {
             return result ? .yes : .no
         case .inNetworks(let operand, let networks):
             guard let value = operand.resolve(context) else { return .unknown }
-            let result = value.map { if case .string(let ip) = $0 { networks.contains { $0.contains(ip) } } else { false } }
+            let result =
+                value.map { if case .string(let ip) = $0 { networks.contains { $0.contains(ip) } } else { false } }
                 ?? false
             trace?.append("\(self): \(Operand.show(value)) is \(result)")
             return result ? .yes : .no
@@ -188,8 +189,16 @@ public indirect enum Expression: Sendable, CustomStringConvertible {
 /// makes every comparison false. Strings compare byte for byte: no case folding, no
 /// Unicode normalisation.
 public enum Comparison: String, Sendable, CaseIterable {
-    case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
-    case isIn = "in", contains = "contains", startsWith = "starts-with", endsWith = "ends-with"
+    case equal = "=="
+    case notEqual = "!="
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
+    case isIn = "in"
+    case contains = "contains"
+    case startsWith = "starts-with"
+    case endsWith = "ends-with"
 
     func holds(_ a: JSON?, _ b: JSON?) -> Bool {
         guard let a, let b else { return false }
@@ -217,7 +226,8 @@ public enum Comparison: String, Sendable, CaseIterable {
             return Comparison.equal(a, b)
         case .startsWith, .endsWith:
             guard case .string(let text) = a, case .string(let part) = b else { return false }
-            let whole = Array(text.utf8), piece = Array(part.utf8)
+            let whole = Array(text.utf8)
+            let piece = Array(part.utf8)
             return self == .startsWith ? whole.starts(with: piece) : whole.reversed().starts(with: piece.reversed())
         }
     }
@@ -239,7 +249,8 @@ public enum Comparison: String, Sendable, CaseIterable {
         switch (a, b) {
         case (.integer(let x), .integer(let y)): return x < y ? -1 : (x == y ? 0 : 1)
         case (.string(let x), .string(let y)):
-            let p = Array(x.utf8), q = Array(y.utf8)
+            let p = Array(x.utf8)
+            let q = Array(y.utf8)
             return p.lexicographicallyPrecedes(q) ? -1 : (p == q ? 0 : 1)
         default:
             guard let x = number(a), let y = number(b) else { return nil }
@@ -326,8 +337,8 @@ public indirect enum Operand: Sendable, CustomStringConvertible {
     }
 }
 
-private extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
+extension String {
+    fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
         var out = ""
         for character in self { if character == target { out += replacement } else { out.append(character) } }
         return out

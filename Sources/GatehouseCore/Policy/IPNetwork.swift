@@ -12,7 +12,8 @@ public struct IPNetwork: Sendable, CustomStringConvertible {
         bytes = address
         if parts.count == 2 {
             guard let length = Int(parts[1]), (0...(address.count * 8)).contains(length),
-                  parts[1].allSatisfy(\.isASCII) else { return nil }
+                parts[1].allSatisfy(\.isASCII)
+            else { return nil }
             prefix = length
         } else {
             prefix = address.count * 8
@@ -45,7 +46,8 @@ public struct IPNetwork: Sendable, CustomStringConvertible {
         var result = [UInt8]()
         for part in parts {
             guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let value = UInt8(part), part.count == 1 || part.first != "0" else { return nil }
+                let value = UInt8(part), part.count == 1 || part.first != "0"
+            else { return nil }
             result.append(value)
         }
         return result
@@ -78,9 +80,9 @@ public struct IPNetwork: Sendable, CustomStringConvertible {
     }
 }
 
-private extension Substring {
+extension Substring {
     /// Splits on a two-character separator ("::") without the string-processing module.
-    func components(separatedBy separator: String) -> [Substring] {
+    fileprivate func components(separatedBy separator: String) -> [Substring] {
         let pattern = Array(separator)
         var parts = [Substring]()
         var start = startIndex

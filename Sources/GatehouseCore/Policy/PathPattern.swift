@@ -36,8 +36,9 @@ public struct PathPattern: Sendable, CustomStringConvertible {
             for index in 0...space where index == space || bytes[index] == UInt8(ascii: ",") {
                 let name = bytes[start..<index]
                 guard !name.isEmpty, name.allSatisfy({ (0x41...0x5A).contains($0) || $0 == UInt8(ascii: "-") }) else {
-                    throw PolicyError("expected upper-case method names separated by commas (GET,HEAD /path)",
-                                      in: text, at: start)
+                    throw PolicyError(
+                        "expected upper-case method names separated by commas (GET,HEAD /path)",
+                        in: text, at: start)
                 }
                 names.append(String(decoding: name, as: UTF8.self))
                 start = index + 1
@@ -48,8 +49,9 @@ public struct PathPattern: Sendable, CustomStringConvertible {
             methods = nil
         }
         guard pathStart < bytes.count, bytes[pathStart] == UInt8(ascii: "/") else {
-            throw PolicyError("expected a path starting with '/' (\"/api/\" or \"GET,POST /api/\")",
-                              in: text, at: pathStart)
+            throw PolicyError(
+                "expected a path starting with '/' (\"/api/\" or \"GET,POST /api/\")",
+                in: text, at: pathStart)
         }
         var parts = [Part]()
         var literal = [UInt8]()
@@ -60,14 +62,16 @@ public struct PathPattern: Sendable, CustomStringConvertible {
             switch byte {
             case UInt8(ascii: "{"):
                 guard index > pathStart, bytes[index - 1] == UInt8(ascii: "/"),
-                      let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")),
-                      close + 1 == bytes.count || bytes[close + 1] == UInt8(ascii: "/") else {
+                    let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")),
+                    close + 1 == bytes.count || bytes[close + 1] == UInt8(ascii: "/")
+                else {
                     throw PolicyError("'{name}' must be a whole path segment", in: text, at: index)
                 }
                 let name = String(decoding: bytes[(index + 1)..<close], as: UTF8.self)
                 guard PathPattern.isCaptureName(name) else {
-                    throw PolicyError("a capture name is a letter or '_' then letters, digits, '_' or '-'",
-                                      in: text, at: index + 1)
+                    throw PolicyError(
+                        "a capture name is a letter or '_' then letters, digits, '_' or '-'",
+                        in: text, at: index + 1)
                 }
                 guard names.insert(name).inserted else {
                     throw PolicyError("'{\(name)}' appears twice", in: text, at: index)
@@ -86,13 +90,16 @@ public struct PathPattern: Sendable, CustomStringConvertible {
         if !literal.isEmpty { parts.append(.literal(literal)) }
         self.parts = parts
         isPrefix = bytes.last == UInt8(ascii: "/")
-        var segments: [[UInt8]?] = bytes[(pathStart + 1)...].split(separator: UInt8(ascii: "/"),
-                                                                   omittingEmptySubsequences: false).map { segment in
+        var segments: [[UInt8]?] = bytes[(pathStart + 1)...].split(
+            separator: UInt8(ascii: "/"),
+            omittingEmptySubsequences: false
+        ).map { segment in
             segment.first == UInt8(ascii: "{") ? nil : Array(segment)
         }
         if isPrefix { segments.removeLast() }
         self.segments = segments
-        shape = "/" + segments.map { $0.map { String(decoding: $0, as: UTF8.self) } ?? "{}" }.joined(separator: "/")
+        shape =
+            "/" + segments.map { $0.map { String(decoding: $0, as: UTF8.self) } ?? "{}" }.joined(separator: "/")
             + (isPrefix && !segments.isEmpty ? "/" : "")
         let firstBrace = bytes[pathStart...].firstIndex(of: UInt8(ascii: "{")) ?? bytes.count
         literalPrefixLength = firstBrace - pathStart
@@ -101,7 +108,8 @@ public struct PathPattern: Sendable, CustomStringConvertible {
 
     static func isCaptureName(_ name: String) -> Bool {
         guard let first = name.utf8.first,
-              first == UInt8(ascii: "_") || (0x41...0x5A).contains(first) || (0x61...0x7A).contains(first) else {
+            first == UInt8(ascii: "_") || (0x41...0x5A).contains(first) || (0x61...0x7A).contains(first)
+        else {
             return false
         }
         return name.utf8.allSatisfy {
@@ -124,13 +132,14 @@ public struct PathPattern: Sendable, CustomStringConvertible {
             switch part {
             case .literal(let literal):
                 guard path.count - offset >= literal.count,
-                      literal.withUnsafeBufferPointer({ memoryEqual($0, UnsafeBufferPointer(rebasing: path[offset...])) })
+                    literal.withUnsafeBufferPointer({ memoryEqual($0, UnsafeBufferPointer(rebasing: path[offset...])) })
                 else { return nil }
                 offset += literal.count
             case .capture(let name):
                 let end = path[offset...].firstIndex(of: UInt8(ascii: "/")) ?? path.count
                 guard end > offset else { return nil }
-                captures.append((name, String(decoding: UnsafeBufferPointer(rebasing: path[offset..<end]), as: UTF8.self)))
+                captures.append(
+                    (name, String(decoding: UnsafeBufferPointer(rebasing: path[offset..<end]), as: UTF8.self)))
                 offset = end
             }
         }

@@ -35,8 +35,9 @@ public struct PolicyParser {
         let expression = try parser.parseOr()
         parser.skipSpace()
         if parser.position < parser.bytes.count {
-            throw parser.error(parser.bytes[parser.position] == UInt8(ascii: ")")
-                ? "unbalanced ')'" : "expected 'and', 'or' or the end")
+            throw parser.error(
+                parser.bytes[parser.position] == UInt8(ascii: ")")
+                    ? "unbalanced ')'" : "expected 'and', 'or' or the end")
         }
         return expression
     }
@@ -50,7 +51,7 @@ public struct PolicyParser {
     static func isNameByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
         default:
             "_-./@+*#~|:".utf8.contains(byte) || byte >= 0x80
@@ -98,20 +99,22 @@ public struct PolicyParser {
         let word = peekWord()
         if let colon = word.firstIndex(of: ":"), colon > word.startIndex {
             let predicate = String(word[..<colon])
-            let make: ((String) -> Expression)? = switch predicate {
-            case "role": Expression.role
-            case "group": Expression.group
-            case "scope": Expression.scope
-            case "user": Expression.user
-            default: nil
-            }
+            let make: ((String) -> Expression)? =
+                switch predicate {
+                case "role": Expression.role
+                case "group": Expression.group
+                case "scope": Expression.scope
+                case "user": Expression.user
+                default: nil
+                }
             if let make {
                 position += predicate.utf8.count + 1
                 return make(try parseName(after: predicate))
             }
             if !predicate.contains(".") {
-                throw PolicyError("unknown predicate '\(predicate):' (expected role:, group:, scope: or user:)",
-                                  in: text, at: start)
+                throw PolicyError(
+                    "unknown predicate '\(predicate):' (expected role:, group:, scope: or user:)",
+                    in: text, at: start)
             }
         }
         switch word {
@@ -132,14 +135,17 @@ public struct PolicyParser {
         if acceptWord("exists") {
             switch left {
             case .claim, .header, .pathCapture: return .exists(left)
-            default: throw PolicyError("'exists' applies to claims., request.header. and path. operands",
-                                       in: text, at: operatorStart)
+            default:
+                throw PolicyError(
+                    "'exists' applies to claims., request.header. and path. operands",
+                    in: text, at: operatorStart)
             }
         }
         guard let accepted = acceptOperator() else {
             if case .literal = left, position == start { throw error("expected an expression") }
-            throw PolicyError("expected an operator (==, !=, <, <=, >, >=, in, contains, starts-with, ends-with, "
-                              + "matches) or 'exists'", in: text, at: operatorStart)
+            throw PolicyError(
+                "expected an operator (==, !=, <, <=, >, >=, in, contains, starts-with, ends-with, "
+                    + "matches) or 'exists'", in: text, at: operatorStart)
         }
         skipSpace()
         let rightStart = position
@@ -150,8 +156,9 @@ public struct PolicyParser {
             do {
                 return .matches(left, try Regex(pattern))
             } catch {
-                throw PolicyError("bad regular expression: \(error.message)", in: text,
-                                  at: rightStart + 1 + min(error.offset, pattern.utf8.count))
+                throw PolicyError(
+                    "bad regular expression: \(error.message)", in: text,
+                    at: rightStart + 1 + min(error.offset, pattern.utf8.count))
             }
         }
         let right = try parseOperand()
@@ -159,14 +166,16 @@ public struct PolicyParser {
         case .isIn:
             if case .ip = left {
                 guard case .list(let elements) = right else {
-                    throw PolicyError("'request.ip in' takes a list of addresses and CIDR blocks", in: text,
-                                      at: rightStart)
+                    throw PolicyError(
+                        "'request.ip in' takes a list of addresses and CIDR blocks", in: text,
+                        at: rightStart)
                 }
                 var networks = [IPNetwork]()
                 for element in elements {
                     guard case .literal(.string(let cidr)) = element, let network = IPNetwork(cidr) else {
-                        throw PolicyError("expected addresses and CIDR blocks in quotes ('10.0.0.0/8', '::1')",
-                                          in: text, at: rightStart)
+                        throw PolicyError(
+                            "expected addresses and CIDR blocks in quotes ('10.0.0.0/8', '::1')",
+                            in: text, at: rightStart)
                     }
                     networks.append(network)
                 }
@@ -240,9 +249,15 @@ public struct PolicyParser {
         case "true", "false":
             position += word.utf8.count
             return .literal(.bool(word == "true"))
-        case "request.method": position += word.utf8.count; return .method
-        case "request.ip": position += word.utf8.count; return .ip
-        case "request.host": position += word.utf8.count; return .host
+        case "request.method":
+            position += word.utf8.count
+            return .method
+        case "request.ip":
+            position += word.utf8.count
+            return .ip
+        case "request.host":
+            position += word.utf8.count
+            return .host
         default: break
         }
         if word.hasPrefix("request.header.") {
@@ -256,8 +271,13 @@ public struct PolicyParser {
         if word.hasPrefix("path.") {
             let name = String(word.dropFirst(5))
             guard let captures, captures.contains(name) else {
-                let known = captures.map { $0.isEmpty ? "the pattern has no {captures}" : "the pattern has "
-                    + $0.map { "{\($0)}" }.joined(separator: ", ") } ?? "gatehouse.default has no pattern"
+                let known =
+                    captures.map {
+                        $0.isEmpty
+                            ? "the pattern has no {captures}"
+                            : "the pattern has "
+                                + $0.map { "{\($0)}" }.joined(separator: ", ")
+                    } ?? "gatehouse.default has no pattern"
                 throw PolicyError("unknown 'path.\(name)' (\(known))", in: text, at: start)
             }
             position += word.utf8.count
@@ -268,8 +288,9 @@ public struct PolicyParser {
             return .claim(try parseClaimPath())
         }
         if word.isEmpty { throw error("expected a value") }
-        throw error("unknown keyword '\(word)' (expected anonymous, authenticated, deny, role:NAME, group:NAME, "
-                    + "scope:NAME, user:NAME, not, '(' or a value: claims., path., request., a string, a number)")
+        throw error(
+            "unknown keyword '\(word)' (expected anonymous, authenticated, deny, role:NAME, group:NAME, "
+                + "scope:NAME, user:NAME, not, '(' or a value: claims., path., request., a string, a number)")
     }
 
     /// `claims` has been read: `.name`, then more `.name`s; a name may be quoted.
@@ -284,7 +305,8 @@ public struct PolicyParser {
             }
             let start = position
             while position < bytes.count, PolicyParser.isNameByte(bytes[position]),
-                  bytes[position] != UInt8(ascii: ".") { position += 1 }
+                bytes[position] != UInt8(ascii: ".")
+            { position += 1 }
             guard position > start else { break }
             components.append(String(decoding: bytes[start..<position], as: UTF8.self))
         }
@@ -305,7 +327,8 @@ public struct PolicyParser {
             }
             // Only a quote or a backslash is escaped; any other backslash stays (regexes need `\d`).
             if byte == UInt8(ascii: "\\"), position + 1 < bytes.count,
-               bytes[position + 1] == quote || bytes[position + 1] == UInt8(ascii: "\\") {
+                bytes[position + 1] == quote || bytes[position + 1] == UInt8(ascii: "\\")
+            {
                 position += 1
             }
             value.append(bytes[position])
@@ -318,7 +341,8 @@ public struct PolicyParser {
         let start = position
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
         while position < bytes.count,
-              (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) || bytes[position] == UInt8(ascii: ".") {
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) || bytes[position] == UInt8(ascii: ".")
+        {
             position += 1
         }
         let literal = String(decoding: bytes[start..<position], as: UTF8.self)

@@ -26,14 +26,16 @@ public final class Regex: Sendable, CustomStringConvertible {
         var bytes = Array(pattern.utf8)
         if bytes.isEmpty { bytes = [0] }  // pcre2 wants a non-null pointer; length 0 below
         let compiled = bytes.withUnsafeBufferPointer {
-            pcre2_compile_8($0.baseAddress, pattern.utf8.count, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &errorCode,
-                            &errorOffset, nil)
+            pcre2_compile_8(
+                $0.baseAddress, pattern.utf8.count, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &errorCode,
+                &errorOffset, nil)
         }
         guard let compiled else {
             var buffer = [UInt8](repeating: 0, count: 256)
             let length = pcre2_get_error_message_8(errorCode, &buffer, buffer.count)
-            throw CompileError(message: String(decoding: buffer.prefix(max(0, Int(length))), as: UTF8.self),
-                               offset: errorOffset)
+            throw CompileError(
+                message: String(decoding: buffer.prefix(max(0, Int(length))), as: UTF8.self),
+                offset: errorOffset)
         }
         _ = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE)  // interpreted when JIT is unavailable
         guard let data = pcre2_match_data_create_from_pattern_8(compiled, nil) else {
@@ -53,8 +55,9 @@ public final class Regex: Sendable, CustomStringConvertible {
         var subject = subject
         return subject.withUTF8 { bytes in
             matchData.withLock { data in
-                pcre2_match_8(code.pointer, bytes.baseAddress ?? UnsafePointer(bitPattern: 1), bytes.count, 0, 0,
-                              data.pointer, nil) >= 0
+                pcre2_match_8(
+                    code.pointer, bytes.baseAddress ?? UnsafePointer(bitPattern: 1), bytes.count, 0, 0,
+                    data.pointer, nil) >= 0
             }
         }
     }

@@ -18,8 +18,9 @@ public struct RoleInheritance: Sendable {
                 let (next, trail) = pending[position]
                 position += 1
                 if next.sameBytes(role) {
-                    throw ConfigError("gatehouse.role-inherits: \"\(role)\" implies itself ("
-                                      + trail.joined(separator: " => ") + ")")
+                    throw ConfigError(
+                        "gatehouse.role-inherits: \"\(role)\" implies itself ("
+                            + trail.joined(separator: " => ") + ")")
                 }
                 if implied.contains(where: { $0.sameBytes(next) }) { continue }
                 implied.append(next)

@@ -23,12 +23,14 @@ public struct RuleSet: Sendable {
                 let expression = try PolicyParser.parse(entry.expression, captures: pattern.captureNames)
                 rules.append(Rule(pattern: pattern, expression: expression, index: index))
             } catch {
-                throw PolicyError(error.message, in: error.source, at: error.column - 1,
-                                  rule: "\"\(entry.pattern)\" => \"\(entry.expression)\"")
+                throw PolicyError(
+                    error.message, in: error.source, at: error.column - 1,
+                    rule: "\"\(entry.pattern)\" => \"\(entry.expression)\"")
             }
         }
         self.rules = rules.sorted { a, b in
-            let x = a.pattern, y = b.pattern
+            let x = a.pattern
+            let y = b.pattern
             if x.literalPrefixLength != y.literalPrefixLength { return x.literalPrefixLength > y.literalPrefixLength }
             if x.segmentCount != y.segmentCount { return x.segmentCount > y.segmentCount }
             if (x.methods != nil) != (y.methods != nil) { return x.methods != nil }
@@ -45,8 +47,10 @@ public struct RuleSet: Sendable {
     }
 
     /// The most specific rule matching the request, with its path captures.
-    public func select(method: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>,
-                       explain: Bool = false) -> Selection? {
+    public func select(
+        method: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>,
+        explain: Bool = false
+    ) -> Selection? {
         var chosen: (rank: Int, captures: [(name: String, value: String)])?
         var outranked = [Rule]()
         for rank in index.candidates(path) {

@@ -3,11 +3,19 @@ internal import COpenSSL
 /// The JWS algorithms Gatehouse verifies (RFC 7518 §3, RFC 8037). `none` is not one of them:
 /// an unsigned token can never be represented, let alone accepted.
 public enum JWSAlgorithm: String, CaseIterable, Sendable, Hashable {
-    case rs256 = "RS256", rs384 = "RS384", rs512 = "RS512"
-    case ps256 = "PS256", ps384 = "PS384", ps512 = "PS512"
-    case es256 = "ES256", es384 = "ES384", es512 = "ES512"
+    case rs256 = "RS256"
+    case rs384 = "RS384"
+    case rs512 = "RS512"
+    case ps256 = "PS256"
+    case ps384 = "PS384"
+    case ps512 = "PS512"
+    case es256 = "ES256"
+    case es384 = "ES384"
+    case es512 = "ES512"
     case edDSA = "EdDSA"
-    case hs256 = "HS256", hs384 = "HS384", hs512 = "HS512"
+    case hs256 = "HS256"
+    case hs384 = "HS384"
+    case hs512 = "HS512"
 
     /// The default of `gatehouse.algorithms`.
     public static let defaultAllowed: Set<JWSAlgorithm> = [.rs256, .ps256, .es256, .edDSA]
@@ -65,7 +73,9 @@ public enum JWSAlgorithm: String, CaseIterable, Sendable, Hashable {
 
 /// The NIST curves of RFC 7518 §6.2.1.1.
 public enum ECCurve: String, Sendable, CaseIterable {
-    case p256 = "P-256", p384 = "P-384", p521 = "P-521"
+    case p256 = "P-256"
+    case p384 = "P-384"
+    case p521 = "P-521"
 
     init?(jwkName: String) {
         guard let match = ECCurve.allCases.first(where: { $0.rawValue.sameBytes(jwkName) }) else {

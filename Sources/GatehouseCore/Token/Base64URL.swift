@@ -20,9 +20,14 @@ enum Base64URL {
                 var o = 0
                 var i = 0
                 while i + 4 <= count {
-                    let a = table[Int(input[i])], b = table[Int(input[i + 1])]
-                    let c = table[Int(input[i + 2])], d = table[Int(input[i + 3])]
-                    if (a | b | c | d) & 0x80 != 0 { valid = false; break }
+                    let a = table[Int(input[i])]
+                    let b = table[Int(input[i + 1])]
+                    let c = table[Int(input[i + 2])]
+                    let d = table[Int(input[i + 3])]
+                    if (a | b | c | d) & 0x80 != 0 {
+                        valid = false
+                        break
+                    }
                     out[o] = a << 2 | b >> 4
                     out[o + 1] = b << 4 | c >> 2
                     out[o + 2] = c << 6 | d
@@ -31,7 +36,8 @@ enum Base64URL {
                 }
                 let rest = count - i
                 if valid && rest >= 2 {
-                    let a = table[Int(input[i])], b = table[Int(input[i + 1])]
+                    let a = table[Int(input[i])]
+                    let b = table[Int(input[i + 1])]
                     let c = rest == 3 ? table[Int(input[i + 2])] : 0
                     if (a | b | c) & 0x80 != 0 {
                         valid = false

@@ -1,6 +1,7 @@
 internal import CJansson
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A JSON value as a token or a key file gave it. Object members keep their order and are
@@ -22,8 +23,11 @@ public enum JSON: Sendable {
     static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<JSON, JSONError> {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return .failure(JSONError("empty JSON text")) }
         var error = json_error_t()
-        guard let root = json_loadb(base.assumingMemoryBound(to: CChar.self), bytes.count,
-                                    Int(JSON_REJECT_DUPLICATES), &error) else {
+        guard
+            let root = json_loadb(
+                base.assumingMemoryBound(to: CChar.self), bytes.count,
+                Int(JSON_REJECT_DUPLICATES), &error)
+        else {
             let text = withUnsafeBytes(of: &error.text) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
@@ -68,9 +72,10 @@ public enum JSON: Sendable {
             self = .array(elements)
         case JSON_STRING:
             let length = json_string_length(node)
-            self = .string(json_string_value(node).withMemoryRebound(to: UInt8.self, capacity: length) {
-                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-            })
+            self = .string(
+                json_string_value(node).withMemoryRebound(to: UInt8.self, capacity: length) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                })
         case JSON_INTEGER: self = .integer(Int64(json_integer_value(node)))
         case JSON_REAL: self = .real(json_real_value(node))
         case JSON_TRUE: self = .bool(true)
@@ -89,12 +94,23 @@ public enum JSON: Sendable {
         return nil
     }
 
-    /// The value at a dot path of object member names (`realm_access.roles`).
+    /// The value at a dot path: object member names (`realm_access.roles`), and decimal
+    /// indexes into arrays (`orgs.0.id`).
     public func value(atPath path: ClaimPath) -> JSON? {
         var current = self
         for name in path.components {
-            guard case .object(let object) = current, let next = object[name] else { return nil }
-            current = next
+            switch current {
+            case .object(let object):
+                guard let next = object[name] else { return nil }
+                current = next
+            case .array(let elements):
+                guard name.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), name.utf8.count <= 9, let index = Int(name),
+                    index < elements.count
+                else { return nil }
+                current = elements[index]
+            default:
+                return nil
+            }
         }
         return current
     }

@@ -101,8 +101,9 @@ public struct KeySet: Sendable {
         var algorithm: JWSAlgorithm?
         if let name = try string("alg") {
             guard let known = JWSAlgorithm(name: name) else {
-                throw KeyError("\(label): unsupported \"alg\" \"\(name)\" (expected one of "
-                               + JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+                throw KeyError(
+                    "\(label): unsupported \"alg\" \"\(name)\" (expected one of "
+                        + JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ") + ")")
             }
             algorithm = known
         }

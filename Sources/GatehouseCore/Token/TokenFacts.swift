@@ -54,8 +54,10 @@ struct TokenFacts: Sendable {
 
     /// The checks of RFC 7519 §4.1 and the context's header requirements, at Unix time `now`.
     func check(_ requirements: TokenRequirements, now: Int64) -> TokenError? {
-        if let error = TokenVerifier.checkAlgorithm(algorithm, type: type, algorithms: requirements.algorithms,
-                                                    tokenType: requirements.tokenType) {
+        if let error = TokenVerifier.checkAlgorithm(
+            algorithm, type: type, algorithms: requirements.algorithms,
+            tokenType: requirements.tokenType)
+        {
             return error
         }
         let now = Double(now)

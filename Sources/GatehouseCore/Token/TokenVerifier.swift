@@ -11,8 +11,10 @@ public struct TokenRequirements: Sendable {
     /// The required `typ` header (RFC 9068 `at+jwt`, say), compared as a media type.
     public var tokenType: String?
 
-    public init(issuers: [String]?, audiences: [String]?, algorithms: Set<JWSAlgorithm> = JWSAlgorithm.defaultAllowed,
-                leeway: Int64 = 60, maxTokenAge: Int64? = nil, tokenType: String? = nil) {
+    public init(
+        issuers: [String]?, audiences: [String]?, algorithms: Set<JWSAlgorithm> = JWSAlgorithm.defaultAllowed,
+        leeway: Int64 = 60, maxTokenAge: Int64? = nil, tokenType: String? = nil
+    ) {
         self.issuers = issuers
         self.audiences = audiences
         self.algorithms = algorithms
@@ -35,9 +37,12 @@ public enum TokenVerifier {
 
     /// Checks the header and the signature. Returns the header and the payload's bytes
     /// (not parsed: `--signature-only` accepts any payload).
-    public static func verifySignature(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
-                                       algorithms: Set<JWSAlgorithm>, tokenType: String? = nil)
-        -> Result<(header: JSONObject, payload: [UInt8], key: VerificationKey), TokenError> {
+    public static func verifySignature(
+        _ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
+        algorithms: Set<JWSAlgorithm>, tokenType: String? = nil
+    )
+        -> Result<(header: JSONObject, payload: [UInt8], key: VerificationKey), TokenError>
+    {
         guard token.count <= maximumLength else {
             return .failure(TokenError(.tokenTooLarge, "the token is longer than \(maximumLength) bytes"))
         }
@@ -46,7 +51,7 @@ public enum TokenVerifier {
         for (index, byte) in token.enumerated() {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
                 continue
             case UInt8(ascii: "."):
                 dots.append(index)
@@ -61,8 +66,9 @@ public enum TokenVerifier {
         let signaturePart = UnsafeBufferPointer(rebasing: token[(dots[1] + 1)...])
 
         guard let headerBytes = Base64URL.decode(headerPart),
-              let payload = Base64URL.decode(payloadPart),
-              let signature = Base64URL.decode(signaturePart) else {
+            let payload = Base64URL.decode(payloadPart),
+            let signature = Base64URL.decode(signaturePart)
+        else {
             return .failure(malformed("a part is not canonical unpadded base64url"))
         }
         guard !signature.isEmpty else { return .failure(malformed("the signature is empty")) }
@@ -70,7 +76,8 @@ public enum TokenVerifier {
             return .failure(malformed("the header is not a JSON object (or repeats a member)"))
         }
 
-        let algorithm: JWSAlgorithm, kid: String?
+        let algorithm: JWSAlgorithm
+        let kid: String?
         switch checkHeader(header, algorithms: algorithms, tokenType: tokenType) {
         case .success(let checked): (algorithm, kid) = checked
         case .failure(let error): return .failure(error)
@@ -78,12 +85,16 @@ public enum TokenVerifier {
         // "jwk", "jku", "x5u" and "x5c" are never read: keys come from the configuration only.
         let (candidates, kidKnown) = keys.candidates(kid: kid, algorithm: algorithm)
         if candidates.isEmpty {
-            return .failure(kidKnown
-                ? TokenError(.keyAlgorithmMismatch, "the key named by \"kid\" is not for this algorithm")
-                : TokenError(.unknownKey, "no configured key matches the token's \"kid\" and algorithm"))
+            return .failure(
+                kidKnown
+                    ? TokenError(.keyAlgorithmMismatch, "the key named by \"kid\" is not for this algorithm")
+                    : TokenError(.unknownKey, "no configured key matches the token's \"kid\" and algorithm"))
         }
         let signingInput = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(token)[0..<dots[1]])
-        guard let key = candidates.first(where: { $0.verify(signature: signature, over: signingInput, algorithm: algorithm) })
+        guard
+            let key = candidates.first(where: {
+                $0.verify(signature: signature, over: signingInput, algorithm: algorithm)
+            })
         else {
             return .failure(TokenError(.badSignature, "the signature does not verify"))
         }
@@ -92,8 +103,10 @@ public enum TokenVerifier {
 
     /// The JOSE header's checks: `alg` allowed (exact spelling), no `crit`, the required `typ`,
     /// and a string `kid` if any.
-    static func checkHeader(_ header: JSONObject, algorithms: Set<JWSAlgorithm>,
-                            tokenType: String?) -> Result<(algorithm: JWSAlgorithm, kid: String?), TokenError> {
+    static func checkHeader(
+        _ header: JSONObject, algorithms: Set<JWSAlgorithm>,
+        tokenType: String?
+    ) -> Result<(algorithm: JWSAlgorithm, kid: String?), TokenError> {
         guard case .string(let name)? = header["alg"] else {
             return .failure(malformed("the header has no \"alg\" string"))
         }
@@ -113,8 +126,10 @@ public enum TokenVerifier {
     }
 
     /// The checks of the header that depend on the context, so a cached token meets them again.
-    static func checkAlgorithm(_ algorithm: JWSAlgorithm, type: JSON?, algorithms: Set<JWSAlgorithm>,
-                               tokenType: String?) -> TokenError? {
+    static func checkAlgorithm(
+        _ algorithm: JWSAlgorithm, type: JSON?, algorithms: Set<JWSAlgorithm>,
+        tokenType: String?
+    ) -> TokenError? {
         guard algorithms.contains(algorithm) else {
             return TokenError(.algorithmNotAllowed, "the token's algorithm is not allowed here")
         }
@@ -127,16 +142,20 @@ public enum TokenVerifier {
     }
 
     /// Signature, then claims.
-    public static func verify(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
-                              now: Int64) -> Result<VerifiedToken, TokenError> {
+    public static func verify(
+        _ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
+        now: Int64
+    ) -> Result<VerifiedToken, TokenError> {
         verifyInFull(token, keys: keys, requirements: requirements, now: now).map(\.token)
     }
 
     /// Signature, then claims. With a cache, a token whose signature verified before (with a key
     /// still in force) skips the crypto and the JSON parsing; the context's checks run again on
     /// what was read from it then.
-    public static func verify(_ token: String, keys: KeySet, requirements: TokenRequirements,
-                              now: Int64, cache: TokenCache? = nil) -> Result<VerifiedToken, TokenError> {
+    public static func verify(
+        _ token: String, keys: KeySet, requirements: TokenRequirements,
+        now: Int64, cache: TokenCache? = nil
+    ) -> Result<VerifiedToken, TokenError> {
         if let cache, let (cached, facts) = cache.lookup(token, keys: keys, now: now) {
             if let error = facts.check(requirements, now: now) { return .failure(error) }
             return .success(cached)
@@ -149,12 +168,19 @@ public enum TokenVerifier {
         return result.map(\.token)
     }
 
-    private static func verifyInFull(_ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
-                                     requirements: TokenRequirements, now: Int64)
-        -> Result<(token: VerifiedToken, facts: TokenFacts, key: VerificationKey), TokenError> {
-        let header: JSONObject, payload: [UInt8], key: VerificationKey
-        switch verifySignature(token, keys: keys, algorithms: requirements.algorithms,
-                               tokenType: requirements.tokenType) {
+    private static func verifyInFull(
+        _ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
+        requirements: TokenRequirements, now: Int64
+    )
+        -> Result<(token: VerifiedToken, facts: TokenFacts, key: VerificationKey), TokenError>
+    {
+        let header: JSONObject
+        let payload: [UInt8]
+        let key: VerificationKey
+        switch verifySignature(
+            token, keys: keys, algorithms: requirements.algorithms,
+            tokenType: requirements.tokenType)
+        {
         case .success(let parts): (header, payload, key) = parts
         case .failure(let error): return .failure(error)
         }

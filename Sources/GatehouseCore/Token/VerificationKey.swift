@@ -20,9 +20,9 @@ public final class VerificationKey: @unchecked Sendable {
     public let label: String
 
     // Immutable after init; OpenSSL allows concurrent verification with one EVP_PKEY.
-    private let pkey: OpaquePointer?        // EVP_PKEY *
-    private let order: OpaquePointer?       // BIGNUM *, the group order of an EC key
-    private let secret: [UInt8]             // HMAC only
+    private let pkey: OpaquePointer?  // EVP_PKEY *
+    private let order: OpaquePointer?  // BIGNUM *, the group order of an EC key
+    private let secret: [UInt8]  // HMAC only
     /// EVP_PKEY_CTX set up once per algorithm for EVP_PKEY_verify (padding, digest, salt length):
     /// OpenSSL 3 spends more on setting up a verification than on a small message's hash.
     private let prepared = Mutex<[JWSAlgorithm: PreparedContext]>([:])
@@ -32,8 +32,10 @@ public final class VerificationKey: @unchecked Sendable {
         let pointer: OpaquePointer
     }
 
-    private init(kind: Kind, id: String?, algorithm: JWSAlgorithm?, label: String,
-                 pkey: OpaquePointer?, order: OpaquePointer? = nil, secret: [UInt8] = []) {
+    private init(
+        kind: Kind, id: String?, algorithm: JWSAlgorithm?, label: String,
+        pkey: OpaquePointer?, order: OpaquePointer? = nil, secret: [UInt8] = []
+    ) {
         self.kind = kind
         self.id = id
         self.algorithm = algorithm
@@ -84,8 +86,10 @@ public final class VerificationKey: @unchecked Sendable {
     }
 
     /// RSA and ECDSA: hash the input, then verify the signature over the digest.
-    private func verifyDigest(signature: [UInt8], over input: UnsafeRawBufferPointer,
-                              algorithm: JWSAlgorithm) -> Bool {
+    private func verifyDigest(
+        signature: [UInt8], over input: UnsafeRawBufferPointer,
+        algorithm: JWSAlgorithm
+    ) -> Bool {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digest in
             let data = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
             let length = algorithm.hashLength
@@ -104,7 +108,8 @@ public final class VerificationKey: @unchecked Sendable {
 
     private func prepare(for algorithm: JWSAlgorithm) -> PreparedContext? {
         guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else { return nil }
-        var ready = EVP_PKEY_verify_init(context) == 1
+        var ready =
+            EVP_PKEY_verify_init(context) == 1
             && EVP_PKEY_CTX_set_signature_md(context, algorithm.digest) == 1
         switch algorithm.family {
         case .rsa:
@@ -112,7 +117,8 @@ public final class VerificationKey: @unchecked Sendable {
         case .rsaPSS:
             // RFC 7518 §3.5: MGF1 with the same hash, and a salt as long as the hash.
             // OpenSSL's default would accept any salt length.
-            ready = ready && EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PSS_PADDING) == 1
+            ready =
+                ready && EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PSS_PADDING) == 1
                 && EVP_PKEY_CTX_set_rsa_mgf1_md(context, algorithm.digest) == 1
                 && EVP_PKEY_CTX_set_rsa_pss_saltlen(context, RSA_PSS_SALTLEN_DIGEST) == 1
         default:
@@ -126,14 +132,17 @@ public final class VerificationKey: @unchecked Sendable {
     }
 
     /// Ed25519 signs the message itself (no pre-hash).
-    private func digestVerify(signature: [UInt8], over input: UnsafeRawBufferPointer,
-                              algorithm: JWSAlgorithm) -> Bool {
+    private func digestVerify(
+        signature: [UInt8], over input: UnsafeRawBufferPointer,
+        algorithm: JWSAlgorithm
+    ) -> Bool {
         guard let context = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(context) }
         guard EVP_DigestVerifyInit(context, nil, nil, nil, pkey) == 1 else { return false }
         return signature.withUnsafeBufferPointer { sig in
-            EVP_DigestVerify(context, sig.baseAddress, sig.count,
-                             input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count) == 1
+            EVP_DigestVerify(
+                context, sig.baseAddress, sig.count,
+                input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count) == 1
         }
     }
 
@@ -143,9 +152,10 @@ public final class VerificationKey: @unchecked Sendable {
         var macLength: UInt32 = 0
         let done = secret.withUnsafeBytes { key in
             mac.withUnsafeMutableBufferPointer { out in
-                HMAC(algorithm.digest, key.baseAddress, Int32(key.count),
-                     input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
-                     out.baseAddress, &macLength) != nil
+                HMAC(
+                    algorithm.digest, key.baseAddress, Int32(key.count),
+                    input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
+                    out.baseAddress, &macLength) != nil
             }
         }
         guard done, Int(macLength) == signature.count else { return false }
@@ -161,7 +171,8 @@ public final class VerificationKey: @unchecked Sendable {
             (BN_bin2bn($0.baseAddress, Int32(half), nil), BN_bin2bn($0.baseAddress! + half, Int32(half), nil))
         }
         guard let r, let s, BN_is_zero(r) == 0, BN_is_zero(s) == 0,
-              BN_cmp(r, order) < 0, BN_cmp(s, order) < 0, let signature = ECDSA_SIG_new() else {
+            BN_cmp(r, order) < 0, BN_cmp(s, order) < 0, let signature = ECDSA_SIG_new()
+        else {
             BN_free(r)
             BN_free(s)
             return nil
@@ -197,8 +208,10 @@ extension VerificationKey {
     /// OpenSSL refuses larger moduli anyway; this bounds the cost of one verification.
     static let maximumRSABits = 16384
 
-    static func rsa(modulus: [UInt8], exponent: [UInt8], id: String?, algorithm: JWSAlgorithm?,
-                    label: String) throws(KeyError) -> VerificationKey {
+    static func rsa(
+        modulus: [UInt8], exponent: [UInt8], id: String?, algorithm: JWSAlgorithm?,
+        label: String
+    ) throws(KeyError) -> VerificationKey {
         guard let builder = OSSL_PARAM_BLD_new() else { throw KeyError("\(label): out of memory") }
         defer { OSSL_PARAM_BLD_free(builder) }
         let n = BN_bin2bn(modulus, Int32(modulus.count), nil)
@@ -208,15 +221,18 @@ extension VerificationKey {
             BN_free(e)
         }
         guard OSSL_PARAM_BLD_push_BN(builder, COPENSSL_PARAM_RSA_N, n) == 1,
-              OSSL_PARAM_BLD_push_BN(builder, COPENSSL_PARAM_RSA_E, e) == 1 else {
+            OSSL_PARAM_BLD_push_BN(builder, COPENSSL_PARAM_RSA_E, e) == 1
+        else {
             throw KeyError("\(label): could not read the RSA modulus and exponent")
         }
         let pkey = try fromParameters(builder, type: "RSA", label: label)
         return try checkedRSA(pkey, id: id, algorithm: algorithm, label: label)
     }
 
-    static func ec(curve: ECCurve, x: [UInt8], y: [UInt8], id: String?, algorithm: JWSAlgorithm?,
-                   label: String) throws(KeyError) -> VerificationKey {
+    static func ec(
+        curve: ECCurve, x: [UInt8], y: [UInt8], id: String?, algorithm: JWSAlgorithm?,
+        label: String
+    ) throws(KeyError) -> VerificationKey {
         guard x.count == curve.coordinateLength, y.count == curve.coordinateLength else {
             throw KeyError("\(label): x and y must be \(curve.coordinateLength) bytes each for \(curve.rawValue)")
         }
@@ -229,7 +245,7 @@ extension VerificationKey {
         point[0] = 0x04  // SEC 1 uncompressed point
         point[1...].copyBytes(from: x + y)
         guard OSSL_PARAM_BLD_push_utf8_string(builder, COPENSSL_PARAM_GROUP_NAME, curve.groupName.utf8Start, 0) == 1,
-              OSSL_PARAM_BLD_push_octet_string(builder, COPENSSL_PARAM_PUB_KEY, point.baseAddress, point.count) == 1
+            OSSL_PARAM_BLD_push_octet_string(builder, COPENSSL_PARAM_PUB_KEY, point.baseAddress, point.count) == 1
         else {
             throw KeyError("\(label): could not read the EC point")
         }
@@ -237,8 +253,10 @@ extension VerificationKey {
         return try checkedEC(pkey, curve: curve, id: id, algorithm: algorithm, label: label)
     }
 
-    static func ed25519(publicKey: [UInt8], id: String?, algorithm: JWSAlgorithm?,
-                        label: String) throws(KeyError) -> VerificationKey {
+    static func ed25519(
+        publicKey: [UInt8], id: String?, algorithm: JWSAlgorithm?,
+        label: String
+    ) throws(KeyError) -> VerificationKey {
         try checkEd25519Point(publicKey, label: label)
         guard let pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, publicKey, publicKey.count) else {
             ERR_clear_error()
@@ -247,8 +265,10 @@ extension VerificationKey {
         return VerificationKey(kind: .ed25519, id: id, algorithm: algorithm, label: label, pkey: pkey)
     }
 
-    static func hmac(secret: [UInt8], id: String?, algorithm: JWSAlgorithm?,
-                     label: String) throws(KeyError) -> VerificationKey {
+    static func hmac(
+        secret: [UInt8], id: String?, algorithm: JWSAlgorithm?,
+        label: String
+    ) throws(KeyError) -> VerificationKey {
         let needed = algorithm?.hashLength ?? JWSAlgorithm.hs256.hashLength
         guard secret.count >= needed else {
             throw KeyError("\(label): an HMAC secret must be at least \(needed) bytes, this one has \(secret.count)")
@@ -274,10 +294,13 @@ extension VerificationKey {
             var name = [CChar](repeating: 0, count: 64)
             var length = 0
             guard EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, &name, name.count, &length) == 1,
-                  let curve = ECCurve.allCases.first(where: {
-                      $0.groupName.description == String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) },
-                                                         as: UTF8.self)
-                  }) else {
+                let curve = ECCurve.allCases.first(where: {
+                    $0.groupName.description
+                        == String(
+                            decoding: name.prefix(length).map { UInt8(bitPattern: $0) },
+                            as: UTF8.self)
+                })
+            else {
                 EVP_PKEY_free(pkey)
                 throw KeyError("\(label): EC keys must be on P-256, P-384 or P-521")
             }
@@ -295,8 +318,10 @@ extension VerificationKey {
         }
     }
 
-    private static func fromParameters(_ builder: OpaquePointer, type: String,
-                                       label: String) throws(KeyError) -> OpaquePointer {
+    private static func fromParameters(
+        _ builder: OpaquePointer, type: String,
+        label: String
+    ) throws(KeyError) -> OpaquePointer {
         guard let params = OSSL_PARAM_BLD_to_param(builder) else { throw KeyError("\(label): out of memory") }
         defer { OSSL_PARAM_free(params) }
         guard let context = EVP_PKEY_CTX_new_from_name(nil, type, nil) else {
@@ -305,7 +330,8 @@ extension VerificationKey {
         defer { EVP_PKEY_CTX_free(context) }
         var pkey: OpaquePointer?
         guard EVP_PKEY_fromdata_init(context) == 1,
-              EVP_PKEY_fromdata(context, &pkey, COPENSSL_EVP_PKEY_PUBLIC_KEY, params) == 1, let pkey else {
+            EVP_PKEY_fromdata(context, &pkey, COPENSSL_EVP_PKEY_PUBLIC_KEY, params) == 1, let pkey
+        else {
             ERR_clear_error()
             throw KeyError("\(label): not a valid \(type) public key")
         }
@@ -314,10 +340,13 @@ extension VerificationKey {
 
     /// RFC 8725 §3.5 and DESIGN.md §7: at least 2048 bits, and OpenSSL's public-key check,
     /// which refuses e = 1 (with which any signature "verifies") and even exponents.
-    private static func checkedRSA(_ pkey: OpaquePointer, id: String?, algorithm: JWSAlgorithm?,
-                                   label: String) throws(KeyError) -> VerificationKey {
-        let key = VerificationKey(kind: .rsa(bits: Int(EVP_PKEY_get_bits(pkey))), id: id, algorithm: algorithm,
-                                  label: label, pkey: pkey)
+    private static func checkedRSA(
+        _ pkey: OpaquePointer, id: String?, algorithm: JWSAlgorithm?,
+        label: String
+    ) throws(KeyError) -> VerificationKey {
+        let key = VerificationKey(
+            kind: .rsa(bits: Int(EVP_PKEY_get_bits(pkey))), id: id, algorithm: algorithm,
+            label: label, pkey: pkey)
         let bits = Int(EVP_PKEY_get_bits(pkey))
         guard bits >= minimumRSABits else {
             throw KeyError("\(label): RSA keys must have at least \(minimumRSABits) bits, this one has \(bits)")
@@ -338,23 +367,28 @@ extension VerificationKey {
         return key
     }
 
-    private static func checkedEC(_ pkey: OpaquePointer, curve: ECCurve, id: String?, algorithm: JWSAlgorithm?,
-                                  label: String) throws(KeyError) -> VerificationKey {
+    private static func checkedEC(
+        _ pkey: OpaquePointer, curve: ECCurve, id: String?, algorithm: JWSAlgorithm?,
+        label: String
+    ) throws(KeyError) -> VerificationKey {
         guard let group = EC_GROUP_new_by_curve_name(curve.nid) else {
             EVP_PKEY_free(pkey)
             throw KeyError("\(label): OpenSSL lacks curve \(curve.rawValue)")
         }
         defer { EC_GROUP_free(group) }
         let order = BN_dup(EC_GROUP_get0_order(group))
-        let key = VerificationKey(kind: .ec(curve), id: id, algorithm: algorithm, label: label, pkey: pkey,
-                                  order: order)
+        let key = VerificationKey(
+            kind: .ec(curve), id: id, algorithm: algorithm, label: label, pkey: pkey,
+            order: order)
         guard order != nil else { throw KeyError("\(label): out of memory") }
         try publicCheck(pkey, label: label)
         return key
     }
 
     private static func publicCheck(_ pkey: OpaquePointer, label: String) throws(KeyError) {
-        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else { throw KeyError("\(label): out of memory") }
+        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else {
+            throw KeyError("\(label): out of memory")
+        }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_public_check(context) == 1 else {
             ERR_clear_error()
@@ -366,13 +400,17 @@ extension VerificationKey {
     /// some messages; they and non-canonical encodings (y ≥ p) are refused. The list is
     /// libsodium's, compared without the sign bit.
     private static let smallOrderPoints: [[UInt8]] = [
-        [UInt8](repeating: 0, count: 32),                                        // order 4
-        [0x01] + [UInt8](repeating: 0, count: 31),                               // identity, order 1
-        [0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
-         0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05], // order 8
-        [0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
-         0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a], // order 8
-        [0xec] + [UInt8](repeating: 0xff, count: 30) + [0x7f],                  // p-1, order 2
+        [UInt8](repeating: 0, count: 32),  // order 4
+        [0x01] + [UInt8](repeating: 0, count: 31),  // identity, order 1
+        [
+            0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+            0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+        ],  // order 8
+        [
+            0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+            0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+        ],  // order 8
+        [0xec] + [UInt8](repeating: 0xff, count: 30) + [0x7f],  // p-1, order 2
     ]
 
     static func checkEd25519Point(_ point: [UInt8], label: String) throws(KeyError) {
