@@ -35,7 +35,6 @@ public struct Decision: Sendable {
     /// Each step of the decision, for debug logs and the CLI; nil when not asked for (the
     /// module's hot path builds no strings).
     public var explanation: [String]?
-    public var claims: JSONObject?
     /// A problem the administrator should hear of whatever the outcome (a claim that cannot be
     /// passed on safely).
     public var problem: String?

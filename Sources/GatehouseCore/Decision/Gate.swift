@@ -52,7 +52,6 @@ public enum Gate {
         switch claims {
         case .success(let claims?):
             identity = Identity(claims: claims, names: configuration.claimNames)
-            decision.claims = claims
             decision.explanation?.append(
                 (presented == nil ? "token verified" : "claims given, not verified")
                     + ": sub " + (identity?.subject.map { "\"\($0)\"" } ?? "absent"))

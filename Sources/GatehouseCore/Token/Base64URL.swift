@@ -63,21 +63,4 @@ enum Base64URL {
         let bytes = Array(input.utf8)
         return bytes.withUnsafeBufferPointer { decode($0) }
     }
-
-    static func encode(_ input: some Collection<UInt8>) -> String {
-        var output = [UInt8]()
-        output.reserveCapacity((input.count * 4 + 2) / 3)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for byte in input {
-            accumulator = (accumulator << 8) | UInt32(byte)
-            bits += 8
-            while bits >= 6 {
-                bits -= 6
-                output.append(alphabet[Int((accumulator >> UInt32(bits)) & 0x3F)])
-            }
-        }
-        if bits > 0 { output.append(alphabet[Int((accumulator << UInt32(6 - bits)) & 0x3F)]) }
-        return String(decoding: output, as: UTF8.self)
-    }
 }
