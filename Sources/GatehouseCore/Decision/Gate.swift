@@ -172,25 +172,31 @@ public enum Gate {
     /// token; two credentials (two Authorization headers, which lighttpd joins with ", ")
     /// are refused.
     static func bearerToken(_ request: HTTPRequest) -> Result<String?, TokenError> {
-        guard let value = request.header("Authorization") else { return .success(nil) }
-        let bytes = value.utf8
-        let scheme = "bearer".utf8
-        /// Whether the bytes from `index` spell "bearer" in any case.
-        func bearer(at index: String.UTF8View.Index) -> Bool {
-            bytes[index...].starts(with: scheme) { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
+        guard var value = request.header("Authorization") else { return .success(nil) }
+        return value.withUTF8 { bytes in
+            let scheme = Array("bearer".utf8)
+            /// Whether the bytes from `index` spell "bearer" in any case.
+            func bearer(at index: Int) -> Bool {
+                bytes.count - index >= scheme.count
+                    && (0..<scheme.count).allSatisfy { offset in
+                        let byte = bytes[index + offset]
+                        return (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == scheme[offset]
+                    }
+            }
+            if bytes.contains(UInt8(ascii: ",")), bytes.indices.contains(where: bearer) {
+                return .failure(TokenError(.malformed, "more than one credential in Authorization"))
+            }
+            guard bearer(at: 0) else { return .success(nil) }
+            if bytes.count > scheme.count, bytes[scheme.count] != 0x20 {
+                return bytes[scheme.count] < 0x20
+                    ? .failure(TokenError(.malformed, "a control character after Bearer")) : .success(nil)
+            }
+            let start = bytes[scheme.count...].firstIndex { $0 != 0x20 } ?? bytes.count
+            guard start < bytes.count else {
+                return .failure(TokenError(.malformed, "the Bearer credential is empty"))
+            }
+            return .success(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
         }
-        if bytes.contains(UInt8(ascii: ",")), bytes.indices.contains(where: bearer) {
-            return .failure(TokenError(.malformed, "more than one credential in Authorization"))
-        }
-        guard bearer(at: bytes.startIndex) else { return .success(nil) }
-        let rest = bytes.dropFirst(scheme.count)
-        if let separator = rest.first, separator != 0x20 {
-            return separator < 0x20
-                ? .failure(TokenError(.malformed, "a control character after Bearer")) : .success(nil)
-        }
-        let token = rest.drop { $0 == 0x20 }
-        guard !token.isEmpty else { return .failure(TokenError(.malformed, "the Bearer credential is empty")) }
-        return .success(String(Substring(token)))
     }
 
     /// Makes text safe inside an HTTP quoted-string: no quote, backslash or control character.
