@@ -22,7 +22,10 @@ public final class TokenCache {
         func hash(into hasher: inout Hasher) {
             let utf8 = token.utf8
             hasher.combine(utf8.count)
-            for byte in utf8.suffix(32) { hasher.combine(byte) }
+            let hashed = utf8.withContiguousStorageIfAvailable { bytes in
+                hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes).suffix(32)))
+            }
+            if hashed == nil { for byte in utf8.suffix(32) { hasher.combine(byte) } }
         }
 
         static func == (a: Key, b: Key) -> Bool { a.token.sameBytes(b.token) }
