@@ -265,3 +265,20 @@ def test_role_inheritance(lighttpd, keys):
     assert lighttpd.get("/api/flows", token=keys.mint(roles=["owner"])).status_code == 200
     code, output = lighttpd.check(POLICY + 'gatehouse.role-inherits = ( "a" => "b", "b" => "a" )\n')
     assert code != 0 and '"a" implies itself (a => b => a)' in output
+
+
+def test_a_graceful_restart_reloads_the_module_and_keeps_enforcing(lighttpd, keys):
+    import signal
+    import time
+    lighttpd.start(POLICY)
+    token = keys.mint(roles=["admin"])
+    for _ in range(3):  # lighttpd dlclose()s and reopens every module on SIGUSR1
+        assert lighttpd.get("/api/flows", token=token).status_code == 200
+        lighttpd.process.send_signal(signal.SIGUSR1)
+        deadline = time.time() + 10
+        while "graceful shutdown started" not in lighttpd.log() and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    assert lighttpd.process.poll() is None
+    assert lighttpd.get("/api/flows").status_code == 401
+    assert lighttpd.get("/api/flows", token=token).status_code == 200
