@@ -72,6 +72,7 @@ static const config_plugin_keys_t cpk[] = {
    ,{ CONST_STR_LEN("gatehouse.cache-size"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_SERVER }
    ,{ CONST_STR_LEN("gatehouse.role-inherits"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.mode"),          T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.cors-preflight"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ NULL, 0,                                  T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
 };
 _Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] and gatehouse.h disagree");

@@ -282,3 +282,15 @@ def test_a_graceful_restart_reloads_the_module_and_keeps_enforcing(lighttpd, key
     assert lighttpd.process.poll() is None
     assert lighttpd.get("/api/flows").status_code == 401
     assert lighttpd.get("/api/flows", token=token).status_code == 200
+
+
+def test_cors_preflights_pass_without_a_token_only_when_allowed(lighttpd):
+    preflight = {"Origin": "https://app.example.test", "Access-Control-Request-Method": "POST",
+                 "X-Auth-Subject": "spoofed"}
+    lighttpd.start(POLICY + 'gatehouse.cors-preflight = "allow"\n')
+    response = lighttpd.get("/api/flows", headers=preflight, method="OPTIONS")
+    assert response.status_code == 200 and "x-auth-subject" not in seen_headers(response)
+    assert lighttpd.get("/api/flows", headers={"Origin": "https://app.example.test"}, method="OPTIONS").status_code == 401
+    lighttpd.stop()
+    lighttpd.start(POLICY)
+    assert lighttpd.get("/api/flows", headers=preflight, method="OPTIONS").status_code == 401

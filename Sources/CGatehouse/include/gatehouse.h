@@ -54,6 +54,7 @@ enum gh_v1_directive {
     GH_V1_CACHE_SIZE,      /* server-wide: the shim refuses it inside a condition */
     GH_V1_ROLE_INHERITS,
     GH_V1_MODE,
+    GH_V1_CORS_PREFLIGHT,
     GH_V1_DIRECTIVE_COUNT
 };
 

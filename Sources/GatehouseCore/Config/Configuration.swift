@@ -20,6 +20,8 @@ public struct Configuration: Sendable {
     public private(set) var strippedHeaders = IdentityField.defaultHeaders.map(\.name)
     /// gatehouse.mode = "report-only": decide and log, never refuse.
     public private(set) var reportOnly = false
+    /// gatehouse.cors-preflight = "allow": a CORS preflight passes without a token.
+    public private(set) var allowsPreflight = false
     public private(set) var realm: String?
 
     public init() {
@@ -69,6 +71,7 @@ public struct Configuration: Sendable {
         strippedHeaders = headers.map(\.name)
         if case .strings(let extra)? = value(.stripHeaders) { strippedHeaders += extra }
         reportOnly = if case .reportOnly(let on)? = value(.mode) { on } else { false }
+        allowsPreflight = if case .allowsPreflight(let on)? = value(.corsPreflight) { on } else { false }
         realm = if case .text(let text)? = value(.realm) { text } else { nil }
     }
 

@@ -4,7 +4,7 @@ internal import CGatehouse
 public enum Directive: CaseIterable, Sendable {
     case issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType
     case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
-    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode
+    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight
 
     /// The index in gatehouse.h's `enum gh_v1_directive`.
     public var id: Int {
@@ -30,6 +30,7 @@ public enum Directive: CaseIterable, Sendable {
             case .cacheSize: GH_V1_CACHE_SIZE
             case .roleInherits: GH_V1_ROLE_INHERITS
             case .mode: GH_V1_MODE
+        case .corsPreflight: GH_V1_CORS_PREFLIGHT
             }
         return Int(value.rawValue)
     }
@@ -68,6 +69,7 @@ public enum Directive: CaseIterable, Sendable {
         case .cacheSize: "gatehouse.cache-size"
         case .roleInherits: "gatehouse.role-inherits"
         case .mode: "gatehouse.mode"
+        case .corsPreflight: "gatehouse.cors-preflight"
         }
     }
 }

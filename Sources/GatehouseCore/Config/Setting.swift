@@ -15,6 +15,7 @@ public final class Setting: Sendable {
         case mapping([IdentityField])
         case inheritance(RoleInheritance)
         case reportOnly(Bool)
+        case allowsPreflight(Bool)
     }
 
     public let directive: Directive
@@ -111,6 +112,11 @@ public final class Setting: Sendable {
                 throw fail("\"enforce\" or \"report-only\"")
             }
             return Setting(directive: directive, value: .reportOnly(text == "report-only"))
+        case .corsPreflight:
+            guard case .string(let text) = value, text == "allow" || text == "deny" else {
+                throw fail("\"allow\" or \"deny\"")
+            }
+            return Setting(directive: directive, value: .allowsPreflight(text == "allow"))
         case .maxTokenAge:
             return Setting(
                 directive: directive,

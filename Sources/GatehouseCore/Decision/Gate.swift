@@ -13,6 +13,15 @@ public enum Gate {
         var decision = Decision(
             status: 0, reason: .allowed, rule: "gatehouse.default",
             stripHeaders: configuration.strippedHeaders, explanation: explain ? [] : nil)
+        // A CORS preflight carries no credentials (Fetch standard §4.8): let it through, without
+        // identity, only where the administrator said so.
+        if configuration.allowsPreflight, request.method == "OPTIONS", request.header("Origin") != nil,
+            request.header("Access-Control-Request-Method") != nil
+        {
+            decision.rule = "gatehouse.cors-preflight"
+            decision.explanation?.append("a CORS preflight, let through by gatehouse.cors-preflight = \"allow\"")
+            return decision
+        }
         let expression: Expression
         var selected: Rule?
         var captures = [(name: String, value: String)]()

@@ -22,7 +22,7 @@ public final class TokenCache {
         func hash(into hasher: inout Hasher) {
             let utf8 = token.utf8
             hasher.combine(utf8.count)
-            let hashed = utf8.withContiguousStorageIfAvailable { bytes in
+            let hashed: Void? = utf8.withContiguousStorageIfAvailable { bytes in
                 hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes).suffix(32)))
             }
             if hashed == nil { for byte in utf8.suffix(32) { hasher.combine(byte) } }
