@@ -73,6 +73,7 @@ static const config_plugin_keys_t cpk[] = {
    ,{ CONST_STR_LEN("gatehouse.role-inherits"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.mode"),          T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.cors-preflight"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.token-sources"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ NULL, 0,                                  T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
 };
 _Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] and gatehouse.h disagree");
@@ -398,6 +399,7 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
         .host = r->uri.authority.ptr ? r->uri.authority.ptr : "",
         .host_len = buffer_clen(&r->uri.authority),
         .remote_ip = ip->ptr ? ip->ptr : "", .remote_ip_len = buffer_clen(ip),
+        .query = r->uri.query.ptr ? r->uri.query.ptr : "", .query_len = buffer_clen(&r->uri.query),
         .now = (int64_t)log_epoch_secs,
         .debug = r->conf.log_request_handling,
         .header = mod_gatehouse_request_header,

@@ -13,6 +13,7 @@ struct Check: ParsableCommand {
     @Option(help: "The request method.") var method: String = "GET"
     @Option(help: "The Host header.") var host: String = "localhost"
     @Option(help: "The client's address.") var remoteIP: String = "127.0.0.1"
+    @Option(help: "The query string (after '?').") var query: String = ""
     @Option(help: "The scheme: http or https.") var scheme: String = "http"
     @Option(help: "The address:port the request arrived on, for $SERVER[\"socket\"].") var serverSocket: String?
     @Option(help: "A request header, \"Name: value\" (repeatable).") var header: [String] = []
@@ -46,7 +47,7 @@ struct Check: ParsableCommand {
             presented = object
         }
         let request = RequestCase(
-            method: method, path: path, host: host, remoteIP: remoteIP, scheme: scheme,
+            method: method, path: path, host: host, remoteIP: remoteIP, query: query, scheme: scheme,
             serverSocket: serverSocket, headers: headers)
         let outcome = try request.decide(
             with: policy, presented: presented,
@@ -62,18 +63,19 @@ struct RequestCase {
     var path: String
     var host: String
     var remoteIP: String
+    var query: String = ""
     var scheme: String = "http"
     var serverSocket: String?
     var headers: [(name: String, value: String)]
 
     func decide(with policy: PolicyConfig, presented: JSONObject?, now: Int64) throws -> Outcome {
-        var facts = RequestFacts(path: path, host: host, method: method, remoteIP: remoteIP)
+        var facts = RequestFacts(path: path, host: host, method: method, remoteIP: remoteIP, query: query)
         facts.scheme = scheme
         facts.headers = headers
         facts.serverSocket = serverSocket
         let configuration = try policy.configuration(for: facts)
         let headers = self.headers
-        let request = HTTPRequest(method: method, path: path, host: host, remoteIP: remoteIP) { name in
+        let request = HTTPRequest(method: method, path: path, host: host, remoteIP: remoteIP, query: query) { name in
             headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
         }
         let decision = Gate.decide(request, configuration: configuration, now: now, presented: presented)

@@ -9,7 +9,7 @@ struct TestCases: ParsableCommand {
         abstract: "Check a JSON file of requests against the decisions they must get.",
         discussion: """
             CASES.json is {"cases": [CASE, ...]} (or a bare list). A CASE:
-              {"name": "...", "request": {"method": "GET", "path": "/api/x", "host": "h", "remote_ip": "10.0.0.1",
+              {"name": "...", "request": {"method": "GET", "path": "/api/x", "host": "h", "remote_ip": "10.0.0.1", "query": "a=1",
                "headers": {"X-Name": "value"}},
                "token": "eyJ..." | "claims": {...} | "anonymous": true,
                "now": 1700000000,
@@ -75,6 +75,7 @@ struct TestCases: ParsableCommand {
         let requestCase = RequestCase(
             method: string(request, "method", "GET"), path: string(request, "path", "/"),
             host: string(request, "host", "localhost"), remoteIP: string(request, "remote_ip", "127.0.0.1"),
+            query: string(request, "query", ""),
             scheme: string(request, "scheme", "http"), serverSocket: request?["server_socket"]?.stringValue,
             headers: headers)
         let outcome = try requestCase.decide(with: policy, presented: presented, now: time)

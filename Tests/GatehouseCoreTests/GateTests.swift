@@ -149,6 +149,34 @@ struct GateTests {
         #expect(try decide(preflight, method: "POST", allow: true).status == 401)
     }
 
+    @Test func tokensComeFromTheConfiguredSourcesAndFromOneOnly() throws {
+        let token = Fixtures.token(named: "RS256")
+        let configuration = try GateTests.configuration([
+            (.require, GateTests.rules),
+            (.tokenSources, .list([(nil, .string("cookie:session")), (nil, .string("query:access_token")),
+                                   (nil, .string("header:X-Token"))])),
+        ])
+        func decide(cookie: String? = nil, query: String = "", header: String? = nil) throws -> Decision {
+            let request = HTTPRequest(method: "GET", path: "/read/x", host: "h", remoteIP: "192.0.2.1", query: query) {
+                switch $0 {
+                case "Cookie": cookie
+                case "X-Token": header
+                case "Authorization": "Bearer " + token
+                default: nil
+                }
+            }
+            return try #require(Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now))
+        }
+        #expect(try decide().reason == .noToken)  // Authorization is not a source here
+        #expect(try decide(cookie: "theme=dark; session=\(token)").status == 0)
+        #expect(try decide(cookie: "session=\"\(token)\"").status == 0)
+        #expect(try decide(query: "a=1&access_token=\(token)").status == 0)
+        #expect(try decide(header: token).status == 0)
+        #expect(try decide(cookie: "session=\(token)", header: token).reason == .malformed)
+        #expect(try decide(cookie: "session=\(token); session=\(token)").reason == .malformed)
+        #expect(try decide(cookie: "Session=\(token)").reason == .noToken)  // names are exact
+    }
+
     @Test func inheritedRolesCount() throws {
         let configuration = try GateTests.configuration([
             (.require, .list([("/", .string("role:reader"))])),

@@ -35,6 +35,9 @@ struct SettingTests {
         #expect(message(.env, .list([("HTTP_X_USER", .string("sub"))])).contains("is set by lighttpd itself"))
         #expect(message(.audience, .list([(nil, .string("*")), (nil, .string("api"))])).contains("\"*\" alone"))
         #expect(message(.rolesClaim, .string("realm_access..roles")).contains("dot path"))
+        #expect(message(.tokenSources, .list([(nil, .string("cookies:x"))])).contains("is not a token source"))
+        #expect(message(.tokenSources, .string("header:")).contains("is not a token source"))
+        #expect(message(.tokenSources, .string("query:access_token")) == "compiled")
     }
 
     @Test func roleInheritanceIsTransitiveAndRefusesCycles() throws {

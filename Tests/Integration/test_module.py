@@ -294,3 +294,13 @@ def test_cors_preflights_pass_without_a_token_only_when_allowed(lighttpd):
     lighttpd.stop()
     lighttpd.start(POLICY)
     assert lighttpd.get("/api/flows", headers=preflight, method="OPTIONS").status_code == 401
+
+
+def test_tokens_from_a_cookie_or_the_query_when_configured(lighttpd, keys):
+    lighttpd.start(POLICY + 'gatehouse.token-sources = ( "header:Authorization", "cookie:session", '
+                   '"query:access_token" )\n')
+    token = keys.mint(roles=["admin"])
+    assert lighttpd.get("/api/flows", headers={"Cookie": f"theme=dark; session={token}"}).status_code == 200
+    assert lighttpd.get(f"/api/flows?x=1&access_token={token}").status_code == 200
+    both = lighttpd.get("/api/flows", token=token, headers={"Cookie": f"session={token}"})
+    assert both.status_code == 401 and "more than one place" in both.headers["WWW-Authenticate"]

@@ -55,6 +55,7 @@ enum gh_v1_directive {
     GH_V1_ROLE_INHERITS,
     GH_V1_MODE,
     GH_V1_CORS_PREFLIGHT,
+    GH_V1_TOKEN_SOURCES,
     GH_V1_DIRECTIVE_COUNT
 };
 
@@ -102,6 +103,7 @@ typedef struct gh_v1_request {
     const char *_Nonnull path;      size_t path_len;   /* normalised: decoded, dot segments removed */
     const char *_Nonnull host;      size_t host_len;
     const char *_Nonnull remote_ip; size_t remote_ip_len;
+    const char *_Nonnull query;     size_t query_len;  /* after '?', as the client sent it */
     int64_t now;                    /* Unix time in seconds */
     int debug;                      /* non-zero: explain the decision with GH_V1_LOG_DEBUG lines */
     gh_v1_header_fn _Nonnull header;

@@ -123,6 +123,7 @@ func gh_v1_decide(
         path: CString.string(raw.path, raw.path_len),
         host: CString.string(raw.host, raw.host_len),
         remoteIP: CString.string(raw.remote_ip, raw.remote_ip_len),
+        query: CString.string(raw.query, raw.query_len),
         header: { name in
             var name = name
             return name.withUTF8 { bytes -> String? in

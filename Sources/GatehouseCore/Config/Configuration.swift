@@ -22,6 +22,8 @@ public struct Configuration: Sendable {
     public private(set) var reportOnly = false
     /// gatehouse.cors-preflight = "allow": a CORS preflight passes without a token.
     public private(set) var allowsPreflight = false
+    /// gatehouse.token-sources, in order.
+    public private(set) var tokenSources = [TokenSource.authorization]
     public private(set) var realm: String?
 
     public init() {
@@ -72,6 +74,7 @@ public struct Configuration: Sendable {
         if case .strings(let extra)? = value(.stripHeaders) { strippedHeaders += extra }
         reportOnly = if case .reportOnly(let on)? = value(.mode) { on } else { false }
         allowsPreflight = if case .allowsPreflight(let on)? = value(.corsPreflight) { on } else { false }
+        tokenSources = if case .sources(let sources)? = value(.tokenSources) { sources } else { [.authorization] }
         realm = if case .text(let text)? = value(.realm) { text } else { nil }
     }
 

@@ -4,7 +4,7 @@ internal import CGatehouse
 public enum Directive: CaseIterable, Sendable {
     case issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType
     case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
-    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight
+    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight, tokenSources
 
     /// The index in gatehouse.h's `enum gh_v1_directive`.
     public var id: Int {
@@ -31,6 +31,7 @@ public enum Directive: CaseIterable, Sendable {
             case .roleInherits: GH_V1_ROLE_INHERITS
             case .mode: GH_V1_MODE
         case .corsPreflight: GH_V1_CORS_PREFLIGHT
+        case .tokenSources: GH_V1_TOKEN_SOURCES
             }
         return Int(value.rawValue)
     }
@@ -70,6 +71,7 @@ public enum Directive: CaseIterable, Sendable {
         case .roleInherits: "gatehouse.role-inherits"
         case .mode: "gatehouse.mode"
         case .corsPreflight: "gatehouse.cors-preflight"
+        case .tokenSources: "gatehouse.token-sources"
         }
     }
 }

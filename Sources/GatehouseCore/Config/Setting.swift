@@ -16,6 +16,7 @@ public final class Setting: Sendable {
         case inheritance(RoleInheritance)
         case reportOnly(Bool)
         case allowsPreflight(Bool)
+        case sources([TokenSource])
     }
 
     public let directive: Directive
@@ -112,6 +113,18 @@ public final class Setting: Sendable {
                 throw fail("\"enforce\" or \"report-only\"")
             }
             return Setting(directive: directive, value: .reportOnly(text == "report-only"))
+        case .tokenSources:
+            let names = try strings(
+                value, orFail: fail("a list of \"header:Authorization\", \"header:NAME\", \"cookie:NAME\", \"query:NAME\""))
+            var sources = [TokenSource]()
+            for text in names {
+                guard let source = TokenSource(text) else {
+                    throw ConfigError("\(name): \"\(text)\" is not a token source (expected \"header:Authorization\", "
+                                      + "\"header:NAME\", \"cookie:NAME\" or \"query:NAME\")")
+                }
+                sources.append(source)
+            }
+            return Setting(directive: directive, value: .sources(sources))
         case .corsPreflight:
             guard case .string(let text) = value, text == "allow" || text == "deny" else {
                 throw fail("\"allow\" or \"deny\"")

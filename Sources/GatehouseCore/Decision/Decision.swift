@@ -5,10 +5,16 @@ public struct HTTPRequest {
     public var path: String
     public var host: String
     public var remoteIP: String
+    /// The query string as the client sent it (after '?').
+    public var query: String
     /// Looks up a request header by name (case-insensitive); nil when absent.
     public var header: (String) -> String?
 
-    public init(method: String, path: String, host: String, remoteIP: String, header: @escaping (String) -> String?) {
+    public init(
+        method: String, path: String, host: String, remoteIP: String, query: String = "",
+        header: @escaping (String) -> String?
+    ) {
+        self.query = query
         self.method = method
         self.path = path
         self.host = host

@@ -132,7 +132,7 @@ public enum Gate {
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
         cache: TokenCache?
     ) -> Result<VerifiedToken?, TokenError> {
-        switch bearerToken(request) {
+        switch TokenSource.token(in: request, from: configuration.tokenSources) {
         case .failure(let error): return .failure(error)
         case .success(nil): return .success(nil)
         case .success(let token?):
@@ -175,37 +175,6 @@ public enum Gate {
             if let value = try field.render(from: identity.claims) { decision.environment.append((field.name, value)) }
         }
         decision.environment.append(("AUTH_TYPE", "Bearer"))
-    }
-
-    /// The bearer token of the Authorization header (RFC 6750 §2.1). Another scheme is no
-    /// token; two credentials (two Authorization headers, which lighttpd joins with ", ")
-    /// are refused.
-    static func bearerToken(_ request: HTTPRequest) -> Result<String?, TokenError> {
-        guard var value = request.header("Authorization") else { return .success(nil) }
-        return value.withUTF8 { bytes in
-            let scheme = Array("bearer".utf8)
-            /// Whether the bytes from `index` spell "bearer" in any case.
-            func bearer(at index: Int) -> Bool {
-                bytes.count - index >= scheme.count
-                    && (0..<scheme.count).allSatisfy { offset in
-                        let byte = bytes[index + offset]
-                        return (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == scheme[offset]
-                    }
-            }
-            if bytes.contains(UInt8(ascii: ",")), bytes.indices.contains(where: bearer) {
-                return .failure(TokenError(.malformed, "more than one credential in Authorization"))
-            }
-            guard bearer(at: 0) else { return .success(nil) }
-            if bytes.count > scheme.count, bytes[scheme.count] != 0x20 {
-                return bytes[scheme.count] < 0x20
-                    ? .failure(TokenError(.malformed, "a control character after Bearer")) : .success(nil)
-            }
-            let start = bytes[scheme.count...].firstIndex { $0 != 0x20 } ?? bytes.count
-            guard start < bytes.count else {
-                return .failure(TokenError(.malformed, "the Bearer credential is empty"))
-            }
-            return .success(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
-        }
     }
 
     /// Makes text safe inside an HTTP quoted-string: no quote, backslash or control character.

@@ -1,0 +1,114 @@
+/// Where a request may carry its token (`gatehouse.token-sources`, tried in order).
+public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
+    /// `header:Authorization`: the Bearer scheme (RFC 6750 §2.1).
+    case authorization
+    /// `header:NAME`: the header's whole value is the token.
+    case header(String)
+    /// `cookie:NAME`: the value of that cookie.
+    case cookie(String)
+    /// `query:NAME`: the value of that query parameter (RFC 6750 §2.3 names it access_token).
+    case query(String)
+
+    public init?(_ text: String) {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let kind = text[..<colon], name = String(text[text.index(after: colon)...])
+        guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ";") }) else {
+            return nil
+        }
+        switch kind {
+        case "header":
+            guard IdentityField.isHeaderName(name) else { return nil }
+            self = name.lowercased() == "authorization" ? .authorization : .header(name)
+        case "cookie": self = .cookie(name)
+        case "query": self = .query(name)
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .authorization: "header:Authorization"
+        case .header(let name): "header:\(name)"
+        case .cookie(let name): "cookie:\(name)"
+        case .query(let name): "query:\(name)"
+        }
+    }
+
+    /// The token the request carries, from the first source that has one; a token in two
+    /// places (two sources, two cookies of the name, two Authorization headers) is refused.
+    static func token(in request: HTTPRequest, from sources: [TokenSource]) -> Result<String?, TokenError> {
+        var found: String?
+        for source in sources {
+            switch source.tokens(in: request) {
+            case .failure(let error):
+                return .failure(error)
+            case .success(let tokens):
+                for token in tokens {
+                    if found != nil { return .failure(TokenError(.malformed, "a token in more than one place")) }
+                    found = token
+                }
+            }
+        }
+        return .success(found)
+    }
+
+    private func tokens(in request: HTTPRequest) -> Result<[String], TokenError> {
+        switch self {
+        case .authorization:
+            guard let value = request.header("Authorization") else { return .success([]) }
+            return TokenSource.bearer(value).map { $0.map { [$0] } ?? [] }
+        case .header(let name):
+            guard let value = request.header(name) else { return .success([]) }
+            let token = value.split(separator: " ", omittingEmptySubsequences: true)
+            return .success(token.count == 1 ? [String(token[0])] : token.isEmpty ? [] : [value])
+        case .cookie(let name):
+            guard let value = request.header("Cookie") else { return .success([]) }
+            return .success(TokenSource.values(named: name, in: value, separator: ";").map { cookie in
+                cookie.count >= 2 && cookie.hasPrefix("\"") && cookie.hasSuffix("\"")
+                    ? String(cookie.dropFirst().dropLast()) : cookie
+            })
+        case .query(let name):
+            return .success(TokenSource.values(named: name, in: request.query, separator: "&"))
+        }
+    }
+
+    /// The values of `name=value` pairs; names compare byte for byte.
+    private static func values(named name: String, in text: String, separator: Character) -> [String] {
+        text.split(separator: separator).compactMap { pair in
+            let pair = pair.drop { $0 == " " }
+            guard let equals = pair.firstIndex(of: "="), String(pair[..<equals]).sameBytes(name) else { return nil }
+            return String(pair[pair.index(after: equals)...].reversed().drop { $0 == " " }.reversed())
+        }
+    }
+
+    /// The bearer token of an Authorization value (RFC 6750 §2.1). Another scheme is no
+    /// token; two credentials (two Authorization headers, which lighttpd joins with ", ")
+    /// are refused.
+    static func bearer(_ value: String) -> Result<String?, TokenError> {
+        var value = value
+        return value.withUTF8 { bytes in
+            let scheme = Array("bearer".utf8)
+            /// Whether the bytes from `index` spell "bearer" in any case.
+            func bearer(at index: Int) -> Bool {
+                bytes.count - index >= scheme.count
+                    && (0..<scheme.count).allSatisfy { offset in
+                        let byte = bytes[index + offset]
+                        return (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == scheme[offset]
+                    }
+            }
+            if bytes.contains(UInt8(ascii: ",")), bytes.indices.contains(where: bearer) {
+                return .failure(TokenError(.malformed, "more than one credential in Authorization"))
+            }
+            guard bearer(at: 0) else { return .success(nil) }
+            if bytes.count > scheme.count, bytes[scheme.count] != 0x20 {
+                return bytes[scheme.count] < 0x20
+                    ? .failure(TokenError(.malformed, "a control character after Bearer")) : .success(nil)
+            }
+            let start = bytes[scheme.count...].firstIndex { $0 != 0x20 } ?? bytes.count
+            guard start < bytes.count else {
+                return .failure(TokenError(.malformed, "the Bearer credential is empty"))
+            }
+            return .success(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
+        }
+    }
+}
