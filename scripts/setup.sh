@@ -41,5 +41,5 @@ fi
 [ -f "$src/src/plugin.h" ] || { echo "setup: lighttpd source not found in $src" >&2; exit 1; }
 
 # Python test dependencies: an independent JOSE implementation mints the tokens.
-python3 -c 'import jwt, cryptography, pytest, requests' 2>/dev/null \
-    || python3 -m pip install -q PyJWT cryptography pytest requests
+python3 -c 'import jwt, cryptography, pytest, requests, flup' 2>/dev/null \
+    || python3 -m pip install -q PyJWT cryptography pytest requests flup

@@ -2,6 +2,7 @@
 with tokens minted by PyJWT (an implementation Gatehouse did not write)."""
 import base64
 import json
+import os
 import socket
 
 POLICY = """
@@ -304,3 +305,38 @@ def test_tokens_from_a_cookie_or_the_query_when_configured(lighttpd, keys):
     assert lighttpd.get(f"/api/flows?x=1&access_token={token}").status_code == 200
     both = lighttpd.get("/api/flows", token=token, headers={"Cookie": f"session={token}"})
     assert both.status_code == 401 and "more than one place" in both.headers["WWW-Authenticate"]
+
+
+def test_fastcgi_backends_get_the_identity_in_their_environment(lighttpd, keys):
+    import socket
+    import subprocess
+    import sys
+    import time
+    from conftest import free_port
+    port = free_port()
+    backend = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "fastcgi_backend.py"),
+                                str(port)])
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        lighttpd.start(POLICY.replace('"/cgi/" => "authenticated",', '"/cgi/" => "authenticated",\n    "/fcgi/" => "role:admin",')
+                       + 'server.modules += ( "mod_fastcgi" )\n'
+                       + f'gatehouse.env = ( "REMOTE_USER" => "sub", "GATEHOUSE_ROLES" => "roles" )\n'
+                       + f'$HTTP["url"] =^ "/fcgi/" {{ fastcgi.server = ( "" => (( "host" => "127.0.0.1", '
+                       + f'"port" => {port}, "check-local" => "disable" )) ) }}\n')
+        response = lighttpd.get("/fcgi/app", token=keys.mint(sub="dave", roles=["admin", "viewer"]),
+                                headers={"X-Auth-Subject": "root", "X_Auth_Subject": "root"})
+        assert response.status_code == 200, lighttpd.log()
+        environment = response.json()
+        assert environment["REMOTE_USER"] == "dave" and environment["AUTH_TYPE"] == "Bearer"
+        assert environment["GATEHOUSE_ROLES"] == "admin, viewer"
+        assert environment["HTTP_X_AUTH_SUBJECT"] == "dave"
+        assert lighttpd.get("/fcgi/app", token=keys.mint(roles=["viewer"])).status_code == 403
+    finally:
+        backend.terminate()
+        backend.wait(timeout=10)
