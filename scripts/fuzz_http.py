@@ -61,11 +61,13 @@ def main():
     statuses, sent, end = {}, 0, time.time() + seconds
     try:
         while time.time() < end and server.process.poll() is None:
-            token = (mutate(valid, rnd) if rnd.random() < 0.7 else odd_token(rnd)).replace(b"\r", b"").replace(b"\n", b"")
+            token = mutate(valid, rnd) if rnd.random() < 0.7 else odd_token(rnd)
+            token = token.replace(b"\r", b"").replace(b"\n", b"")
             where = rnd.randint(0, 2)
             request = b"GET /api/x" + (b"?t=" + token.replace(b" ", b"") if where == 2 else b"") + b" HTTP/1.1\r\n"
             request += b"Host: x\r\nConnection: close\r\n"
-            request += {0: b"Authorization: Bearer " + token + b"\r\n", 1: b"Cookie: s=" + token + b"\r\n"}.get(where, b"")
+            carriers = {0: b"Authorization: Bearer " + token + b"\r\n", 1: b"Cookie: s=" + token + b"\r\n"}
+            request += carriers.get(where, b"")
             try:
                 with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
                     connection.sendall(request + b"\r\n")
