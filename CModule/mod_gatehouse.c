@@ -16,6 +16,7 @@
 #include "array.h"
 #include "buffer.h"
 #include "configfile.h"
+#include "fdlog.h"
 #include "chunk.h"
 #include "http_header.h"
 #include "http_kv.h"
@@ -43,10 +44,17 @@ typedef struct {
 } plugin_config;
 
 typedef struct {
+    const buffer *target; /* the gatehouse.audit-log value: a path, or "|command" */
+    fdlog_st *log;        /* opened like accesslog.filename: reopened on SIGHUP, closed by lighttpd */
+} mod_gatehouse_audit;
+
+typedef struct {
     PLUGIN_DATA;
     plugin_config defaults;
     plugin_config conf;
     gh_engine *engine;
+    mod_gatehouse_audit *audit;
+    uint32_t naudit;
 } plugin_data;
 
 /* Every directive the module knows: index i here is directive i of gatehouse.h.
@@ -74,6 +82,8 @@ static const config_plugin_keys_t cpk[] = {
    ,{ CONST_STR_LEN("gatehouse.mode"),          T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.cors-preflight"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.token-sources"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.audit-log"),     T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.audit-events"),  T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ NULL, 0,                                  T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
 };
 _Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] and gatehouse.h disagree");
@@ -94,6 +104,7 @@ FREE_FUNC(mod_gatehouse_free) {
         }
     }
     gh_v1_engine_free(p->engine);
+    free(p->audit);
 }
 
 static void mod_gatehouse_merge_config_cpv(plugin_config * const pconf, const config_plugin_value_t * const cpv) {
@@ -244,6 +255,27 @@ static void mod_gatehouse_context_config(server * const srv, plugin_data * const
     }
 }
 
+/* Opens an audit target once, however many contexts name it (not under -tt,
+ * like mod_accesslog: a "|command" would start the program). */
+__attribute_cold__
+static int mod_gatehouse_audit_open(server * const srv, plugin_data * const p, const data_unset * const du) {
+    if (srv->srvconf.preflight_check || du->type != TYPE_STRING) return 1;
+    const buffer * const target = &((const data_string *)du)->value;
+    for (uint32_t i = 0; i < p->naudit; ++i) {
+        if (buffer_is_equal(p->audit[i].target, target)) return 1;
+    }
+    fdlog_st * const log = fdlog_open(target->ptr);
+    if (NULL == log) {
+        log_perror(srv->errh, __FILE__, __LINE__, "gatehouse.audit-log: opening '%s' failed", target->ptr);
+        return 0;
+    }
+    p->audit = realloc(p->audit, (p->naudit + 1) * sizeof(*p->audit));
+    force_assert(p->audit);
+    p->audit[p->naudit].target = target;
+    p->audit[p->naudit++].log = log;
+    return 1;
+}
+
 SETDEFAULTS_FUNC(mod_gatehouse_set_defaults) {
     plugin_data * const p = p_d;
     if (!mod_gatehouse_check_spelling(srv))
@@ -276,6 +308,8 @@ SETDEFAULTS_FUNC(mod_gatehouse_set_defaults) {
                 rc = 0;
                 continue;
             }
+            if (k == GH_V1_AUDIT_LOG && !mod_gatehouse_audit_open(srv, p, du))
+                rc = 0;
             cpv->k_id = k;
             cpv->vtype = T_CONFIG_LOCAL;
             cpv->v.v = s;
@@ -325,8 +359,24 @@ static void mod_gatehouse_strip_header(request_st * const r, const char * const 
 
 typedef struct {
     request_st *r;
+    const plugin_data *p;
     int response_headers; /* set a response header: a refusal then needs a body of its own */
 } mod_gatehouse_output;
+
+/* Writes one audit line (with its newline, in one write: atomic on a pipe). */
+static void mod_gatehouse_audit_write(request_st * const r, const plugin_data * const p, const char * const target,
+                                      const size_t tlen, const char * const line, const size_t len) {
+    for (uint32_t i = 0; i < p->naudit; ++i) {
+        if (!buffer_eq_slen(p->audit[i].target, target, tlen)) continue;
+        buffer * const b = r->tmp_buf;
+        buffer_copy_string_len(b, line, len);
+        buffer_append_string_len(b, CONST_STR_LEN("\n"));
+        if (write_all(p->audit[i].log->fd, BUF_PTR_LEN(b)) < 0)
+            log_perror(r->conf.errh, __FILE__, __LINE__, "gatehouse.audit-log: writing to '%s' failed",
+                       p->audit[i].target->ptr);
+        return;
+    }
+}
 
 /* Applies what GatehouseCore decided (ctx: mod_gatehouse_output). */
 static void mod_gatehouse_request_output(void * const ctx, const int kind, const char * const name, const size_t nlen,
@@ -346,6 +396,9 @@ static void mod_gatehouse_request_output(void * const ctx, const int kind, const
       case GH_V1_SET_RESPONSE_HEADER:
         http_header_response_set(r, http_header_hkey_get(name, nlen), name, (uint32_t)nlen, value, (uint32_t)vlen);
         out->response_headers = 1;
+        break;
+      case GH_V1_AUDIT:
+        mod_gatehouse_audit_write(r, out->p, name, nlen, value, vlen);
         break;
       default: /* GH_V1_LOG_ERROR, GH_V1_LOG_WARNING, GH_V1_LOG_DEBUG */
         mod_gatehouse_log(r->conf.errh, kind, value, vlen);
@@ -405,7 +458,7 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
         .header = mod_gatehouse_request_header,
         .header_ctx = r,
     };
-    mod_gatehouse_output out = { r, 0 };
+    mod_gatehouse_output out = { r, p, 0 };
     const int status = gh_v1_decide(p->engine, p->conf.v, &req, mod_gatehouse_request_output, &out);
     return 0 == status ? HANDLER_GO_ON : mod_gatehouse_refuse(r, p, status, out.response_headers);
 }

@@ -340,3 +340,57 @@ def test_fastcgi_backends_get_the_identity_in_their_environment(lighttpd, keys):
     finally:
         backend.terminate()
         backend.wait(timeout=10)
+
+
+def test_the_audit_log_records_decisions_in_a_hash_chain(lighttpd, keys, tmp_path):
+    import hashlib
+    import subprocess
+    from conftest import ROOT
+    audit = tmp_path / "audit.log"
+    lighttpd.start(POLICY + f'gatehouse.audit-log = "{audit}"\ngatehouse.audit-events = "all"\n')
+    admin = keys.mint(roles=["admin"], jti="token-1")
+    viewer = keys.mint(roles=["viewer"])
+    assert lighttpd.get("/api/flows", token=admin).status_code == 200
+    assert lighttpd.get("/api/flows", token=viewer).status_code == 403
+    assert lighttpd.get("/api/flows").status_code == 401
+    lighttpd.stop()
+    lines = audit.read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [(r["decision"], r["status"], r["reason"]) for r in records] == [
+        ("allow", 0, "allowed"), ("deny", 403, "policy_denied"), ("deny", 401, "no_token")]
+    assert records[0]["jti"] == "token-1" and records[0]["sub"] == "alice" and records[0]["rule"] == "/api/"
+    assert records[1]["token_sha256"] == hashlib.sha256(viewer.encode()).hexdigest()
+    assert viewer not in audit.read_text() and admin not in audit.read_text()
+    assert records[2]["token_sha256"] is None and records[2]["remote_ip"] == "127.0.0.1"
+    # the chain, checked independently: sha256(previous chain + the line up to ,"chain", closed with })
+    previous = "0" * 64
+    for line, record in zip(lines, records):
+        body = line[:line.rindex(',"chain":')] + "}"
+        assert record["chain"] == hashlib.sha256((previous + body).encode()).hexdigest()
+        previous = record["chain"]
+    gatehouse = os.path.join(ROOT, "build", "gatehouse")
+    assert subprocess.run([gatehouse, "audit", "verify", str(audit)], capture_output=True).returncode == 0
+    # a restarted lighttpd goes on with the chain
+    lighttpd.start(POLICY + f'gatehouse.audit-log = "{audit}"\n')  # refusals only
+    assert lighttpd.get("/api/flows", token=admin).status_code == 200
+    assert lighttpd.get("/api/flows").status_code == 401
+    lighttpd.stop()
+    assert len(audit.read_text().splitlines()) == 4
+    result = subprocess.run([gatehouse, "audit", "verify", str(audit)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    tampered = audit.read_text().replace('"status":403', '"status":200')
+    audit.write_text(tampered)
+    result = subprocess.run([gatehouse, "audit", "verify", str(audit)], capture_output=True, text=True)
+    assert result.returncode == 1 and "line 2:" in result.stdout
+
+
+def test_the_audit_log_can_be_a_pipe(lighttpd, tmp_path):
+    import time
+    target = tmp_path / "piped.log"
+    lighttpd.start(POLICY + f'gatehouse.audit-log = "|cat >> {target}"\n')
+    assert lighttpd.get("/api/flows").status_code == 401
+    lighttpd.stop()
+    deadline = time.time() + 10
+    while not (target.exists() and target.read_text().endswith("\n")) and time.time() < deadline:
+        time.sleep(0.05)
+    assert json.loads(target.read_text().splitlines()[0])["reason"] == "no_token"

@@ -56,6 +56,8 @@ enum gh_v1_directive {
     GH_V1_MODE,
     GH_V1_CORS_PREFLIGHT,
     GH_V1_TOKEN_SOURCES,
+    GH_V1_AUDIT_LOG,
+    GH_V1_AUDIT_EVENTS,
     GH_V1_DIRECTIVE_COUNT
 };
 
@@ -86,7 +88,8 @@ enum gh_v1_output_kind {
     GH_V1_SET_RESPONSE_HEADER,
     GH_V1_LOG_ERROR,                /* name is empty; value is the message */
     GH_V1_LOG_WARNING,
-    GH_V1_LOG_DEBUG
+    GH_V1_LOG_DEBUG,
+    GH_V1_AUDIT                     /* name: the gatehouse.audit-log target; value: one line */
 };
 
 typedef void (*gh_v1_output_fn)(void *_Nullable ctx, int kind,

@@ -7,6 +7,21 @@ internal import CGatehouse
 /// Shared by all contexts of one lighttpd; outlives every setting compiled with it.
 final class Engine {
     private var tokens: TokenCache?
+    /// The last `chain` written to each audit target.
+    private var auditChains: [String: String] = [:]
+
+    /// The audit line for a decision, chained to the target's previous line; nil when the
+    /// context keeps no audit trail or the decision is not one it records.
+    func auditLine(_ decision: Decision, request: HTTPRequest, configuration: Configuration) -> String? {
+        guard let target = configuration.auditLog,
+              configuration.auditsAll || decision.status != 0 || decision.wouldRefuse != nil else { return nil }
+        let previous = auditChains[target] ?? (target.hasPrefix("|") ? AuditLog.genesis : AuditLog.lastChain(ofFile: target))
+        let record = AuditLog.record(decision, request: request, token: decision.token, identity: decision.claims,
+                                     reportOnly: configuration.reportOnly, time: AuditLog.now())
+        let (line, chain) = AuditLog.chained(record, after: previous)
+        auditChains[target] = chain
+        return line
+    }
     /// The Configurations of the settings combinations seen lately (a handful: one per set of
     /// matching conditions), so a request only compares pointers.
     private var recent: [(settings: [OpaquePointer?], configuration: Configuration)] = []
@@ -149,6 +164,10 @@ func gh_v1_decide(
     for header in decision.requestHeaders { sink.emit(GH_V1_SET_REQUEST_HEADER, header.name, header.value) }
     for variable in decision.environment { sink.emit(GH_V1_SET_ENV, variable.name, variable.value) }
     if let challenge = decision.wwwAuthenticate { sink.emit(GH_V1_SET_RESPONSE_HEADER, "WWW-Authenticate", challenge) }
+    if let line = engine.auditLine(decision, request: view, configuration: configuration),
+       let target = configuration.auditLog {
+        sink.emit(GH_V1_AUDIT, target, line)
+    }
     if let problem = decision.problem {
         sink.emit(GH_V1_LOG_WARNING, "", "gatehouse: \(view.method) \(view.path): \(problem)")
     }

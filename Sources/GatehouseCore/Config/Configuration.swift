@@ -22,6 +22,10 @@ public struct Configuration: Sendable {
     public private(set) var reportOnly = false
     /// gatehouse.cors-preflight = "allow": a CORS preflight passes without a token.
     public private(set) var allowsPreflight = false
+    /// gatehouse.audit-log: a file, or `|command`; nil: no audit trail.
+    public private(set) var auditLog: String?
+    /// gatehouse.audit-events = "all" (else refusals only).
+    public private(set) var auditsAll = false
     /// gatehouse.token-sources, in order.
     public private(set) var tokenSources = [TokenSource.authorization]
     public private(set) var realm: String?
@@ -74,6 +78,8 @@ public struct Configuration: Sendable {
         if case .strings(let extra)? = value(.stripHeaders) { strippedHeaders += extra }
         reportOnly = if case .reportOnly(let on)? = value(.mode) { on } else { false }
         allowsPreflight = if case .allowsPreflight(let on)? = value(.corsPreflight) { on } else { false }
+        auditLog = if case .text(let target)? = value(.auditLog) { target } else { nil }
+        auditsAll = if case .auditsAll(let all)? = value(.auditEvents) { all } else { false }
         tokenSources = if case .sources(let sources)? = value(.tokenSources) { sources } else { [.authorization] }
         realm = if case .text(let text)? = value(.realm) { text } else { nil }
     }

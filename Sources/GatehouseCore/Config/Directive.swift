@@ -4,7 +4,7 @@ internal import CGatehouse
 public enum Directive: CaseIterable, Sendable {
     case issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType
     case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
-    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight, tokenSources
+    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight, tokenSources, auditLog, auditEvents
 
     /// The index in gatehouse.h's `enum gh_v1_directive`.
     public var id: Int {
@@ -32,6 +32,8 @@ public enum Directive: CaseIterable, Sendable {
             case .mode: GH_V1_MODE
         case .corsPreflight: GH_V1_CORS_PREFLIGHT
         case .tokenSources: GH_V1_TOKEN_SOURCES
+        case .auditLog: GH_V1_AUDIT_LOG
+        case .auditEvents: GH_V1_AUDIT_EVENTS
             }
         return Int(value.rawValue)
     }
@@ -72,6 +74,8 @@ public enum Directive: CaseIterable, Sendable {
         case .mode: "gatehouse.mode"
         case .corsPreflight: "gatehouse.cors-preflight"
         case .tokenSources: "gatehouse.token-sources"
+        case .auditLog: "gatehouse.audit-log"
+        case .auditEvents: "gatehouse.audit-events"
         }
     }
 }

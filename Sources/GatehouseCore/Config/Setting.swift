@@ -17,6 +17,7 @@ public final class Setting: Sendable {
         case reportOnly(Bool)
         case allowsPreflight(Bool)
         case sources([TokenSource])
+        case auditsAll(Bool)
     }
 
     public let directive: Directive
@@ -113,6 +114,16 @@ public final class Setting: Sendable {
                 throw fail("\"enforce\" or \"report-only\"")
             }
             return Setting(directive: directive, value: .reportOnly(text == "report-only"))
+        case .auditLog:
+            guard case .string(let target) = value, !target.isEmpty, target != "|" else {
+                throw fail("a file path, or \"|command\" to pipe the lines to a program")
+            }
+            return Setting(directive: directive, value: .text(target))
+        case .auditEvents:
+            guard case .string(let text) = value, text == "deny" || text == "all" else {
+                throw fail("\"deny\" (refusals only) or \"all\"")
+            }
+            return Setting(directive: directive, value: .auditsAll(text == "all"))
         case .tokenSources:
             let names = try strings(
                 value, orFail: fail("a list of \"header:Authorization\", \"header:NAME\", \"cookie:NAME\", \"query:NAME\""))

@@ -41,6 +41,10 @@ public struct Decision: Sendable {
     /// Each step of the decision, for debug logs and the CLI; nil when not asked for (the
     /// module's hot path builds no strings).
     public var explanation: [String]?
+    /// The token as the request presented it (for the audit's `token_sha256`; never logged).
+    var token: String?
+    /// The verified claims (for the audit's `sub`, `iss`, `jti`).
+    var claims: JSONObject?
     /// A problem the administrator should hear of whatever the outcome (a claim that cannot be
     /// passed on safely).
     public var problem: String?

@@ -57,10 +57,12 @@ public enum Gate {
         var identity: Identity?
         let claims =
             presented.map { Result<JSONObject?, TokenError>.success($0) }
-            ?? verifiedToken(request, configuration: configuration, now: now, cache: cache).map { $0?.claims }
+            ?? verifiedToken(request, configuration: configuration, now: now, cache: cache, into: &decision)
+            .map { $0?.claims }
         switch claims {
         case .success(let claims?):
             identity = Identity(claims: claims, names: configuration.claimNames)
+            decision.claims = claims
             decision.explanation?.append(
                 (presented == nil ? "token verified" : "claims given, not verified")
                     + ": sub " + (identity?.subject.map { "\"\($0)\"" } ?? "absent"))
@@ -130,12 +132,13 @@ public enum Gate {
     /// The request's bearer token, verified: nil when it has none.
     private static func verifiedToken(
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
-        cache: TokenCache?
+        cache: TokenCache?, into decision: inout Decision
     ) -> Result<VerifiedToken?, TokenError> {
         switch TokenSource.token(in: request, from: configuration.tokenSources) {
         case .failure(let error): return .failure(error)
         case .success(nil): return .success(nil)
         case .success(let token?):
+            decision.token = token
             guard let keys = configuration.keys else {
                 return .failure(TokenError(.unknownKey, "no keys are configured (gatehouse.jwks)"))
             }
