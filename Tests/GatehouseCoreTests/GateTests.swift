@@ -177,6 +177,30 @@ struct GateTests {
         #expect(try decide(cookie: "Session=\(token)").reason == .noToken)  // names are exact
     }
 
+    @Test func rateLimitsArePerCallerAndAnswer429WithRetryAfter() throws {
+        let configuration = try GateTests.configuration([
+            (.require, GateTests.rules), (.rateLimit, .list([("GET", .string("2/minute"))])),
+        ])
+        let limiter = RateLimiter()
+        func decide(_ authorization: String?, at time: Int64, ip: String = "192.0.2.1") throws -> Decision {
+            let request = HTTPRequest(method: "GET", path: "/public/x", host: "h", remoteIP: ip) {
+                $0 == "Authorization" ? authorization : nil
+            }
+            return try #require(Gate.decide(request, configuration: configuration, now: time, limiter: limiter))
+        }
+        let now = Fixtures.tokens.now
+        #expect(try decide(viewer, at: now).status == 0)
+        #expect(try decide(viewer, at: now).status == 0)
+        let refused = try decide(viewer, at: now)
+        #expect(refused.status == 429 && refused.reason == .rateLimited && refused.requestHeaders.isEmpty)
+        #expect(refused.responseHeaders.first { $0.name == "Retry-After" }?.value == "30")
+        #expect(try decide(nil, at: now).status == 0)  // another caller: the client address
+        #expect(try decide(viewer, at: now + 30).status == 0)  // one request refilled
+        #expect(RateLimiter.Limit(methods: "get", rate: "2/minute") == nil)
+        #expect(RateLimiter.Limit(methods: "*", rate: "0/minute") == nil)
+        #expect(RateLimiter.Limit(methods: "GET,POST", rate: "10/fortnight") == nil)
+    }
+
     @Test func inheritedRolesCount() throws {
         let configuration = try GateTests.configuration([
             (.require, .list([("/", .string("role:reader"))])),

@@ -394,3 +394,14 @@ def test_the_audit_log_can_be_a_pipe(lighttpd, tmp_path):
     while not (target.exists() and target.read_text().endswith("\n")) and time.time() < deadline:
         time.sleep(0.05)
     assert json.loads(target.read_text().splitlines()[0])["reason"] == "no_token"
+
+
+def test_rate_limits_answer_429_with_retry_after(lighttpd, keys):
+    lighttpd.start(POLICY + 'gatehouse.rate-limit = ( "POST" => "2/minute", "*" => "600/minute" )\n')
+    alice, bob = keys.mint(roles=["admin"]), keys.mint(sub="bob", roles=["admin"])
+    assert [lighttpd.get("/api/flows", token=alice, method="POST").status_code for _ in range(3)] == [200, 200, 429]
+    refused = lighttpd.get("/api/flows", token=alice, method="POST")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert refused.headers["RateLimit-Limit"] == "2" and refused.headers["RateLimit-Remaining"] == "0"
+    assert lighttpd.get("/api/flows", token=alice).status_code == 200  # GET has its own limit
+    assert lighttpd.get("/api/flows", token=bob, method="POST").status_code == 200  # per caller

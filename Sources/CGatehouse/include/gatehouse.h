@@ -58,6 +58,7 @@ enum gh_v1_directive {
     GH_V1_TOKEN_SOURCES,
     GH_V1_AUDIT_LOG,
     GH_V1_AUDIT_EVENTS,
+    GH_V1_RATE_LIMIT,
     GH_V1_DIRECTIVE_COUNT
 };
 

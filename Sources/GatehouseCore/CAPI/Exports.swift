@@ -7,6 +7,7 @@ internal import CGatehouse
 /// Shared by all contexts of one lighttpd; outlives every setting compiled with it.
 final class Engine {
     private var tokens: TokenCache?
+    let limiter = RateLimiter()
     /// The last `chain` written to each audit target.
     private var auditChains: [String: String] = [:]
 
@@ -156,7 +157,7 @@ func gh_v1_decide(
     guard
         let decision = Gate.decide(
             view, configuration: configuration, now: raw.now,
-            cache: engine.cache(for: configuration), explain: raw.debug != 0)
+            cache: engine.cache(for: configuration), limiter: engine.limiter, explain: raw.debug != 0)
     else { return 0 }
 
     let sink = OutputSink(function: output, context: outputContext)
@@ -164,6 +165,7 @@ func gh_v1_decide(
     for header in decision.requestHeaders { sink.emit(GH_V1_SET_REQUEST_HEADER, header.name, header.value) }
     for variable in decision.environment { sink.emit(GH_V1_SET_ENV, variable.name, variable.value) }
     if let challenge = decision.wwwAuthenticate { sink.emit(GH_V1_SET_RESPONSE_HEADER, "WWW-Authenticate", challenge) }
+    for header in decision.responseHeaders { sink.emit(GH_V1_SET_RESPONSE_HEADER, header.name, header.value) }
     if let line = engine.auditLine(decision, request: view, configuration: configuration),
        let target = configuration.auditLog {
         sink.emit(GH_V1_AUDIT, target, line)

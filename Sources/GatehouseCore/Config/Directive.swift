@@ -4,7 +4,7 @@ internal import CGatehouse
 public enum Directive: CaseIterable, Sendable {
     case issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType
     case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
-    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight, tokenSources, auditLog, auditEvents
+    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight, tokenSources, auditLog, auditEvents, rateLimit
 
     /// The index in gatehouse.h's `enum gh_v1_directive`.
     public var id: Int {
@@ -34,6 +34,7 @@ public enum Directive: CaseIterable, Sendable {
         case .tokenSources: GH_V1_TOKEN_SOURCES
         case .auditLog: GH_V1_AUDIT_LOG
         case .auditEvents: GH_V1_AUDIT_EVENTS
+        case .rateLimit: GH_V1_RATE_LIMIT
             }
         return Int(value.rawValue)
     }
@@ -76,6 +77,7 @@ public enum Directive: CaseIterable, Sendable {
         case .tokenSources: "gatehouse.token-sources"
         case .auditLog: "gatehouse.audit-log"
         case .auditEvents: "gatehouse.audit-events"
+        case .rateLimit: "gatehouse.rate-limit"
         }
     }
 }

@@ -18,6 +18,7 @@ public final class Setting: Sendable {
         case allowsPreflight(Bool)
         case sources([TokenSource])
         case auditsAll(Bool)
+        case limits([RateLimiter.Limit])
     }
 
     public let directive: Directive
@@ -119,6 +120,16 @@ public final class Setting: Sendable {
                 throw fail("a file path, or \"|command\" to pipe the lines to a program")
             }
             return Setting(directive: directive, value: .text(target))
+        case .rateLimit:
+            let expected = "a list of METHODS => \"N/second|minute|hour|day\" like ( \"POST\" => \"30/minute\", \"*\" => \"600/minute\" )"
+            guard case .list(let entries) = value, !entries.isEmpty else { throw fail(expected) }
+            var limits = [RateLimiter.Limit]()
+            for entry in entries {
+                guard let methods = entry.key, case .string(let rate) = entry.value,
+                      let limit = RateLimiter.Limit(methods: methods, rate: rate) else { throw fail(expected) }
+                limits.append(limit)
+            }
+            return Setting(directive: directive, value: .limits(limits))
         case .auditEvents:
             guard case .string(let text) = value, text == "deny" || text == "all" else {
                 throw fail("\"deny\" (refusals only) or \"all\"")

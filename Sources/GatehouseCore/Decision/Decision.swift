@@ -37,6 +37,8 @@ public struct Decision: Sendable {
     /// Request headers to remove whatever the outcome (by CGI-normalised name).
     public var stripHeaders: [String]
     public var requestHeaders: [(name: String, value: String)] = []
+    /// Response headers besides WWW-Authenticate (a 429's Retry-After and RateLimit-*).
+    public var responseHeaders: [(name: String, value: String)] = []
     public var environment: [(name: String, value: String)] = []
     /// Each step of the decision, for debug logs and the CLI; nil when not asked for (the
     /// module's hot path builds no strings).

@@ -6,7 +6,7 @@ public enum Gate {
     /// (`gatehouse check --claims`, for testing policies without keys).
     public static func decide(
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
-        cache: TokenCache? = nil, explain: Bool = true,
+        cache: TokenCache? = nil, limiter: RateLimiter? = nil, explain: Bool = true,
         presented: JSONObject? = nil
     ) -> Decision? {
         guard let rules = configuration.rules else { return nil }
@@ -106,6 +106,10 @@ public enum Gate {
                     }
                 }
             }
+            if decision.status == 0, let limiter, !configuration.rateLimits.isEmpty {
+                limit(&decision, request: request, identity: identity, configuration: configuration,
+                      limiter: limiter, now: now)
+            }
         case .no:
             decision.status = 403
             decision.reason = selected == nil ? .noRule : .policyDenied
@@ -125,6 +129,7 @@ public enum Gate {
             decision.wouldRefuse = decision.status
             decision.status = 0
             decision.wwwAuthenticate = nil
+            decision.responseHeaders = []
         }
         return decision
     }
@@ -163,6 +168,29 @@ public enum Gate {
                 + "error_description=\"\(quoted(error.message))\""
         }
         decision.explanation?.append("refused \(status): \(error.code.rawValue)")
+    }
+
+    /// Takes the request from each of the caller's buckets that applies; over a limit: 429
+    /// with `Retry-After` and the `RateLimit-*` fields of draft-ietf-httpapi-ratelimit-headers.
+    private static func limit(
+        _ decision: inout Decision, request: HTTPRequest, identity: Identity?, configuration: Configuration,
+        limiter: RateLimiter, now: Int64
+    ) {
+        let caller = identity?.subject.map { "sub:" + $0 } ?? "ip:" + request.remoteIP
+        for limit in configuration.rateLimits where limit.applies(to: request.method) {
+            guard let wait = limiter.take(limit, caller: caller, now: now) else { continue }
+            decision.status = 429
+            decision.reason = .rateLimited
+            decision.message = "over the rate limit \(limit.description)"
+            decision.requestHeaders = []
+            decision.environment = []
+            decision.responseHeaders = [
+                ("Retry-After", String(wait)), ("RateLimit-Limit", String(limit.requests)),
+                ("RateLimit-Remaining", "0"), ("RateLimit-Reset", String(wait)),
+            ]
+            decision.explanation?.append("refused 429: over \(limit.description) for \(caller)")
+            return
+        }
     }
 
     private static func attach(
