@@ -140,7 +140,7 @@ static void mod_gatehouse_log(log_error_st * const errh, const int kind, const c
     }
 }
 
-/* Log lines GatehouseCore sends while the configuration loads (ctx: server). */
+/* Log lines GatehouseCore sends outside a request: loading the configuration, reloading keys (ctx: server). */
 __attribute_cold__
 static void mod_gatehouse_config_output(void * const ctx, const int kind, const char * const name, const size_t nlen,
                                         const char * const value, const size_t vlen) {
@@ -464,6 +464,14 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
     return 0 == status ? HANDLER_GO_ON : mod_gatehouse_refuse(r, p, status, out.response_headers);
 }
 
+/* Once a second: key files that changed are read again (in GatehouseCore). */
+TRIGGER_FUNC(mod_gatehouse_trigger) {
+    plugin_data * const p = p_d;
+    if (p->engine)
+        gh_v1_engine_tick(p->engine, mod_gatehouse_config_output, srv);
+    return HANDLER_GO_ON;
+}
+
 __attribute_cold__
 int mod_gatehouse_plugin_init(plugin *p);
 int mod_gatehouse_plugin_init(plugin *p) {
@@ -474,6 +482,7 @@ int mod_gatehouse_plugin_init(plugin *p) {
     p->cleanup          = mod_gatehouse_free;
     p->set_defaults     = mod_gatehouse_set_defaults;
     p->handle_uri_clean = mod_gatehouse_uri_handler;
+    p->handle_trigger   = mod_gatehouse_trigger;
 
     return 0;
 }

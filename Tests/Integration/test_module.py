@@ -405,3 +405,34 @@ def test_rate_limits_answer_429_with_retry_after(lighttpd, keys):
     assert refused.headers["RateLimit-Limit"] == "2" and refused.headers["RateLimit-Remaining"] == "0"
     assert lighttpd.get("/api/flows", token=alice).status_code == 200  # GET has its own limit
     assert lighttpd.get("/api/flows", token=bob, method="POST").status_code == 200  # per caller
+
+
+def test_a_changed_key_file_is_reloaded_and_a_broken_one_refused(lighttpd, keys, tmp_path):
+    import time
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(open(keys.jwks_path).read())
+    lighttpd.start(POLICY + f'gatehouse.jwks := "{jwks}"\n')
+    old = keys.mint(roles=["admin"])
+    assert lighttpd.get("/api/flows", token=old).status_code == 200
+    rotated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(RSAAlgorithm.to_jwk(rotated.public_key()))
+    jwk.update(kid="rsa-2", alg="RS256")
+    staged = tmp_path / "jwks.new"
+    staged.write_text(json.dumps({"keys": [jwk]}))
+    os.replace(staged, jwks)  # atomically, as `gatehouse jwks fetch` will
+    new = keys.mint(key=rotated, kid="rsa-2", roles=["admin"])
+    deadline = time.time() + 10
+    while lighttpd.get("/api/flows", token=new).status_code != 200 and time.time() < deadline:
+        time.sleep(0.2)
+    assert lighttpd.get("/api/flows", token=new).status_code == 200
+    assert lighttpd.get("/api/flows", token=old).status_code == 401  # its key is gone, cached or not
+    assert f"gatehouse: reloaded {jwks} (1 keys)" in lighttpd.log()
+    staged.write_text('{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}')
+    os.replace(staged, jwks)
+    deadline = time.time() + 10
+    while "was refused" not in lighttpd.log() and time.time() < deadline:
+        time.sleep(0.2)
+    assert "keeping the keys in force" in lighttpd.log()
+    assert lighttpd.get("/api/flows", token=new).status_code == 200

@@ -90,6 +90,7 @@ enum gh_v1_output_kind {
     GH_V1_LOG_ERROR,                /* name is empty; value is the message */
     GH_V1_LOG_WARNING,
     GH_V1_LOG_DEBUG,
+    GH_V1_LOG_NOTICE,               /* an event worth a line in the error log (a key file reloaded) */
     GH_V1_AUDIT                     /* name: the gatehouse.audit-log target; value: one line */
 };
 
@@ -116,6 +117,11 @@ typedef struct gh_v1_request {
 
 gh_engine *_Nullable gh_v1_engine_new(void);
 void gh_v1_engine_free(gh_engine *_Nullable engine);
+
+/* Once a second (lighttpd's handle_trigger, never on a request): reads again the key files
+ * that changed, reporting each reload (GH_V1_LOG_NOTICE) or refused file (GH_V1_LOG_ERROR,
+ * the last good keys stay); empties the verified-token cache after a reload. */
+void gh_v1_engine_tick(gh_engine *_Nonnull engine, gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 
 /* Compiles the value of one directive. `name` must be the directive's name (the
  * shim's table and this header are checked against each other). A string or an

@@ -8,6 +8,30 @@ internal import CGatehouse
 final class Engine {
     private var tokens: TokenCache?
     let limiter = RateLimiter()
+    /// Every key file a setting compiled with this engine reads.
+    private var keySources: [KeySource] = []
+
+    func register(_ setting: Setting) {
+        if case .keys(let source) = setting.value, !keySources.contains(where: { $0 === source }) {
+            keySources.append(source)
+        }
+    }
+
+    fileprivate func tick(_ sink: OutputSink) {
+        var reloaded = false
+        for source in keySources {
+            switch source.reloadIfChanged() {
+            case nil: continue
+            case .success(let count)?:
+                reloaded = true
+                sink.emit(GH_V1_LOG_NOTICE, "", "gatehouse: reloaded \(source.path) (\(count) keys)")
+            case .failure(let error)?:
+                sink.emit(GH_V1_LOG_ERROR, "", "gatehouse: keeping the keys in force, \(source.path) was refused: \(error)")
+            }
+        }
+        if reloaded { tokens?.removeAll() }
+    }
+
     /// The last `chain` written to each audit target.
     private var auditChains: [String: String] = [:]
 
@@ -61,6 +85,12 @@ func gh_v1_engine_free(_ engine: OpaquePointer?) {
 }
 
 @c @implementation
+func gh_v1_engine_tick(_ engine: OpaquePointer, _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?) {
+    Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
+        .tick(OutputSink(function: output, context: outputContext))
+}
+
+@c @implementation
 func gh_v1_setting_compile(
     _ engine: OpaquePointer, _ directive: Int32,
     _ name: UnsafePointer<CChar>, _ nameLength: Int, _ kind: Int32,
@@ -90,6 +120,7 @@ func gh_v1_setting_compile(
     }
     do {
         let setting = try Setting.compile(known, value)
+        Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue().register(setting)
         for warning in setting.warnings { sink.emit(GH_V1_LOG_WARNING, "", warning) }
         return OpaquePointer(Unmanaged.passRetained(setting).toOpaque())
     } catch {

@@ -8,8 +8,17 @@ public struct Configuration: Sendable {
     /// `gatehouse.require`; nil: the module does nothing in this context.
     public private(set) var rules: RuleSet?
     public private(set) var defaultExpression = Expression.deny
-    /// The keys of gatehouse.jwks and gatehouse.hmac-secret-file.
-    public private(set) var keys: KeySet?
+    /// The key files of gatehouse.jwks and gatehouse.hmac-secret-file.
+    private var keySources: [KeySource] = []
+
+    /// The keys in force now (a key file may have been reloaded since this was derived).
+    public var keys: KeySet? {
+        switch keySources.count {
+        case 0: nil
+        case 1: keySources[0].keys
+        default: KeySet(keys: keySources.flatMap(\.keys.keys))
+        }
+    }
     /// gatehouse.cache-size: verified tokens kept per lighttpd process.
     public private(set) var cacheSize = 10_000
     public private(set) var tokenRequirements = TokenRequirements(issuers: [], audiences: [])
@@ -48,11 +57,9 @@ public struct Configuration: Sendable {
         func value(_ directive: Directive) -> Setting.Value? { settings[directive.id]?.value }
         rules = if case .rules(let rules)? = value(.require) { rules } else { nil }
         defaultExpression = if case .expression(let expression)? = value(.defaultRule) { expression } else { .deny }
-        var sets = [KeySet]()
-        for directive in [Directive.jwks, .hmacSecretFile] {
-            if case .keys(let keys)? = value(directive) { sets.append(keys) }
+        keySources = [Directive.jwks, .hmacSecretFile].compactMap { directive in
+            if case .keys(let source)? = value(directive) { source } else { nil }
         }
-        keys = sets.count < 2 ? sets.first : KeySet(keys: sets.flatMap(\.keys))
         cacheSize = if case .count(let size)? = value(.cacheSize) { Int(size) } else { 10_000 }
 
         var requirements = TokenRequirements(issuers: [], audiences: [])

@@ -4,7 +4,7 @@ public final class Setting: Sendable {
     public enum Value: Sendable {
         case strings([String])
         case audiences([String]?)
-        case keys(KeySet)
+        case keys(KeySource)
         case algorithms(Set<JWSAlgorithm>)
         case seconds(Int64)
         case count(Int64)
@@ -54,7 +54,7 @@ public final class Setting: Sendable {
         case .jwks:
             guard case .string(let path) = value, !path.isEmpty else { throw fail("the path of a JWKS or PEM file") }
             do {
-                return Setting(directive: directive, value: .keys(try KeySet.load(path: path)))
+                return Setting(directive: directive, value: .keys(try KeySource(path: path, isSecret: false)))
             } catch {
                 throw ConfigError("\(name): \(error)")
             }
@@ -81,7 +81,7 @@ public final class Setting: Sendable {
                 throw fail("the path of a file holding the shared secret")
             }
             do {
-                return Setting(directive: directive, value: .keys(try KeySet.loadSecret(path: path)))
+                return Setting(directive: directive, value: .keys(try KeySource(path: path, isSecret: true)))
             } catch {
                 throw ConfigError("\(name): \(error)")
             }
