@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Runs the real lighttpd with mod_gatehouse under valgrind's memcheck, sends a
-mix of allowed, denied, unauthenticated and malformed requests, stops lighttpd
-and reports what valgrind found. Exits 1 on any definite leak or memory error.
+mix of allowed, denied, unauthenticated and malformed requests (halfway: the key
+file is rewritten, so the module reloads it, and lighttpd gets SIGUSR1, a
+graceful restart that unloads and reloads every module), stops lighttpd and
+reports what valgrind found. Exits 1 on any definite leak or memory error.
 
     python3 scripts/valgrind.py [REQUESTS]
 """
 import os
 import re
+import signal
 import sys
 import tempfile
+import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "Integration"))
@@ -34,6 +38,16 @@ mixes = [
 statuses = {}
 session = requests.Session()
 for i in range(count):
+    if i == count // 2:
+        with open(keys.jwks_path) as f:
+            text = f.read()
+        with open(keys.jwks_path + ".new", "w") as f:
+            f.write(text)
+        os.replace(keys.jwks_path + ".new", keys.jwks_path)  # a new file: the module reloads it
+        time.sleep(3)
+        server.process.send_signal(signal.SIGUSR1)
+        time.sleep(3)
+        session = requests.Session()
     path, token = mixes[i % len(mixes)]
     headers = {"X-Auth-Subject": "spoofed"}
     if token:
@@ -46,7 +60,9 @@ with open(log) as f:
     report = f.read()
 summary = [line.split("== ", 1)[-1] for line in report.splitlines()
            if re.search(r"(definitely|indirectly|possibly) lost:|ERROR SUMMARY", line)]
-print(f"{count} requests, statuses {dict(sorted(statuses.items()))}")
+reloaded = "gatehouse: reloaded" in server.log()
+print(f"{count} requests, statuses {dict(sorted(statuses.items()))}, key file reloaded: {reloaded}, "
+      f"graceful restarts: {server.log().count('graceful shutdown started')}")
 print("\n".join(summary))
 definite = re.search(r"definitely lost: ([\d,]+) bytes", report)
 errors = re.search(r"ERROR SUMMARY: (\d+) errors", report)
