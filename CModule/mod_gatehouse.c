@@ -85,6 +85,7 @@ static const config_plugin_keys_t cpk[] = {
    ,{ CONST_STR_LEN("gatehouse.audit-log"),     T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.audit-events"),  T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.rate-limit"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.status-url"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ NULL, 0,                                  T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
 };
 _Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] and gatehouse.h disagree");
@@ -401,6 +402,10 @@ static void mod_gatehouse_request_output(void * const ctx, const int kind, const
       case GH_V1_AUDIT:
         mod_gatehouse_audit_write(r, out->p, name, nlen, value, vlen);
         break;
+      case GH_V1_RESPONSE_BODY:
+        http_header_response_set(r, HTTP_HEADER_CONTENT_TYPE, CONST_STR_LEN("Content-Type"), name, (uint32_t)nlen);
+        chunkqueue_append_mem(&r->write_queue, value, vlen);
+        break;
       default: /* GH_V1_LOG_ERROR, GH_V1_LOG_WARNING, GH_V1_LOG_DEBUG */
         mod_gatehouse_log(r->conf.errh, kind, value, vlen);
         break;
@@ -461,7 +466,15 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
     };
     mod_gatehouse_output out = { r, p, 0 };
     const int status = gh_v1_decide(p->engine, p->conf.v, &req, mod_gatehouse_request_output, &out);
-    return 0 == status ? HANDLER_GO_ON : mod_gatehouse_refuse(r, p, status, out.response_headers);
+    if (0 == status)
+        return HANDLER_GO_ON;
+    if (200 == status) { /* gatehouse.status-url: the module answers */
+        r->http_status = 200;
+        r->handler_module = p->self;
+        r->resp_body_finished = 1;
+        return HANDLER_FINISHED;
+    }
+    return mod_gatehouse_refuse(r, p, status, out.response_headers);
 }
 
 /* Once a second: key files that changed are read again (in GatehouseCore). */

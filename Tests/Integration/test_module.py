@@ -436,3 +436,23 @@ def test_a_changed_key_file_is_reloaded_and_a_broken_one_refused(lighttpd, keys,
         time.sleep(0.2)
     assert "keeping the keys in force" in lighttpd.log()
     assert lighttpd.get("/api/flows", token=new).status_code == 200
+
+
+def test_the_status_url_serves_prometheus_counters_behind_its_rule(lighttpd, keys):
+    lighttpd.start(POLICY.replace('"/api/public/" => "anonymous",',
+                                  '"/api/public/" => "anonymous",\n    "GET /gatehouse-status" => "request.ip in [\'127.0.0.0/8\']",')
+                   + 'gatehouse.status-url = "/gatehouse-status"\n')
+    admin = keys.mint(roles=["admin"])
+    assert lighttpd.get("/api/flows", token=admin).status_code == 200
+    assert lighttpd.get("/api/flows", token=admin).status_code == 200
+    assert lighttpd.get("/api/flows").status_code == 401
+    response = lighttpd.get("/gatehouse-status")
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    metrics = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+               for line in response.text.splitlines() if line and not line.startswith("#")}
+    assert metrics['gatehouse_decisions_total{outcome="allow",reason="allowed"}'] == 3  # with this request
+    assert metrics['gatehouse_decisions_total{outcome="deny",reason="no_token"}'] == 1
+    assert metrics["gatehouse_token_cache_hits_total"] == 1 and metrics["gatehouse_token_cache_misses_total"] == 1
+    assert metrics['gatehouse_verification_seconds_bucket{le="+Inf"}'] == 2
+    assert any(key.startswith("gatehouse_key_set_age_seconds{file=") for key in metrics)
+    assert lighttpd.get("/gatehouse-status", method="POST").status_code == 403  # the rules still apply

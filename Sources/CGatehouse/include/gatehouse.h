@@ -59,6 +59,7 @@ enum gh_v1_directive {
     GH_V1_AUDIT_LOG,
     GH_V1_AUDIT_EVENTS,
     GH_V1_RATE_LIMIT,
+    GH_V1_STATUS_URL,
     GH_V1_DIRECTIVE_COUNT
 };
 
@@ -91,7 +92,9 @@ enum gh_v1_output_kind {
     GH_V1_LOG_WARNING,
     GH_V1_LOG_DEBUG,
     GH_V1_LOG_NOTICE,               /* an event worth a line in the error log (a key file reloaded) */
-    GH_V1_AUDIT                     /* name: the gatehouse.audit-log target; value: one line */
+    GH_V1_AUDIT,                    /* name: the gatehouse.audit-log target; value: one line */
+    GH_V1_RESPONSE_BODY             /* the module answers itself (status 200): name is the
+                                       Content-Type, value the body */
 };
 
 typedef void (*gh_v1_output_fn)(void *_Nullable ctx, int kind,
@@ -144,7 +147,8 @@ int gh_v1_settings_check(gh_engine *_Nonnull engine,
 
 /* Decides one request. Returns the HTTP status to answer with, or 0 to let
  * the request through; headers, environment and log lines come through
- * `output` before it returns. */
+ * `output` before it returns. 200: the module answers itself with the body
+ * sent as GH_V1_RESPONSE_BODY (gatehouse.status-url). */
 int gh_v1_decide(gh_engine *_Nonnull engine,
                  const gh_setting *_Nullable const *_Nonnull settings,
                  const gh_v1_request *_Nonnull request,

@@ -8,6 +8,7 @@ internal import CGatehouse
 final class Engine {
     private var tokens: TokenCache?
     let limiter = RateLimiter()
+    let metrics = Metrics()
     /// Every key file a setting compiled with this engine reads.
     private var keySources: [KeySource] = []
 
@@ -24,12 +25,19 @@ final class Engine {
             case nil: continue
             case .success(let count)?:
                 reloaded = true
+                metrics.keyReloads += 1
                 sink.emit(GH_V1_LOG_NOTICE, "", "gatehouse: reloaded \(source.path) (\(count) keys)")
             case .failure(let error)?:
+                metrics.keyLoadErrors += 1
                 sink.emit(GH_V1_LOG_ERROR, "", "gatehouse: keeping the keys in force, \(source.path) was refused: \(error)")
             }
         }
         if reloaded { tokens?.removeAll() }
+    }
+
+    /// The counters of gatehouse.status-url.
+    func statusText(now: Int64) -> String {
+        metrics.text(cache: tokens, keys: keySources, now: now)
     }
 
     /// The last `chain` written to each audit target.
@@ -188,7 +196,8 @@ func gh_v1_decide(
     guard
         let decision = Gate.decide(
             view, configuration: configuration, now: raw.now,
-            cache: engine.cache(for: configuration), limiter: engine.limiter, explain: raw.debug != 0)
+            cache: engine.cache(for: configuration), limiter: engine.limiter, metrics: engine.metrics,
+            explain: raw.debug != 0)
     else { return 0 }
 
     let sink = OutputSink(function: output, context: outputContext)
@@ -200,6 +209,11 @@ func gh_v1_decide(
     if let line = engine.auditLine(decision, request: view, configuration: configuration),
        let target = configuration.auditLog {
         sink.emit(GH_V1_AUDIT, target, line)
+    }
+    engine.metrics.count(decision)
+    if decision.status == 0, let statusURL = configuration.statusURL, statusURL.sameBytes(view.path) {
+        sink.emit(GH_V1_RESPONSE_BODY, "text/plain; version=0.0.4; charset=utf-8", engine.statusText(now: raw.now))
+        return 200
     }
     if let problem = decision.problem {
         sink.emit(GH_V1_LOG_WARNING, "", "gatehouse: \(view.method) \(view.path): \(problem)")

@@ -35,6 +35,8 @@ public struct Configuration: Sendable {
     public private(set) var auditLog: String?
     /// gatehouse.audit-events = "all" (else refusals only).
     public private(set) var auditsAll = false
+    /// gatehouse.status-url: the path where the module answers with its counters.
+    public private(set) var statusURL: String?
     /// gatehouse.rate-limit: every limit that applies to a request is taken from.
     public private(set) var rateLimits: [RateLimiter.Limit] = []
     /// gatehouse.token-sources, in order.
@@ -89,6 +91,7 @@ public struct Configuration: Sendable {
         allowsPreflight = if case .allowsPreflight(let on)? = value(.corsPreflight) { on } else { false }
         auditLog = if case .text(let target)? = value(.auditLog) { target } else { nil }
         auditsAll = if case .auditsAll(let all)? = value(.auditEvents) { all } else { false }
+        statusURL = if case .text(let path)? = value(.statusURL) { path } else { nil }
         rateLimits = if case .limits(let limits)? = value(.rateLimit) { limits } else { [] }
         tokenSources = if case .sources(let sources)? = value(.tokenSources) { sources } else { [.authorization] }
         realm = if case .text(let text)? = value(.realm) { text } else { nil }

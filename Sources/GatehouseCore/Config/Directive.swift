@@ -4,7 +4,7 @@ internal import CGatehouse
 public enum Directive: CaseIterable, Sendable {
     case issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType
     case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
-    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight, tokenSources, auditLog, auditEvents, rateLimit
+    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight, tokenSources, auditLog, auditEvents, rateLimit, statusURL
 
     /// The index in gatehouse.h's `enum gh_v1_directive`.
     public var id: Int {
@@ -35,6 +35,7 @@ public enum Directive: CaseIterable, Sendable {
         case .auditLog: GH_V1_AUDIT_LOG
         case .auditEvents: GH_V1_AUDIT_EVENTS
         case .rateLimit: GH_V1_RATE_LIMIT
+        case .statusURL: GH_V1_STATUS_URL
             }
         return Int(value.rawValue)
     }
@@ -78,6 +79,7 @@ public enum Directive: CaseIterable, Sendable {
         case .auditLog: "gatehouse.audit-log"
         case .auditEvents: "gatehouse.audit-events"
         case .rateLimit: "gatehouse.rate-limit"
+        case .statusURL: "gatehouse.status-url"
         }
     }
 }

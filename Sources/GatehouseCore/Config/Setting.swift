@@ -120,6 +120,12 @@ public final class Setting: Sendable {
                 throw fail("a file path, or \"|command\" to pipe the lines to a program")
             }
             return Setting(directive: directive, value: .text(target))
+        case .statusURL:
+            guard case .string(let path) = value, path.hasPrefix("/"),
+                  path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "?") }) else {
+                throw fail("a path such as \"/gatehouse-status\"")
+            }
+            return Setting(directive: directive, value: .text(path))
         case .rateLimit:
             let expected = "a list of METHODS => \"N/second|minute|hour|day\" like ( \"POST\" => \"30/minute\", \"*\" => \"600/minute\" )"
             guard case .list(let entries) = value, !entries.isEmpty else { throw fail(expected) }

@@ -6,7 +6,7 @@ public enum Gate {
     /// (`gatehouse check --claims`, for testing policies without keys).
     public static func decide(
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
-        cache: TokenCache? = nil, limiter: RateLimiter? = nil, explain: Bool = true,
+        cache: TokenCache? = nil, limiter: RateLimiter? = nil, metrics: Metrics? = nil, explain: Bool = true,
         presented: JSONObject? = nil
     ) -> Decision? {
         guard let rules = configuration.rules else { return nil }
@@ -57,7 +57,8 @@ public enum Gate {
         var identity: Identity?
         let claims =
             presented.map { Result<JSONObject?, TokenError>.success($0) }
-            ?? verifiedToken(request, configuration: configuration, now: now, cache: cache, into: &decision)
+            ?? verifiedToken(request, configuration: configuration, now: now, cache: cache, metrics: metrics,
+                             into: &decision)
             .map { $0?.claims }
         switch claims {
         case .success(let claims?):
@@ -137,7 +138,7 @@ public enum Gate {
     /// The request's bearer token, verified: nil when it has none.
     private static func verifiedToken(
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
-        cache: TokenCache?, into decision: inout Decision
+        cache: TokenCache?, metrics: Metrics?, into decision: inout Decision
     ) -> Result<VerifiedToken?, TokenError> {
         switch TokenSource.token(in: request, from: configuration.tokenSources) {
         case .failure(let error): return .failure(error)
@@ -147,10 +148,11 @@ public enum Gate {
             guard let keys = configuration.keys else {
                 return .failure(TokenError(.unknownKey, "no keys are configured (gatehouse.jwks)"))
             }
-            return TokenVerifier.verify(
-                token, keys: keys, requirements: configuration.tokenRequirements, now: now,
-                cache: cache
-            ).map { $0 }
+            let verify = {
+                TokenVerifier.verify(token, keys: keys, requirements: configuration.tokenRequirements, now: now,
+                                     cache: cache)
+            }
+            return (metrics?.timeVerification(verify) ?? verify()).map { $0 }
         }
     }
 

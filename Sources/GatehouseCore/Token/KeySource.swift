@@ -10,6 +10,8 @@ public final class KeySource: @unchecked Sendable {
     public let path: String
     private let isSecret: Bool
     public private(set) var keys: KeySet
+    /// Unix time of the last successful load.
+    public private(set) var loaded: Int64
     private var stamp: Stamp?
 
     /// What tells a changed file: its identity, size and modification time.
@@ -22,6 +24,7 @@ public final class KeySource: @unchecked Sendable {
         self.isSecret = isSecret
         stamp = KeySource.stamp(of: path)
         keys = isSecret ? try KeySet.loadSecret(path: path) : try KeySet.load(path: path)
+        loaded = Int64(time(nil))
     }
 
     /// nil when the file is unchanged; the number of keys after a reload; or why the new file
@@ -32,6 +35,7 @@ public final class KeySource: @unchecked Sendable {
         stamp = current
         do {
             keys = isSecret ? try KeySet.loadSecret(path: path) : try KeySet.load(path: path)
+            loaded = Int64(time(nil))
             return .success(keys.keys.count)
         } catch {
             return .failure(error)
