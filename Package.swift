@@ -5,6 +5,7 @@ let package = Package(
     name: "Gatehouse",
     products: [
         .library(name: "GatehouseCore", type: .static, targets: ["GatehouseCore"]),
+        .library(name: "LighttpdConfig", targets: ["LighttpdConfig"]),
         .executable(name: "gatehouse", targets: ["gatehouse"]),
     ],
     dependencies: [

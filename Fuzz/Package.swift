@@ -1,0 +1,15 @@
+// swift-tools-version: 6.2
+// libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer): kept out of the main
+// package, whose normal builds cannot link a target without main.
+import PackageDescription
+
+let package = Package(
+    name: "GatehouseFuzz",
+    dependencies: [.package(name: "Gatehouse", path: "..")],
+    targets: [
+        .executableTarget(name: "FuzzToken", dependencies: [.product(name: "GatehouseCore", package: "Gatehouse")]),
+        .executableTarget(name: "FuzzPolicy", dependencies: [.product(name: "GatehouseCore", package: "Gatehouse")]),
+        .executableTarget(
+            name: "FuzzLighttpdConf", dependencies: [.product(name: "LighttpdConfig", package: "Gatehouse")]),
+    ]
+)
