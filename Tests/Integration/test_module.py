@@ -456,3 +456,31 @@ def test_the_status_url_serves_prometheus_counters_behind_its_rule(lighttpd, key
     assert metrics['gatehouse_verification_seconds_bucket{le="+Inf"}'] == 2
     assert any(key.startswith("gatehouse_key_set_age_seconds{file=") for key in metrics)
     assert lighttpd.get("/gatehouse-status", method="POST").status_code == 403  # the rules still apply
+
+
+def test_the_audit_file_is_reopened_on_sighup_like_the_access_log(lighttpd, tmp_path):
+    import signal
+    import time
+    audit = tmp_path / "audit.log"
+    lighttpd.start(POLICY + f'gatehouse.audit-log = "{audit}"\n')
+    assert lighttpd.get("/api/flows").status_code == 401
+    os.rename(audit, tmp_path / "audit.log.1")  # logrotate moves the file, then sends SIGHUP
+    lighttpd.process.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert lighttpd.get("/api/flows").status_code == 401
+    deadline = time.time() + 5
+    while not audit.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert len((tmp_path / "audit.log.1").read_text().splitlines()) == 1
+    assert json.loads(audit.read_text().splitlines()[0])["reason"] == "no_token"
+    import subprocess
+    from conftest import ROOT
+    gatehouse = os.path.join(ROOT, "build", "gatehouse")
+    both = subprocess.run([gatehouse, "audit", "verify", str(tmp_path / "audit.log.1"), str(audit)],
+                          capture_output=True, text=True)
+    assert both.returncode == 0 and "2 lines" in both.stdout  # the chain runs on across the rotation
+    alone = subprocess.run([gatehouse, "audit", "verify", str(audit)], capture_output=True, text=True)
+    assert alone.returncode == 1
+    previous = json.loads((tmp_path / "audit.log.1").read_text())["chain"]
+    after = subprocess.run([gatehouse, "audit", "verify", "--after", previous, str(audit)], capture_output=True)
+    assert after.returncode == 0

@@ -69,10 +69,11 @@ public enum AuditLog {
         }
     }
 
-    /// Checks a whole log from its first line (whose predecessor is `genesis`); returns the
-    /// number of lines.
-    public static func verify(_ text: String) -> Result<Int, Problem> {
-        var previous = Substring(genesis)
+    /// Checks a log whose first line follows `previous` (`genesis` for a log's very first
+    /// line; the last `chain` of the file before it after a rotation); returns the number of
+    /// lines.
+    public static func verify(_ text: String, after previous: String = genesis) -> Result<Int, Problem> {
+        var previous = Substring(previous)
         var count = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
             count += 1
