@@ -7,9 +7,13 @@ let package = Package(
     name: "GatehouseFuzz",
     dependencies: [.package(name: "Gatehouse", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzToken", dependencies: [.product(name: "GatehouseCore", package: "Gatehouse")]),
-        .executableTarget(name: "FuzzPolicy", dependencies: [.product(name: "GatehouseCore", package: "Gatehouse")]),
+        .target(name: "FuzzDriver"),
         .executableTarget(
-            name: "FuzzLighttpdConf", dependencies: [.product(name: "LighttpdConfig", package: "Gatehouse")]),
+            name: "FuzzToken", dependencies: ["FuzzDriver", .product(name: "GatehouseCore", package: "Gatehouse")]),
+        .executableTarget(
+            name: "FuzzPolicy", dependencies: ["FuzzDriver", .product(name: "GatehouseCore", package: "Gatehouse")]),
+        .executableTarget(
+            name: "FuzzLighttpdConf",
+            dependencies: ["FuzzDriver", .product(name: "LighttpdConfig", package: "Gatehouse")]),
     ]
 )
