@@ -75,7 +75,7 @@ public final class Setting: Sendable {
         case .leeway:
             return Setting(
                 directive: directive,
-                value: .seconds(try seconds(value, in: 0...86_400, orFail: fail("seconds from 0 to 86400"))))
+                value: .seconds(try wholeNumber(value, in: 0...86_400, orFail: fail("seconds from 0 to 86400"))))
         case .hmacSecretFile:
             guard case .string(let path) = value, !path.isEmpty else {
                 throw fail("the path of a file holding the shared secret")
@@ -89,7 +89,7 @@ public final class Setting: Sendable {
             return Setting(
                 directive: directive,
                 value: .count(
-                    try seconds(
+                    try wholeNumber(
                         value, in: 0...10_000_000,
                         orFail: fail("a number of tokens from 0 to 10000000"))))
         case .roleInherits:
@@ -122,17 +122,20 @@ public final class Setting: Sendable {
             return Setting(directive: directive, value: .text(target))
         case .statusURL:
             guard case .string(let path) = value, path.hasPrefix("/"),
-                  path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "?") }) else {
+                path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "?") })
+            else {
                 throw fail("a path such as \"/gatehouse-status\"")
             }
             return Setting(directive: directive, value: .text(path))
         case .rateLimit:
-            let expected = "a list of METHODS => \"N/second|minute|hour|day\" like ( \"POST\" => \"30/minute\", \"*\" => \"600/minute\" )"
+            let expected =
+                "a list of METHODS => \"N/second|minute|hour|day\" like ( \"POST\" => \"30/minute\", \"*\" => \"600/minute\" )"
             guard case .list(let entries) = value, !entries.isEmpty else { throw fail(expected) }
             var limits = [RateLimiter.Limit]()
             for entry in entries {
                 guard let methods = entry.key, case .string(let rate) = entry.value,
-                      let limit = RateLimiter.Limit(methods: methods, rate: rate) else { throw fail(expected) }
+                    let limit = RateLimiter.Limit(methods: methods, rate: rate)
+                else { throw fail(expected) }
                 limits.append(limit)
             }
             return Setting(directive: directive, value: .limits(limits))
@@ -143,12 +146,14 @@ public final class Setting: Sendable {
             return Setting(directive: directive, value: .auditsAll(text == "all"))
         case .tokenSources:
             let names = try strings(
-                value, orFail: fail("a list of \"header:Authorization\", \"header:NAME\", \"cookie:NAME\", \"query:NAME\""))
+                value,
+                orFail: fail("a list of \"header:Authorization\", \"header:NAME\", \"cookie:NAME\", \"query:NAME\""))
             var sources = [TokenSource]()
             for text in names {
                 guard let source = TokenSource(text) else {
-                    throw ConfigError("\(name): \"\(text)\" is not a token source (expected \"header:Authorization\", "
-                                      + "\"header:NAME\", \"cookie:NAME\" or \"query:NAME\")")
+                    throw ConfigError(
+                        "\(name): \"\(text)\" is not a token source (expected \"header:Authorization\", "
+                            + "\"header:NAME\", \"cookie:NAME\" or \"query:NAME\")")
                 }
                 sources.append(source)
             }
@@ -162,7 +167,7 @@ public final class Setting: Sendable {
             return Setting(
                 directive: directive,
                 value: .seconds(
-                    try seconds(
+                    try wholeNumber(
                         value, in: 1...315_360_000,
                         orFail: fail("seconds from 1 to 315360000"))))
         case .tokenType, .realm:
@@ -234,7 +239,7 @@ public final class Setting: Sendable {
     }
 
     /// A whole number in `range`.
-    private static func seconds(
+    private static func wholeNumber(
         _ value: ConfigValue, in range: ClosedRange<Int64>,
         orFail error: ConfigError
     ) throws(ConfigError) -> Int64 {

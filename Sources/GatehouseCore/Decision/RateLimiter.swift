@@ -23,13 +23,14 @@ public final class RateLimiter {
             }
             let parts = rate.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 2, let count = Int(parts[0]), count > 0, count <= 1_000_000 else { return nil }
-            let unit: Int? = switch parts[1] {
-            case "second": 1
-            case "minute": 60
-            case "hour": 3600
-            case "day": 86_400
-            default: nil
-            }
+            let unit: Int? =
+                switch parts[1] {
+                case "second": 1
+                case "minute": 60
+                case "hour": 3600
+                case "day": 86_400
+                default: nil
+                }
             guard let unit else { return nil }
             requests = count
             seconds = unit
@@ -45,13 +46,10 @@ public final class RateLimiter {
         var updated: Int64
     }
 
-    public let capacity: Int
-    private var buckets: [String: Bucket] = [:]
-    private var order: [String] = []
-    private var oldest = 0
+    private var buckets: BoundedStore<String, Bucket>
 
     public init(capacity: Int = 100_000) {
-        self.capacity = capacity
+        buckets = BoundedStore(capacity: capacity)
     }
 
     /// Takes one request from the caller's bucket for `limit`; returns nil when allowed, or
@@ -69,17 +67,7 @@ public final class RateLimiter {
         } else {
             wait = max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
         }
-        if buckets.updateValue(bucket, forKey: key) == nil { remember(key) }
+        buckets.set(bucket, for: key)
         return wait
-    }
-
-    private func remember(_ key: String) {
-        if order.count < capacity {
-            order.append(key)
-        } else {
-            buckets[order[oldest]] = nil
-            order[oldest] = key
-            oldest = (oldest + 1) % capacity
-        }
     }
 }

@@ -31,15 +31,11 @@ public final class TokenCache {
         static func == (a: Key, b: Key) -> Bool { a.token.sameBytes(b.token) }
     }
 
-    public let capacity: Int
-    private var entries: [Key: Entry] = [:]
-    /// Insertion order, as a ring: the slot to reuse next is `oldest`.
-    private var order: [Key] = []
-    private var oldest = 0
+    public var capacity: Int { entries.capacity }
+    private var entries: BoundedStore<Key, Entry>
 
     public init(capacity: Int) {
-        self.capacity = max(0, capacity)
-        entries.reserveCapacity(self.capacity)
+        entries = BoundedStore(capacity: capacity)
     }
 
     public var count: Int { entries.count }
@@ -55,7 +51,7 @@ public final class TokenCache {
             return nil
         }
         guard Double(now) < entry.expiry else {
-            entries[tokenKey] = nil
+            entries.remove(tokenKey)
             misses += 1
             return nil
         }
@@ -64,22 +60,12 @@ public final class TokenCache {
     }
 
     func insert(_ token: String, _ verified: VerifiedToken, facts: TokenFacts, key: VerificationKey, now: Int64) {
-        guard capacity > 0, let expiry = facts.expiry, Double(now) < expiry else { return }
+        guard let expiry = facts.expiry, Double(now) < expiry else { return }
         let tokenKey = Key(token: token)
-        let entry = Entry(token: verified, facts: facts, key: key, expiry: expiry)
-        if entries.updateValue(entry, forKey: tokenKey) != nil { return }
-        if order.count < capacity {
-            order.append(tokenKey)
-        } else {
-            entries[order[oldest]] = nil
-            order[oldest] = tokenKey
-            oldest = (oldest + 1) % capacity
-        }
+        entries.set(Entry(token: verified, facts: facts, key: key, expiry: expiry), for: tokenKey)
     }
 
     public func removeAll() {
-        entries.removeAll(keepingCapacity: true)
-        order.removeAll(keepingCapacity: true)
-        oldest = 0
+        entries.removeAll()
     }
 }
