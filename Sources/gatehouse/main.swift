@@ -7,7 +7,7 @@ struct Gatehouse: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatehouse",
         abstract: "Identity-aware authorization for lighttpd: verify tokens and test policies offline.",
-        subcommands: [Verify.self, Check.self, Lint.self, TestCases.self, Audit.self, Bench.self]
+        subcommands: [Verify.self, Check.self, Lint.self, TestCases.self, Audit.self, JWKS.self, Bench.self]
     )
 }
 
@@ -22,6 +22,9 @@ do {
     try command.run()
 } catch let exit as ExitCode {
     Gatehouse.exit(withError: exit)
+} catch let failure as FetchFailure {
+    FileHandle.standardError.write(Data("gatehouse: \(failure)\n".utf8))
+    Gatehouse.exit(withError: ExitCode(1))
 } catch let error as UsageError {
     FileHandle.standardError.write(Data("gatehouse: \(error)\n".utf8))
     Gatehouse.exit(withError: ExitCode(2))
