@@ -43,3 +43,14 @@ fi
 # Python test dependencies: an independent JOSE implementation mints the tokens.
 python3 -c 'import jwt, cryptography, pytest, requests, flup' 2>/dev/null \
     || python3 -m pip install -q PyJWT cryptography pytest requests flup
+
+# The end-to-end tests' identity provider and the real backends they guard.
+python3 -c 'import oidc_provider_mock, luigi' 2>/dev/null \
+    || python3 -m pip install -q "oidc-provider-mock==0.3.4" "luigi==3.8.1"
+# Prefect's server pins much of its stack, so it gets a virtual environment of its own
+# (fastapi 0.150: later releases dropped the Body(min_items=…) that prefect 3.8.8 still uses).
+if [ ! -x build/venv-prefect/bin/prefect ]; then
+    rm -rf build/venv-prefect
+    python3 -m venv build/venv-prefect
+    build/venv-prefect/bin/pip install -q "prefect==3.8.8" "fastapi==0.150.0"
+fi

@@ -166,3 +166,15 @@ def lighttpd(tmp_path, backend, keys):
     server = Lighttpd(str(tmp_path), backend, keys.jwks_path)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def provider(tmp_path_factory):
+    """A real OpenID Connect provider on loopback, and its keys fetched by `gatehouse jwks fetch`."""
+    from e2e import Provider
+    folder = str(tmp_path_factory.mktemp("provider"))
+    server = Provider(folder)
+    server.jwks_path = os.path.join(folder, "jwks.json")
+    server.fetch_jwks(server.jwks_path)
+    yield server
+    server.stop()

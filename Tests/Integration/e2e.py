@@ -1,0 +1,213 @@
+"""End-to-end plumbing: a real OpenID Connect provider (oidc-provider-mock), real or stand-in
+backends started as their own processes, a header tap that records what reaches each backend,
+and lighttpd running one of the complete configurations in examples/ as it is written, with only
+its installation-specific `var.` lines changed."""
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+import requests
+
+from conftest import LIGHTTPD, MODULES, ROOT, free_port
+
+GATEHOUSE = os.path.join(ROOT, "build", "gatehouse")
+
+
+def wait_for_port(port, process, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on {port} within {timeout} s")
+
+
+class Service:
+    """A backend or provider process, its output in a log file, stopped by its PID."""
+
+    def __init__(self, name, argv, port, folder, env=None, timeout=60):
+        self.name, self.port = name, port
+        self.log_path = os.path.join(folder, f"{name}.log")
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=folder,
+                                        env={**os.environ, **(env or {})}, start_new_session=True)
+        try:
+            wait_for_port(port, self.process, name, timeout)
+        except RuntimeError as error:
+            self.stop()
+            raise RuntimeError(f"{error}: {self.output()}") from None
+
+    def output(self):
+        with open(self.log_path) as f:
+            return f.read()[-4000:]
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
+        self.log.close()
+
+
+class Provider:
+    """oidc-provider-mock on loopback. Tokens come from its authorization-code flow with PKCE
+    (RFC 7636), driven here as a browser would: the ID token it issues is an RS256 JWT signed
+    with the provider's own key, carrying the user's claims, with the client id as audience."""
+
+    def __init__(self, folder):
+        port = free_port()
+        self.issuer = f"http://127.0.0.1:{port}"
+        self.service = Service("oidc-provider", [sys.executable, "-m", "oidc_provider_mock", "-H", "127.0.0.1",
+                                                 "-p", str(port)], port, folder)
+        self.session = requests.Session()
+
+    def fetch_jwks(self, path):
+        """`gatehouse jwks fetch`, as an administrator runs it."""
+        result = subprocess.run([GATEHOUSE, "jwks", "fetch", "--issuer", self.issuer, "--out", path],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    def token(self, sub, audience, **claims):
+        """Logs `sub` in with these claims (roles, groups, tenant, flows…) and returns the ID token."""
+        assert self.session.put(f"{self.issuer}/users/{urllib.parse.quote(sub)}", json=claims).status_code == 204
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        redirect = "http://127.0.0.1/callback"
+        state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        query = urllib.parse.urlencode({
+            "client_id": audience, "redirect_uri": redirect, "response_type": "code", "scope": "openid",
+            "state": state, "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256"})
+        answer = self.session.get(f"{self.issuer}/oauth2/authorize?{query}")
+        assert answer.status_code == 200, answer.text  # the login form
+        answer = self.session.post(f"{self.issuer}/oauth2/authorize?{query}", data={"sub": sub},
+                                   allow_redirects=False)
+        assert answer.status_code == 302, answer.text
+        location = urllib.parse.urlparse(answer.headers["Location"])
+        params = urllib.parse.parse_qs(location.query)
+        assert params["state"] == [state]
+        answer = self.session.post(f"{self.issuer}/oauth2/token", data={
+            "grant_type": "authorization_code", "code": params["code"][0], "redirect_uri": redirect,
+            "code_verifier": verifier, "client_id": audience, "client_secret": "unused"})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["id_token"]
+
+    def stop(self):
+        self.service.stop()
+
+
+class HeaderTap:
+    """A TCP relay between lighttpd and a backend that records each request's header block, so a
+    test can see exactly which identity headers reached the backend (and which never did)."""
+
+    def __init__(self, backend_port):
+        self.backend_port = backend_port
+        self.requests = []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client):
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            head += chunk
+        lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+        method, target = (lines[0].split(" ") + ["", ""])[:2]
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+        self.requests.append({"method": method, "path": target, "headers": headers})
+        upstream = socket.create_connection(("127.0.0.1", self.backend_port))
+        upstream.sendall(head)
+        threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+        self._pump(upstream, client)
+
+    @staticmethod
+    def _pump(source, target):
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+            target.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def last(self, method, path_prefix):
+        """The last request the backend received with this method and path prefix."""
+        for request in reversed(self.requests):
+            if request["method"] == method and request["path"].startswith(path_prefix):
+                return request
+        raise AssertionError(f"the backend never received {method} {path_prefix}: {self.requests[-5:]}")
+
+    def stop(self):
+        self.server.close()
+
+
+class ExampleSite:
+    """lighttpd + mod_gatehouse running examples/NAME.conf: the file as committed, with only the
+    values of its `var.` lines at the top replaced (ports, issuer, key file, log folder)."""
+
+    def __init__(self, name, folder, **values):
+        with open(os.path.join(ROOT, "examples", f"{name}.conf")) as f:
+            text = f.read()
+        self.port = free_port()
+        values = {"listen_port": self.port, **values}
+        for var, value in values.items():
+            literal = str(value) if isinstance(value, int) else json.dumps(value)
+            text, count = re.subn(rf"^var\.{var}\s*=.*$", lambda _: f"var.{var} = {literal}", text, flags=re.M)
+            assert count == 1, f"examples/{name}.conf has no single var.{var} line"
+        self.folder = folder
+        self.config = os.path.join(folder, f"{name}.conf")
+        with open(self.config, "w") as f:
+            f.write(text)
+        check = subprocess.run([LIGHTTPD, "-tt", "-m", MODULES, "-f", self.config], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        self.log = open(os.path.join(folder, "lighttpd.out"), "w")
+        self.process = subprocess.Popen([LIGHTTPD, "-D", "-m", MODULES, "-f", self.config],
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.process, "lighttpd")
+        self.session = requests.Session()
+
+    def request(self, method, path, token=None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.session.request(method, f"http://127.0.0.1:{self.port}{path}", headers=headers, timeout=30,
+                                    **kwargs)
+
+    def audit(self):
+        with open(os.path.join(self.folder, "gatehouse-audit.log")) as f:
+            return [json.loads(line) for line in f]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+        self.log.close()
