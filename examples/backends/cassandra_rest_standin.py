@@ -213,7 +213,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_request(self, code="-", size="-"):
         headers = getattr(self, "headers", None)
         subject = headers.get("X-Auth-Subject") if headers else None
-        print(f"{self.command} {getattr(self, 'path', '-')} {int(code)} subject={json.dumps(subject)}",
+        print(f"{self.command or '-'} {getattr(self, 'path', '-')} {int(code)} subject={json.dumps(subject)}",
               file=sys.stderr, flush=True)
 
 

@@ -1,0 +1,98 @@
+"""Prefect's real API server (`prefect server start`, SQLite) behind lighttpd + mod_gatehouse,
+configured by examples/prefect.conf, with tokens from the real OpenID Connect provider."""
+import os
+
+import pytest
+
+from conftest import ROOT, free_port
+from e2e import ExampleSite, HeaderTap, Service
+
+PREFECT = os.path.join(ROOT, "build", "venv-prefect", "bin", "prefect")
+
+
+@pytest.fixture(scope="module")
+def prefect(tmp_path_factory, provider):
+    folder = str(tmp_path_factory.mktemp("prefect"))
+    port = free_port()
+    server = Service("prefect", [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], port,
+                     folder, timeout=180, env={
+                         "PREFECT_HOME": folder, "PREFECT_UI_ENABLED": "false",
+                         "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    tap = HeaderTap(port)
+    site = ExampleSite("prefect", folder, backend_port=tap.port, issuer=provider.issuer, jwks=provider.jwks_path,
+                       state_dir=folder)
+    tokens = {role: provider.token(f"{role}-user", "prefect", roles=[role])
+              for role in ("admin", "operator", "viewer")}
+    yield site, tap, tokens
+    site.stop()
+    tap.stop()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def deployment(prefect):
+    site, _, tokens = prefect
+    flow = site.request("POST", "/api/flows/", tokens["admin"], json={"name": "nightly-etl"})
+    assert flow.status_code in (200, 201), flow.text
+    made = site.request("POST", "/api/deployments/", tokens["admin"],
+                        json={"name": "nightly", "flow_id": flow.json()["id"]})
+    assert made.status_code in (200, 201), made.text
+    return flow.json()["id"], made.json()["id"]
+
+
+def test_operators_create_flow_runs_and_prefect_sees_who(prefect, deployment):
+    site, tap, tokens = prefect
+    _, deployment_id = deployment
+    run = site.request("POST", f"/api/deployments/{deployment_id}/create_flow_run", tokens["operator"], json={})
+    assert run.status_code == 201, run.text
+    assert run.json()["deployment_id"] == deployment_id
+    seen = tap.last("POST", f"/api/deployments/{deployment_id}/create_flow_run")["headers"]
+    assert seen["x-auth-subject"] == ["operator-user"]
+    # the run is really there, for a viewer to read
+    runs = site.request("POST", "/api/flow_runs/filter", tokens["viewer"], json={})
+    assert runs.status_code == 200 and run.json()["id"] in [r["id"] for r in runs.json()]
+    record = [r for r in site.audit() if r["sub"] == "operator-user"][-1]
+    assert (record["decision"], record["rule"]) == ("allow", "POST /api/deployments/{id}/create_flow_run")
+
+
+def test_viewers_read_but_cannot_start_runs(prefect, deployment):
+    site, tap, tokens = prefect
+    flow_id, deployment_id = deployment
+    assert site.request("GET", f"/api/flows/{flow_id}", tokens["viewer"]).json()["name"] == "nightly-etl"
+    assert site.request("POST", "/api/flows/filter", tokens["viewer"], json={}).status_code == 200
+    assert site.request("POST", "/api/deployments/filter", tokens["viewer"], json={}).status_code == 200
+    before = len(tap.requests)
+    assert site.request("POST", f"/api/deployments/{deployment_id}/create_flow_run", tokens["viewer"],
+                        json={}).status_code == 403
+    assert site.request("POST", "/api/flow_runs/", tokens["viewer"], json={"flow_id": flow_id}).status_code == 403
+    assert len(tap.requests) == before
+    denied = [r for r in site.audit() if r["sub"] == "viewer-user" and r["decision"] == "deny"]
+    assert [(r["method"], r["status"], r["reason"]) for r in denied[-2:]] == [
+        ("POST", 403, "policy_denied"), ("POST", 403, "policy_denied")]
+
+
+def test_only_admins_change_deployments(prefect, deployment):
+    site, tap, tokens = prefect
+    _, deployment_id = deployment
+    for role in ("operator", "viewer"):
+        assert site.request("PATCH", f"/api/deployments/{deployment_id}", tokens[role],
+                            json={"description": f"by {role}"}).status_code == 403
+    assert site.request("PATCH", f"/api/deployments/{deployment_id}", tokens["admin"],
+                        json={"description": "by admin"}).status_code == 204
+    assert tap.last("PATCH", "/api/deployments/")["headers"]["x-auth-subject"] == ["admin-user"]
+    read = site.request("GET", f"/api/deployments/{deployment_id}", tokens["viewer"])
+    assert read.json()["description"] == "by admin"
+    assert site.request("DELETE", f"/api/deployments/{deployment_id}", tokens["operator"]).status_code == 403
+
+
+def test_no_token_or_a_token_for_another_api_gets_401(prefect, provider):
+    site, tap, _ = prefect
+    before = len(tap.requests)
+    missing = site.request("POST", "/api/flows/filter", json={})
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")
+    for_luigi = provider.token("admin-user", "luigi", roles=["admin"])
+    assert site.request("POST", "/api/flows/filter", for_luigi, json={}).status_code == 401
+    forged_subject = site.request("GET", "/api/flows/x", headers={"X-Auth-Subject": "admin-user"})
+    assert forged_subject.status_code == 401
+    assert len(tap.requests) == before
+    assert site.request("GET", "/api/health").json() is True  # the probe needs no token
