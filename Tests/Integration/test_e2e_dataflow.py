@@ -1,0 +1,75 @@
+"""A dataflow-style pipeline trigger service (stand-in) behind lighttpd + mod_gatehouse,
+configured by examples/dataflow-trigger.conf: only identities entitled to a flow (its name in
+the token's "flows" claim) may start it. Tokens from the real OpenID Connect provider."""
+import os
+import sys
+
+import pytest
+
+from conftest import ROOT, free_port
+from e2e import ExampleSite, HeaderTap, Service
+
+STANDIN = os.path.join(ROOT, "examples", "backends", "dataflow_trigger_standin.py")
+
+
+@pytest.fixture(scope="module")
+def trigger(tmp_path_factory, provider):
+    folder = str(tmp_path_factory.mktemp("dataflow"))
+    port = free_port()
+    service = Service("dataflow-standin", [sys.executable, STANDIN, "--port", str(port)], port, folder)
+    tap = HeaderTap(port)
+    site = ExampleSite("dataflow-trigger", folder, backend_port=tap.port, issuer=provider.issuer,
+                       jwks=provider.jwks_path, state_dir=folder)
+    yield site, tap
+    site.stop()
+    tap.stop()
+    service.stop()
+
+
+def test_an_entitled_identity_starts_its_flow_and_the_service_sees_who(trigger, provider):
+    site, tap = trigger
+    engineer = provider.token("erin", "pipelines", flows=["etl", "reports"])
+    run = site.request("POST", "/flows/etl/runs", engineer, json={"parameters": {"day": "2026-11-21"}})
+    assert run.status_code == 201, run.text
+    assert run.json()["triggered_by"] == "erin" and run.json()["state"] == "QUEUED"
+    assert tap.last("POST", "/flows/etl/runs")["headers"]["x-auth-subject"] == ["erin"]
+    runs = site.request("GET", "/flows/etl/runs", engineer).json()
+    assert run.json()["run_id"] in [r["run_id"] for r in runs]
+    record = site.audit()[-2]
+    assert (record["decision"], record["sub"], record["path"]) == ("allow", "erin", "/flows/etl/runs")
+
+
+def test_flows_outside_the_claim_are_refused(trigger, provider):
+    site, tap = trigger
+    engineer = provider.token("erin", "pipelines", flows=["etl", "reports"])
+    before = len(tap.requests)
+    assert site.request("POST", "/flows/nightly-billing/runs", engineer).status_code == 403
+    assert site.request("GET", "/flows/nightly-billing/runs", engineer).status_code == 403
+    # a string claim is not a list of flows: "nightly-billing" does not entitle to "billing"
+    billing_team = provider.token("bill", "pipelines", flows="nightly-billing")
+    assert site.request("POST", "/flows/billing/runs", billing_team).status_code == 403
+    assert site.request("POST", "/flows/nightly-billing/runs", billing_team).status_code == 403
+    no_claim = provider.token("nora", "pipelines")
+    assert site.request("POST", "/flows/etl/runs", no_claim).status_code == 403
+    assert len(tap.requests) == before
+    denied = [r for r in site.audit() if r["decision"] == "deny"]
+    assert [(r["sub"], r["path"]) for r in denied[-3:]] == [
+        ("bill", "/flows/billing/runs"), ("bill", "/flows/nightly-billing/runs"), ("nora", "/flows/etl/runs")]
+
+
+def test_auditors_read_every_flow_but_start_none(trigger, provider):
+    site, _ = trigger
+    auditor = provider.token("audrey", "pipelines", roles=["flow-auditor"])
+    assert site.request("GET", "/flows/nightly-billing/runs", auditor).status_code == 200
+    assert site.request("POST", "/flows/nightly-billing/runs", auditor).status_code == 403
+    assert site.request("GET", "/flows", auditor).json() == ["nightly-billing", "billing", "etl", "reports"]
+
+
+def test_without_a_valid_token_nothing_starts(trigger, provider):
+    site, tap = trigger
+    before = len(tap.requests)
+    assert site.request("POST", "/flows/etl/runs").status_code == 401
+    other_api = provider.token("erin", "luigi", flows=["etl"])
+    assert site.request("POST", "/flows/etl/runs", other_api).status_code == 401
+    assert site.request("GET", "/flows").status_code == 401
+    assert len(tap.requests) == before
