@@ -59,7 +59,7 @@ def test_flows_outside_the_claim_are_refused(trigger, provider):
 
 def test_auditors_read_every_flow_but_start_none(trigger, provider):
     site, _ = trigger
-    auditor = provider.token("audrey", "pipelines", roles=["flow-auditor"])
+    auditor = provider.token("audrey", "pipelines", groups=["flow-auditors"])
     assert site.request("GET", "/flows/nightly-billing/runs", auditor).status_code == 200
     assert site.request("POST", "/flows/nightly-billing/runs", auditor).status_code == 403
     assert site.request("GET", "/flows", auditor).json() == ["nightly-billing", "billing", "etl", "reports"]
