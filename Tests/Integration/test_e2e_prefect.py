@@ -1,6 +1,8 @@
 """Prefect's real API server (`prefect server start`, SQLite) behind lighttpd + mod_gatehouse,
 configured by examples/prefect.conf, with tokens from the real OpenID Connect provider."""
+import json
 import os
+import subprocess
 
 import pytest
 
@@ -96,3 +98,24 @@ def test_no_token_or_a_token_for_another_api_gets_401(prefect, provider):
     assert forged_subject.status_code == 401
     assert len(tap.requests) == before
     assert site.request("GET", "/api/health").json() is True  # the probe needs no token
+
+
+@pytest.mark.parametrize("role, allowed", [("operator", True), ("viewer", False)])
+def test_prefects_own_client_works_through_the_gate_with_its_api_key_as_the_token(prefect, deployment, role,
+                                                                                   allowed):
+    site, tap, tokens = prefect
+    _, deployment_id = deployment
+    python = os.path.join(os.path.dirname(PREFECT), "python")
+    client = subprocess.run(
+        [python, os.path.join(os.path.dirname(__file__), "prefect_client.py"), deployment_id],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{site.port}/api", "PREFECT_API_KEY": tokens[role],
+             "PREFECT_HOME": site.folder, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    result = json.loads(client.stdout.strip().splitlines()[-1]) if client.stdout.strip() else {}
+    if allowed:
+        assert client.returncode == 0, client.stdout + client.stderr
+        assert result["run"] in result["runs"]
+        assert tap.last("POST", f"/api/deployments/{deployment_id}/create_flow_run")["headers"][
+            "x-auth-subject"] == ["operator-user"]
+    else:
+        assert client.returncode == 1 and result == {"status": 403}, client.stdout + client.stderr
