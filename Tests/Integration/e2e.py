@@ -4,6 +4,7 @@ and lighttpd running one of the complete configurations in examples/ as it is wr
 its installation-specific `var.` lines changed. Every request a test sends is also decided
 offline by `gatehouse check` on the same file, which must agree with lighttpd."""
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -238,3 +239,24 @@ class ExampleSite:
             self.process.wait(timeout=15)
         self.log.close()
         assert self.checked > 0, "no request was decided offline by gatehouse check"
+
+
+@contextlib.contextmanager
+def guarded(example, tmp_path_factory, provider, backend, env=None, timeout=60, **values):
+    """The backend (its argv made by backend(port, folder)) started on loopback behind a header
+    tap and lighttpd running examples/EXAMPLE.conf, trusting the provider's fetched keys.
+    Yields (site, tap)."""
+    folder = str(tmp_path_factory.mktemp(example))
+    port = free_port()
+    service = Service(f"{example}-backend", backend(port, folder), port, folder, env=env, timeout=timeout)
+    tap = HeaderTap(port)
+    try:
+        site = ExampleSite(example, folder, backend_port=tap.port, issuer=provider.issuer, jwks=provider.jwks_path,
+                           state_dir=folder, **values)
+        try:
+            yield site, tap
+        finally:
+            site.stop()
+    finally:
+        tap.stop()
+        service.stop()

@@ -7,30 +7,23 @@ import sys
 
 import pytest
 
-from conftest import ROOT, free_port
-from e2e import ExampleSite, HeaderTap, Service
+from conftest import ROOT
+from e2e import guarded
 
 STANDIN = os.path.join(ROOT, "examples", "backends", "cassandra_rest_standin.py")
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, provider):
-    folder = str(tmp_path_factory.mktemp("cassandra"))
-    port = free_port()
-    rows = Service("cassandra-standin", [sys.executable, STANDIN, "--port", str(port),
-                                         "--db", os.path.join(folder, "rows.db")], port, folder)
-    tap = HeaderTap(port)
-    site = ExampleSite("cassandra-api", folder, backend_port=tap.port, issuer=provider.issuer,
-                       jwks=provider.jwks_path, state_dir=folder)
-    tokens = {
-        "writer": provider.token("wanda", "orders-api", roles=["writer"], keyspaces=["shop"]),
-        "reader": provider.token("rita", "orders-api", roles=["reader"], keyspaces=["shop"]),
-        "other-writer": provider.token("otto", "orders-api", roles=["writer"], keyspaces=["billing"]),
-    }
-    yield site, tap, tokens
-    site.stop()
-    tap.stop()
-    rows.stop()
+    def backend(port, folder):
+        return [sys.executable, STANDIN, "--port", str(port), "--db", os.path.join(folder, "rows.db")]
+
+    with guarded("cassandra-api", tmp_path_factory, provider, backend) as (site, tap):
+        yield site, tap, {
+            "writer": provider.token("wanda", "orders-api", roles=["writer"], keyspaces=["shop"]),
+            "reader": provider.token("rita", "orders-api", roles=["reader"], keyspaces=["shop"]),
+            "other-writer": provider.token("otto", "orders-api", roles=["writer"], keyspaces=["billing"]),
+        }
 
 
 def test_writers_write_and_the_api_records_who(api):

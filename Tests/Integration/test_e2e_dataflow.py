@@ -6,24 +6,17 @@ import sys
 
 import pytest
 
-from conftest import ROOT, free_port
-from e2e import ExampleSite, HeaderTap, Service
+from conftest import ROOT
+from e2e import guarded
 
 STANDIN = os.path.join(ROOT, "examples", "backends", "dataflow_trigger_standin.py")
 
 
 @pytest.fixture(scope="module")
 def trigger(tmp_path_factory, provider):
-    folder = str(tmp_path_factory.mktemp("dataflow"))
-    port = free_port()
-    service = Service("dataflow-standin", [sys.executable, STANDIN, "--port", str(port)], port, folder)
-    tap = HeaderTap(port)
-    site = ExampleSite("dataflow-trigger", folder, backend_port=tap.port, issuer=provider.issuer,
-                       jwks=provider.jwks_path, state_dir=folder)
-    yield site, tap
-    site.stop()
-    tap.stop()
-    service.stop()
+    with guarded("dataflow-trigger", tmp_path_factory, provider,
+                 lambda port, _: [sys.executable, STANDIN, "--port", str(port)]) as running:
+        yield running
 
 
 def test_an_entitled_identity_starts_its_flow_and_the_service_sees_who(trigger, provider):

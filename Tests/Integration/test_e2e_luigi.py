@@ -7,25 +7,19 @@ import sys
 
 import pytest
 
-from conftest import free_port
-from e2e import ExampleSite, HeaderTap, Service
+from e2e import guarded
 
 HERE = os.path.dirname(__file__)
 
 
 @pytest.fixture(scope="module")
 def luigi(tmp_path_factory, provider):
-    folder = str(tmp_path_factory.mktemp("luigi"))
-    port = free_port()
-    luigid = Service("luigid", ["luigid", "--address", "127.0.0.1", "--port", str(port), "--logdir", folder,
-                                "--state-path", os.path.join(folder, "luigi-state.pickle")], port, folder)
-    tap = HeaderTap(port)
-    site = ExampleSite("luigi", folder, backend_port=tap.port, issuer=provider.issuer, jwks=provider.jwks_path,
-                       state_dir=folder, post_limit="40/minute")
-    yield site, tap
-    site.stop()
-    tap.stop()
-    luigid.stop()
+    def luigid(port, folder):
+        return ["luigid", "--address", "127.0.0.1", "--port", str(port), "--logdir", folder,
+                "--state-path", os.path.join(folder, "luigi-state.pickle")]
+
+    with guarded("luigi", tmp_path_factory, provider, luigid, post_limit="40/minute") as running:
+        yield running
 
 
 def task_list(site, token, status):

@@ -6,29 +6,23 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, free_port
-from e2e import ExampleSite, HeaderTap, Service
+from conftest import ROOT
+from e2e import guarded
 
 PREFECT = os.path.join(ROOT, "build", "venv-prefect", "bin", "prefect")
 
 
 @pytest.fixture(scope="module")
 def prefect(tmp_path_factory, provider):
-    folder = str(tmp_path_factory.mktemp("prefect"))
-    port = free_port()
-    server = Service("prefect", [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], port,
-                     folder, timeout=180, env={
-                         "PREFECT_HOME": folder, "PREFECT_UI_ENABLED": "false",
-                         "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
-    tap = HeaderTap(port)
-    site = ExampleSite("prefect", folder, backend_port=tap.port, issuer=provider.issuer, jwks=provider.jwks_path,
-                       state_dir=folder)
-    tokens = {role: provider.token(f"{role}-user", "prefect", roles=[role])
-              for role in ("admin", "operator", "viewer")}
-    yield site, tap, tokens
-    site.stop()
-    tap.stop()
-    server.stop()
+    home = str(tmp_path_factory.mktemp("prefect-home"))
+    environment = {"PREFECT_HOME": home, "PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
+    def server(port, _):
+        return [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+
+    with guarded("prefect", tmp_path_factory, provider, server, env=environment, timeout=180) as (site, tap):
+        yield site, tap, {role: provider.token(f"{role}-user", "prefect", roles=[role])
+                          for role in ("admin", "operator", "viewer")}
 
 
 @pytest.fixture(scope="module")

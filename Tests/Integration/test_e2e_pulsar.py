@@ -6,30 +6,22 @@ import sys
 
 import pytest
 
-from conftest import ROOT, free_port
-from e2e import ExampleSite, HeaderTap, Service
+from conftest import ROOT
+from e2e import guarded
 
 STANDIN = os.path.join(ROOT, "examples", "backends", "pulsar_admin_standin.py")
 
 
 @pytest.fixture(scope="module")
 def pulsar(tmp_path_factory, provider):
-    folder = str(tmp_path_factory.mktemp("pulsar"))
-    port = free_port()
-    broker = Service("pulsar-standin", [sys.executable, STANDIN, "--port", str(port)], port, folder)
-    tap = HeaderTap(port)
-    site = ExampleSite("pulsar", folder, backend_port=tap.port, issuer=provider.issuer, jwks=provider.jwks_path,
-                       state_dir=folder)
-    tokens = {
-        "acme-admin": provider.token("ana", "pulsar-admin", tenant="acme", roles=["tenant-admin"]),
-        "acme-member": provider.token("max", "pulsar-admin", tenant="acme", roles=[]),
-        "globex-admin": provider.token("gil", "pulsar-admin", tenant="globex", roles=["tenant-admin"]),
-        "superuser": provider.token("root-ops", "pulsar-admin", roles=["pulsar-superuser"]),
-    }
-    yield site, tap, tokens
-    site.stop()
-    tap.stop()
-    broker.stop()
+    with guarded("pulsar", tmp_path_factory, provider,
+                 lambda port, _: [sys.executable, STANDIN, "--port", str(port)]) as (site, tap):
+        yield site, tap, {
+            "acme-admin": provider.token("ana", "pulsar-admin", tenant="acme", roles=["tenant-admin"]),
+            "acme-member": provider.token("max", "pulsar-admin", tenant="acme", roles=[]),
+            "globex-admin": provider.token("gil", "pulsar-admin", tenant="globex", roles=["tenant-admin"]),
+            "superuser": provider.token("root-ops", "pulsar-admin", roles=["pulsar-superuser"]),
+        }
 
 
 TOPIC = "/admin/v2/persistent/acme/default/payments"
