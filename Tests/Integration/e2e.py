@@ -3,13 +3,9 @@ backends started as their own processes, a header tap that records what reaches 
 and lighttpd running one of the complete configurations in examples/ as it is written, with only
 its installation-specific `var.` lines changed. Every request a test sends is also decided
 offline by `gatehouse check` on the same file, which must agree with lighttpd."""
-import base64
 import contextlib
-import hashlib
 import json
 import os
-import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -20,6 +16,9 @@ import urllib.parse
 import requests
 
 from conftest import LIGHTTPD, MODULES, ROOT, free_port
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from examples import configure, login  # noqa: E402
 
 GATEHOUSE = os.path.join(ROOT, "build", "gatehouse")
 
@@ -69,8 +68,9 @@ class Service:
 
 class Provider:
     """oidc-provider-mock on loopback. Tokens come from its authorization-code flow with PKCE
-    (RFC 7636), driven here as a browser would: the ID token it issues is an RS256 JWT signed
-    with the provider's own key, carrying the user's claims, with the client id as audience."""
+    (RFC 7636), driven as a browser would (scripts/examples.py): the ID token it issues is an
+    RS256 JWT signed with the provider's own key, carrying the user's claims, with the client id
+    as audience."""
 
     def __init__(self, folder):
         port = free_port()
@@ -88,27 +88,7 @@ class Provider:
 
     def token(self, sub, audience, **claims):
         """Logs `sub` in with these claims (roles, groups, tenant, flows…) and returns the ID token."""
-        assert self.session.put(f"{self.issuer}/users/{urllib.parse.quote(sub)}", json=claims).status_code == 204
-        verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        redirect = "http://127.0.0.1/callback"
-        state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        query = urllib.parse.urlencode({
-            "client_id": audience, "redirect_uri": redirect, "response_type": "code", "scope": "openid",
-            "state": state, "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256"})
-        answer = self.session.get(f"{self.issuer}/oauth2/authorize?{query}")
-        assert answer.status_code == 200, answer.text  # the login form
-        answer = self.session.post(f"{self.issuer}/oauth2/authorize?{query}", data={"sub": sub},
-                                   allow_redirects=False)
-        assert answer.status_code == 302, answer.text
-        location = urllib.parse.urlparse(answer.headers["Location"])
-        params = urllib.parse.parse_qs(location.query)
-        assert params["state"] == [state]
-        answer = self.session.post(f"{self.issuer}/oauth2/token", data={
-            "grant_type": "authorization_code", "code": params["code"][0], "redirect_uri": redirect,
-            "code_verifier": verifier, "client_id": audience, "client_secret": "unused"})
-        assert answer.status_code == 200, answer.text
-        return answer.json()["id_token"]
+        return login(self.issuer, audience, sub, claims, self.session)
 
     def stop(self):
         self.service.stop()
@@ -177,18 +157,10 @@ class ExampleSite:
     values of its `var.` lines at the top replaced (ports, issuer, key file, log folder)."""
 
     def __init__(self, name, folder, **values):
-        with open(os.path.join(ROOT, "examples", f"{name}.conf")) as f:
-            text = f.read()
         self.port = free_port()
-        values = {"listen_port": self.port, **values}
-        for var, value in values.items():
-            literal = str(value) if isinstance(value, int) else json.dumps(value)
-            text, count = re.subn(rf"^var\.{var}\s*=.*$", lambda _: f"var.{var} = {literal}", text, flags=re.M)
-            assert count == 1, f"examples/{name}.conf has no single var.{var} line"
         self.folder = folder
         self.config = os.path.join(folder, f"{name}.conf")
-        with open(self.config, "w") as f:
-            f.write(text)
+        configure(name, self.config, listen_port=self.port, **values)
         check = subprocess.run([LIGHTTPD, "-tt", "-m", MODULES, "-f", self.config], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         lint = subprocess.run([GATEHOUSE, "lint", "--config", self.config], capture_output=True, text=True)

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Runs one of the examples/ configurations on this machine: an OpenID Connect provider
+# (oidc-provider-mock) on 127.0.0.1:9400, its keys fetched with `gatehouse jwks fetch`, the
+# backend on loopback, and lighttpd + mod_gatehouse on 127.0.0.1:8080 with examples/NAME.conf
+# (its var. lines pointed at all this). Prints tokens from the provider and curl commands.
+#   scripts/example.sh luigi|prefect|pulsar|cassandra-api|dataflow-trigger
+#   scripts/example.sh stop
+set -euo pipefail
+cd "$(dirname "$0")/.."
+run="$PWD/build/example"
+issuer="http://127.0.0.1:9400"
+
+stop() {
+    local process
+    for process in lighttpd backend provider; do
+        if [ -f "$run/$process.pid" ]; then
+            kill -- "-$(cat "$run/$process.pid")" 2>/dev/null || true
+            rm -f "$run/$process.pid"
+        fi
+    done
+}
+name="${1:-}"
+if [ "$name" = "stop" ]; then stop; echo "example stopped"; exit 0; fi
+
+case "$name" in
+luigi)
+    audience=luigi port=8082
+    backend=(luigid --address 127.0.0.1 --port 8082 --logdir "$run" --state-path "$run/luigi-state.pickle")
+    allowed=(otto '{"roles": ["operator"]}')
+    refused=(vera '{"roles": ["viewer"]}')
+    try="curl -i http://127.0.0.1:8080/api/add_task --data-urlencode 'data={\"task_id\": \"T1\", \"worker\": \"w1\"}'" ;;
+prefect)
+    audience=prefect port=4200
+    backend=(env PREFECT_HOME="$run/prefect" PREFECT_UI_ENABLED=false PREFECT_SERVER_ANALYTICS_ENABLED=false
+             build/venv-prefect/bin/prefect server start --host 127.0.0.1 --port 4200)
+    allowed=(ada '{"roles": ["admin"]}')
+    refused=(vera '{"roles": ["viewer"]}')
+    try="curl -i http://127.0.0.1:8080/api/flows/ -H 'Content-Type: application/json' -d '{\"name\": \"etl\"}'" ;;
+pulsar)
+    audience=pulsar-admin port=8081
+    backend=(python3 examples/backends/pulsar_admin_standin.py --port 8081)
+    allowed=(ana '{"tenant": "acme", "roles": ["tenant-admin"]}')
+    refused=(gil '{"tenant": "globex", "roles": ["tenant-admin"]}')
+    try="curl -i -X PUT http://127.0.0.1:8080/admin/v2/persistent/acme/default/payments" ;;
+cassandra-api)
+    audience=orders-api port=8082
+    backend=(python3 examples/backends/cassandra_rest_standin.py --port 8082 --db "$run/rows.db")
+    allowed=(wanda '{"roles": ["writer"], "keyspaces": ["shop"]}')
+    refused=(rita '{"roles": ["reader"], "keyspaces": ["shop"]}')
+    try="curl -i http://127.0.0.1:8080/v2/keyspaces/shop/orders -H 'Content-Type: application/json' -d '{\"id\": \"o-1\"}'" ;;
+dataflow-trigger)
+    audience=pipelines port=8083
+    backend=(python3 examples/backends/dataflow_trigger_standin.py --port 8083)
+    allowed=(erin '{"flows": ["etl"]}')
+    refused=(bill '{"flows": "nightly-billing"}')
+    try="curl -i http://127.0.0.1:8080/flows/etl/runs -H 'Content-Type: application/json' -d '{\"parameters\": {}}'" ;;
+*)
+    echo "usage: scripts/example.sh luigi|prefect|pulsar|cassandra-api|dataflow-trigger|stop" >&2
+    exit 2 ;;
+esac
+
+bash scripts/setup.sh
+bash scripts/build.sh
+stop
+mkdir -p "$run"
+
+# Each process leads its own process group, so stop() ends it with its children.
+start() {  # NAME PORT COMMAND...
+    local what=$1 listen=$2
+    shift 2
+    setsid "$@" >"$run/$what.out" 2>&1 &
+    echo $! >"$run/$what.pid"
+    for _ in $(seq 300); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$listen") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "$what did not start; see $run/$what.out" >&2
+    stop
+    exit 1
+}
+start provider 9400 python3 -m oidc_provider_mock -H 127.0.0.1 -p 9400
+build/gatehouse jwks fetch --issuer "$issuer" --out "$run/jwks.json"
+start backend "$port" "${backend[@]}"
+python3 scripts/examples.py config "$name" "$run/$name.conf" \
+    listen_port=8080 "issuer=$issuer" "jwks=$run/jwks.json" "state_dir=$run"
+/usr/sbin/lighttpd -tt -m build/modules -f "$run/$name.conf"
+start lighttpd 8080 /usr/sbin/lighttpd -D -m build/modules -f "$run/$name.conf"
+
+token() { python3 scripts/examples.py token --issuer "$issuer" --audience "$audience" --sub "$1" --claims "$2"; }
+good=$(token "${allowed[@]}")
+bad=$(token "${refused[@]}")
+cat <<MSG
+
+examples/$name.conf running: lighttpd on http://127.0.0.1:8080 in front of the backend on
+127.0.0.1:$port; provider $issuer; audit log $run/gatehouse-audit.log; error log $run/error.log.
+
+# allowed: ${allowed[0]} ${allowed[1]}
+$try -H 'Authorization: Bearer $good'
+
+# refused with 403: ${refused[0]} ${refused[1]}
+$try -H 'Authorization: Bearer $bad'
+
+# refused with 401: no token
+$try
+
+More tokens (claims as JSON):
+  python3 scripts/examples.py token --issuer $issuer --audience $audience --sub SUB --claims '{"roles": ["…"]}'
+Stop it with: scripts/example.sh stop
+MSG
