@@ -63,7 +63,12 @@ struct JWKSFetch: ParsableCommand {
         guard let jwksURIText = metadata["jwks_uri"] as? String else {
             throw FetchFailure("\(discoveryURL): no \"jwks_uri\" string in the discovery document")
         }
-        let jwksURL = try ProviderURL.check(jwksURIText, what: "jwks_uri")
+        let jwksURL: URL
+        do {
+            jwksURL = try ProviderURL.check(jwksURIText, what: "\(discoveryURL): jwks_uri")
+        } catch {
+            throw FetchFailure(error.description)
+        }
         let document = try client.jsonObject(jwksURL)
         guard let published = document["keys"] as? [Any] else {
             throw FetchFailure("\(jwksURL): expected a JWKS object {\"keys\": [...]}")
@@ -139,7 +144,7 @@ struct FetchFailure: Error, CustomStringConvertible {
 
 /// Where keys may come from: https, or plain http only from this machine (a provider on loopback).
 enum ProviderURL {
-    static func check(_ text: String, what: String) throws -> URL {
+    static func check(_ text: String, what: String) throws(UsageError) -> URL {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host,
             !host.isEmpty
         else {
