@@ -3,7 +3,7 @@ import Foundation
 import GatehouseCore
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `gatehouse jwks fetch`: OpenID Connect discovery, then the provider's JWKS, written as the key
@@ -76,9 +76,10 @@ struct JWKSFetch: ParsableCommand {
 
         let kept = try signatureKeys(published, source: jwksURL.absoluteString)
         guard !kept.isEmpty else { throw FetchFailure("\(jwksURL): no signature key Gatehouse can use") }
-        let bytes = try JSONSerialization.data(
-            withJSONObject: ["keys": kept], options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        ) + Data("\n".utf8)
+        let bytes =
+            try JSONSerialization.data(
+                withJSONObject: ["keys": kept], options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            ) + Data("\n".utf8)
         do {
             _ = try KeySet.parse(Array(bytes), source: jwksURL.absoluteString)
         } catch {
@@ -99,7 +100,9 @@ struct JWKSFetch: ParsableCommand {
     private func signatureKeys(_ published: [Any], source: String) throws -> [[String: Any]] {
         var kept = [[String: Any]]()
         for (index, element) in published.enumerated() {
-            guard let jwk = element as? [String: Any] else { throw FetchFailure("\(source): key #\(index + 1) is not an object") }
+            guard let jwk = element as? [String: Any] else {
+                throw FetchFailure("\(source): key #\(index + 1) is not an object")
+            }
             let label = "\(source): key #\(index + 1)" + ((jwk["kid"] as? String).map { " (kid \"\($0)\")" } ?? "")
             let kty = jwk["kty"] as? String
             if kty != "oct", let member = ["d", "p", "q", "dp", "dq", "qi", "oth"].first(where: { jwk[$0] != nil }) {
@@ -259,7 +262,9 @@ enum AtomicFile {
             throw UsageError("cannot write \(temporary): \(reason)")
         }
         close(fd)
-        guard rename(temporary, path) == 0 else { throw UsageError("cannot rename \(temporary) to \(path): \(errnoText())") }
+        guard rename(temporary, path) == 0 else {
+            throw UsageError("cannot rename \(temporary) to \(path): \(errnoText())")
+        }
         written = true
         let folderFD = open(folder, O_RDONLY | O_DIRECTORY)
         if folderFD >= 0 {
