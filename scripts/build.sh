@@ -24,7 +24,10 @@ python3 scripts/gen_parser_tables.py "$src/configparser.c" Sources/LighttpdConfi
 # The module's copy of the core, release, under its own scratch path so that
 # `swift test` (which rebuilds with testing enabled) never touches it.
 swift build -c release --scratch-path .build-module --product GatehouseCore
-swift build -c release --product gatehouse
+# The CLI with the Swift runtime and Foundation linked in, so that it runs on a server
+# without a Swift toolchain (cron's `gatehouse jwks fetch`): it needs only Debian's
+# libcurl4, libssl3, libjansson4 and libpcre2-8.
+swift build -c release --product gatehouse --static-swift-stdlib
 
 mkdir -p build
 cc -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -50,5 +53,5 @@ cp build/mod_gatehouse.so build/modules/
 
 exported=$(nm -D --defined-only build/mod_gatehouse.so | awk '{print $3}' | grep -v '^_' || true)
 [ "$exported" = "mod_gatehouse_plugin_init" ] || { echo "build: unexpected exports: $exported" >&2; exit 1; }
-ln -sf "$(swift build -c release --show-bin-path)/gatehouse" build/gatehouse
+ln -sf "$(swift build -c release --static-swift-stdlib --show-bin-path)/gatehouse" build/gatehouse
 echo "built build/mod_gatehouse.so ($(du -h build/mod_gatehouse.so | cut -f1)) and build/gatehouse"

@@ -4,6 +4,7 @@ and lighttpd running one of the complete configurations in examples/ as it is wr
 its installation-specific `var.` lines changed. Every request a test sends is also decided
 offline by `gatehouse check` on the same file, which must agree with lighttpd."""
 import contextlib
+import http.client
 import json
 import os
 import socket
@@ -183,6 +184,17 @@ class ExampleSite:
         if check_offline:
             self._check_offline(answer.request, answer.status_code)
         return answer
+
+    def raw(self, method, target, token):
+        """The status of a request whose target is sent byte for byte (an HTTP client library
+        would resolve `..` itself)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection.putrequest(method, target, skip_accept_encoding=True)
+        connection.putheader("Authorization", f"Bearer {token}")
+        connection.endheaders()
+        status = connection.getresponse().status
+        connection.close()
+        return status
 
     def _check_offline(self, sent, status):
         url = urllib.parse.urlsplit(sent.url)

@@ -66,3 +66,13 @@ def test_without_a_valid_token_nothing_starts(trigger, provider):
     assert site.request("POST", "/flows/etl/runs", other_api).status_code == 401
     assert site.request("GET", "/flows").status_code == 401
     assert len(tap.requests) == before
+
+
+def test_triggers_are_rate_limited_per_identity(trigger, provider):
+    site, _ = trigger
+    eager, calm = (provider.token(sub, "pipelines", flows=["reports"]) for sub in ("eager", "calm"))
+    statuses = [site.request("POST", "/flows/reports/runs", eager, json={}, check_offline=False).status_code
+                for _ in range(61)]
+    assert statuses[:60] == [201] * 60 and statuses[60] == 429
+    assert site.request("POST", "/flows/reports/runs", calm, json={}).status_code == 201
+    assert site.request("GET", "/flows/reports/runs", eager).status_code == 200  # reads are not limited

@@ -77,13 +77,22 @@ def test_viewers_read_the_graph_and_the_visualiser_but_change_nothing(luigi, pro
 
 
 def test_the_token_cookie_counts_for_reads_only(luigi, provider):
-    site, _ = luigi
+    site, tap = luigi
     operator = provider.token("otto", "luigi", roles=["operator"])
     assert site.request("GET", "/api/graph", cookies={"gatehouse_token": operator}).status_code == 200
-    # a page elsewhere cannot make a logged-in browser POST to the scheduler
+    # a page elsewhere cannot make a logged-in operator's browser change the scheduler
+    before = len(tap.requests)
     forged = site.request("POST", "/api/add_task", cookies={"gatehouse_token": operator},
                           data={"data": json.dumps({"task_id": "Forged", "worker": "x"})})
-    assert forged.status_code == 401
+    assert forged.status_code == 403  # the rule wants an Authorization header: no token can help
+    for rpc in ("pause", "mark_as_done", "add_task"):  # luigid changes state on GET too
+        assert site.request("GET", f"/api/{rpc}", cookies={"gatehouse_token": operator},
+                            params={"data": json.dumps({"task_id": "Forged", "worker": "x"})}).status_code == 403
+    assert len(tap.requests) == before
+    assert site.request("GET", "/api/is_paused", operator).json()["response"] == {"paused": False}
+    # with both a header and a cookie the request is refused, whoever's the cookie is
+    both = site.request("GET", "/api/pause", operator, cookies={"gatehouse_token": operator})
+    assert both.status_code == 401 and 'error="invalid_token"' in both.headers["WWW-Authenticate"]
 
 
 def test_requests_without_a_valid_token_never_reach_luigid(luigi, provider):

@@ -113,3 +113,11 @@ def test_prefects_own_client_works_through_the_gate_with_its_api_key_as_the_toke
             "x-auth-subject"] == ["operator-user"]
     else:
         assert client.returncode == 1 and result == {"status": 403}, client.stdout + client.stderr
+
+
+def test_operators_cannot_delete_runs_in_bulk(prefect, deployment):
+    site, tap, tokens = prefect
+    before = len(tap.requests)
+    assert site.request("POST", "/api/flow_runs/bulk_delete", tokens["operator"],
+                        json={"flow_runs": {}}).status_code == 403
+    assert len(tap.requests) == before
