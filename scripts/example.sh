@@ -63,6 +63,7 @@ bash scripts/setup.sh
 bash scripts/build.sh
 stop
 mkdir -p "$run"
+trap 'stop; echo "example.sh: failed; logs in $run" >&2' ERR
 
 # Each process leads its own process group, so stop() ends it with its children.
 start() {  # NAME PORT COMMAND...
@@ -75,8 +76,7 @@ start() {  # NAME PORT COMMAND...
         sleep 0.1
     done
     echo "$what did not start; see $run/$what.out" >&2
-    stop
-    exit 1
+    return 1
 }
 start provider 9400 python3 -m oidc_provider_mock -H 127.0.0.1 -p 9400
 build/gatehouse jwks fetch --issuer "$issuer" --out "$run/jwks.json"

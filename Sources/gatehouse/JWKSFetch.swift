@@ -40,9 +40,10 @@ struct JWKSFetch: ParsableCommand {
 
     func run() throws {
         _ = try ProviderURL.check(issuer, what: "--issuer")
-        let folder = (out as NSString).deletingLastPathComponent
-        guard FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder) else {
-            throw UsageError("cannot write in the folder of --out \(out)")
+        // Through a symbolic link to the file itself, which is what gatehouse.jwks may name.
+        let target = URL(fileURLWithPath: out).resolvingSymlinksInPath().path
+        guard FileManager.default.isWritableFile(atPath: (target as NSString).deletingLastPathComponent) else {
+            throw UsageError("cannot write in the folder of --out \(target)")
         }
         let client = HTTPGetter(timeout: timeout)
 
@@ -65,7 +66,7 @@ struct JWKSFetch: ParsableCommand {
         }
         let jwksURL: URL
         do {
-            jwksURL = try ProviderURL.check(jwksURIText, what: "\(discoveryURL): jwks_uri")
+            jwksURL = try ProviderURL.check(jwksURIText, what: "\(discoveryURL): jwks_uri", query: true)
         } catch {
             throw FetchFailure(error.description)
         }
@@ -87,11 +88,11 @@ struct JWKSFetch: ParsableCommand {
         }
 
         let ids = kept.map { ($0["kid"] as? String).map { "\"\($0)\"" } ?? "(no kid)" }.joined(separator: ", ")
-        if FileManager.default.contents(atPath: out) == bytes {
+        if FileManager.default.contents(atPath: target) == bytes {
             print("\(out): unchanged, \(kept.count) key(s): \(ids)")
             return
         }
-        try AtomicFile.write(bytes, to: out)
+        try AtomicFile.write(bytes, to: target)
         print("\(out): wrote \(kept.count) key(s) from \(jwksURL): \(ids)")
     }
 
@@ -110,16 +111,16 @@ struct JWKSFetch: ParsableCommand {
             }
             let reason: String? =
                 if kty == "oct" {
-                    "a symmetric key published for anyone to read can sign forged tokens"
+                    "\(label): a symmetric key published for anyone to read can sign forged tokens"
                 } else if let use = jwk["use"] as? String, use != "sig" {
-                    "\"use\" is \"\(use)\""
+                    "\(label): \"use\" is \"\(use)\""
                 } else if let alg = jwk["alg"] as? String, JWSAlgorithm(name: alg) == nil {
-                    "\"alg\" \"\(alg)\" is not a signature algorithm Gatehouse verifies"
+                    "\(label): \"alg\" \"\(alg)\" is not a signature algorithm Gatehouse verifies"
                 } else {
-                    unusable(jwk, label: label)
+                    unusable(jwk, index: index, source: source)
                 }
             if let reason {
-                FileHandle.standardError.write(Data("gatehouse: warning: left out \(label): \(reason)\n".utf8))
+                FileHandle.standardError.write(Data("gatehouse: warning: left out \(reason)\n".utf8))
             } else {
                 kept.append(jwk)
             }
@@ -127,14 +128,19 @@ struct JWKSFetch: ParsableCommand {
         return kept
     }
 
-    /// Why the module would refuse this key, or nil when it loads.
-    private func unusable(_ jwk: [String: Any], label: String) -> String? {
-        guard let bytes = try? JSONSerialization.data(withJSONObject: jwk) else { return "not serialisable" }
+    /// Why the module would refuse this key (its message names the key), or nil when it loads.
+    private func unusable(_ jwk: [String: Any], index: Int, source: String) -> String? {
+        guard let bytes = try? JSONSerialization.data(withJSONObject: ["keys": [jwk]]) else {
+            return "\(source): key #\(index + 1): not serialisable"
+        }
         do {
-            _ = try KeySet.parse(Array(bytes), source: label)
+            _ = try KeySet.parse(Array(bytes), source: source)
             return nil
         } catch {
-            return error.description
+            // The message names "key #1" of the one-key set; name the key's place in the provider's.
+            let alone = "\(source): key #1"
+            guard error.description.hasPrefix(alone) else { return error.description }
+            return "\(source): key #\(index + 1)" + error.description.dropFirst(alone.count)
         }
     }
 }
@@ -147,14 +153,16 @@ struct FetchFailure: Error, CustomStringConvertible {
 
 /// Where keys may come from: https, or plain http only from this machine (a provider on loopback).
 enum ProviderURL {
-    static func check(_ text: String, what: String) throws(UsageError) -> URL {
+    /// An issuer has no query (OpenID Connect Discovery 1.0 §3); a `jwks_uri` may have one.
+    static func check(_ text: String, what: String, query: Bool = false) throws(UsageError) -> URL {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host,
             !host.isEmpty
         else {
             throw UsageError("\(what) \"\(text)\" is not an absolute URL (expected https://host/…)")
         }
-        guard url.user == nil, url.password == nil, url.query == nil, url.fragment == nil else {
-            throw UsageError("\(what) \"\(text)\": expected no user, password, query or fragment")
+        guard url.user == nil, url.password == nil, query || url.query == nil, url.fragment == nil else {
+            throw UsageError(
+                "\(what) \"\(text)\": expected no user, password, \(query ? "" : "query ")or fragment")
         }
         switch scheme {
         case "https": return url
@@ -175,16 +183,24 @@ enum ProviderURL {
     }
 }
 
-/// Blocking GETs of JSON documents: no redirect away from https (or loopback http), at most 1 MiB.
-struct HTTPGetter {
-    let session: URLSession
+/// Blocking GETs of JSON documents, one at a time. A redirect is followed only to where a provider
+/// URL may point, and never from https to plain http; reading stops past 1 MiB.
+final class HTTPGetter: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private static let limit = 1 << 20
+    private var session: URLSession!
+    private let lock = NSLock()
+    private var body = Data()
+    private var tooLarge = false
+    private var outcome: (response: URLResponse?, error: Error?) = (nil, nil)
+    private let done = DispatchSemaphore(value: 0)
 
     init(timeout: Double) {
+        super.init()
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = timeout
         configuration.httpAdditionalHeaders = ["Accept": "application/json", "User-Agent": "gatehouse-jwks-fetch"]
-        session = URLSession(configuration: configuration, delegate: RedirectPolicy(), delegateQueue: nil)
+        session = URLSession(configuration: configuration, delegate: self, delegateQueue: nil)
     }
 
     func jsonObject(_ url: URL) throws -> [String: Any] {
@@ -196,49 +212,59 @@ struct HTTPGetter {
     }
 
     private func get(_ url: URL) throws -> Data {
-        let box = ResultBox()
-        let done = DispatchSemaphore(value: 0)
-        session.dataTask(with: url) { data, response, error in
-            box.set(data: data, response: response, error: error)
-            done.signal()
-        }.resume()
+        lock.withLock {
+            body = Data()
+            tooLarge = false
+        }
+        session.dataTask(with: url).resume()
         done.wait()
-        let (data, response, error) = box.get()
+        lock.lock()
+        let (data, over, response, error) = (body, tooLarge, outcome.response, outcome.error)
+        lock.unlock()
+        if over { throw FetchFailure("\(url): the answer is larger than 1 MiB") }
         if let error { throw FetchFailure("\(url): \(error.localizedDescription)") }
-        guard let http = response as? HTTPURLResponse, let data else { throw FetchFailure("\(url): no HTTP answer") }
-        guard http.statusCode == 200 else { throw FetchFailure("\(url): HTTP status \(http.statusCode), expected 200") }
-        guard data.count <= 1 << 20 else { throw FetchFailure("\(url): the answer is larger than 1 MiB") }
+        guard let http = response as? HTTPURLResponse else { throw FetchFailure("\(url): no HTTP answer") }
+        guard http.statusCode == 200 else {
+            throw FetchFailure("\(url): HTTP status \(http.statusCode), expected 200")
+        }
         return data
     }
-}
 
-/// Follows a redirect only to a URL the keys could have come from in the first place.
-private final class RedirectPolicy: NSObject, URLSessionTaskDelegate, Sendable {
     func urlSession(
         _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
         newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
     ) {
-        let allowed = request.url.flatMap { try? ProviderURL.check($0.absoluteString, what: "redirect") } != nil
+        let from = response.url?.scheme?.lowercased()
+        let allowed =
+            request.url.flatMap { try? ProviderURL.check($0.absoluteString, what: "redirect", query: true) }
+            .map { from != "https" || $0.scheme?.lowercased() == "https" } ?? false
         completionHandler(allowed ? request : nil)
     }
-}
 
-private final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: (Data?, URLResponse?, Error?) = (nil, nil, nil)
-    func set(data: Data?, response: URLResponse?, error: Error?) { lock.withLock { value = (data, response, error) } }
-    func get() -> (Data?, URLResponse?, Error?) { lock.withLock { value } }
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let over = lock.withLock {
+            body.append(data)
+            tooLarge = body.count > Self.limit
+            return tooLarge
+        }
+        if over { dataTask.cancel() }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        lock.withLock { outcome = (task.response, error) }
+        done.signal()
+    }
 }
 
 /// Replaces a file so that readers see the old bytes or the new ones, never a mixture: a temporary
 /// file beside it, written and flushed to disk, renamed over it, and the folder flushed too.
+/// `path` is the file itself, not a symbolic link to it (the rename would replace the link).
 enum AtomicFile {
     static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
-        var mode: mode_t = 0o644
         var existing = stat()
-        if stat(path, &existing) == 0 { mode = existing.st_mode & 0o777 }
+        let replacing = stat(path, &existing) == 0
 
         var template = Array("\(folder)/.\(url.lastPathComponent).XXXXXX".utf8CString)
         let fd = mkstemp(&template)
@@ -256,7 +282,19 @@ enum AtomicFile {
             }
             return true
         }
-        guard ok, fchmod(fd, mode) == 0, fsync(fd) == 0 else {
+        // The old file's mode, owner and group: lighttpd reloads keys after dropping its privileges.
+        guard ok, fchmod(fd, replacing ? existing.st_mode & 0o777 : 0o644) == 0 else {
+            let reason = errnoText()
+            close(fd)
+            throw UsageError("cannot write \(temporary): \(reason)")
+        }
+        if replacing && fchown(fd, existing.st_uid, existing.st_gid) != 0 {
+            FileHandle.standardError.write(
+                Data(
+                    "gatehouse: warning: \(path) gets this user's owner and group, not its old ones (\(errnoText()))\n"
+                        .utf8))
+        }
+        guard fsync(fd) == 0 else {
             let reason = errnoText()
             close(fd)
             throw UsageError("cannot write \(temporary): \(reason)")

@@ -170,8 +170,13 @@ class ExampleSite:
         self.log = open(os.path.join(folder, "lighttpd.out"), "w")
         self.process = subprocess.Popen([LIGHTTPD, "-D", "-m", MODULES, "-f", self.config],
                                         stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, self.process, "lighttpd")
         self.session = requests.Session()
+        try:
+            wait_for_port(self.port, self.process, "lighttpd")
+        except RuntimeError:
+            self.checked = 1  # nothing to check: stop() only cleans up
+            self.stop()
+            raise
 
     def request(self, method, path, token=None, check_offline=True, **kwargs):
         """Sends the request to lighttpd, and checks that `gatehouse check` on the same file

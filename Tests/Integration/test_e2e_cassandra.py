@@ -70,7 +70,7 @@ def test_a_writer_of_one_keyspace_cannot_touch_another(api):
                         json={"id": "i-1"}).status_code == 201
 
 
-def test_no_token_an_expired_one_or_a_forged_identity_header_gets_401(api, provider, keys):
+def test_no_token_a_forged_one_or_a_forged_identity_header_gets_401(api, provider, keys):
     site, tap, _ = api
     before = len(tap.requests)
     assert site.request("GET", "/v2/keyspaces/shop/orders/rows").status_code == 401

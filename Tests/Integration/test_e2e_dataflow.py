@@ -15,7 +15,7 @@ STANDIN = os.path.join(ROOT, "examples", "backends", "dataflow_trigger_standin.p
 @pytest.fixture(scope="module")
 def trigger(tmp_path_factory, provider):
     with guarded("dataflow-trigger", tmp_path_factory, provider,
-                 lambda port, _: [sys.executable, STANDIN, "--port", str(port)]) as running:
+                 lambda port, _: [sys.executable, STANDIN, "--port", str(port)], post_limit="60/hour") as running:
         yield running
 
 
@@ -38,6 +38,7 @@ def test_flows_outside_the_claim_are_refused(trigger, provider):
     before = len(tap.requests)
     assert site.request("POST", "/flows/nightly-billing/runs", engineer).status_code == 403
     assert site.request("GET", "/flows/nightly-billing/runs", engineer).status_code == 403
+    assert site.request("GET", "/flows/nightly-billing/logs", engineer).status_code == 403
     # a string claim is not a list of flows: "nightly-billing" does not entitle to "billing"
     billing_team = provider.token("bill", "pipelines", flows="nightly-billing")
     assert site.request("POST", "/flows/billing/runs", billing_team).status_code == 403

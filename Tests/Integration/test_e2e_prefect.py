@@ -81,6 +81,25 @@ def test_only_admins_change_deployments(prefect, deployment):
     assert site.request("DELETE", f"/api/deployments/{deployment_id}", tokens["operator"]).status_code == 403
 
 
+def test_secrets_in_block_documents_are_for_admins_only(prefect):
+    site, tap, tokens = prefect
+    secret_type = site.request("GET", "/api/block_types/slug/secret", tokens["viewer"]).json()
+    schemas = site.request("POST", "/api/block_schemas/filter", tokens["admin"],
+                           json={"block_schemas": {"block_type_id": {"any_": [secret_type["id"]]}}})
+    document = site.request("POST", "/api/block_documents/", tokens["admin"], json={
+        "name": "warehouse-password", "block_type_id": secret_type["id"],
+        "block_schema_id": schemas.json()[0]["id"], "data": {"value": "hunter2"}})
+    assert document.status_code == 201, document.text
+    shown = f"/api/block_documents/{document.json()['id']}?include_secrets=true"
+    by_slug = "/api/block_types/slug/secret/block_documents/name/warehouse-password?include_secrets=true"
+    before = len(tap.requests)
+    for role in ("viewer", "operator"):
+        assert site.request("GET", shown, tokens[role]).status_code == 403
+        assert site.request("GET", by_slug, tokens[role]).status_code == 403
+    assert len(tap.requests) == before
+    assert site.request("GET", shown, tokens["admin"]).json()["data"]["value"] == "hunter2"
+
+
 def test_no_token_or_a_token_for_another_api_gets_401(prefect, provider):
     site, tap, _ = prefect
     before = len(tap.requests)

@@ -54,6 +54,10 @@ def test_no_tenant_reaches_another_tenant_however_the_path_is_written(pulsar):
                  "/admin/v2/persistent/acme/%2E%2E/globex/default", "/admin/v2/persistent/acme/./../globex/default"):
         assert site.raw("GET", path, tokens["acme-admin"]) == 403, path
     assert site.raw("GET", "/admin/v2/persistent/acme%00/default", tokens["acme-admin"]) == 400
+    # Jetty reads ";" as the start of a path parameter: "..;" is ".." to it, but not to lighttpd
+    for path in ("/admin/v2/persistent/acme/..;/globex/default", "/admin/v2/persistent/acme;x/default"):
+        assert site.raw("GET", path, tokens["acme-admin"]) == 403, path
+        assert site.raw("GET", path, tokens["superuser"]) == 403, path
     assert site.request("DELETE", "/admin/v2/persistent/globex/default/invoices",
                         tokens["acme-admin"]).status_code == 403
     assert len(tap.requests) == before  # none of it reached the broker
@@ -61,6 +65,19 @@ def test_no_tenant_reaches_another_tenant_however_the_path_is_written(pulsar):
     assert {r["path"] for r in denied} >= {"/admin/v2/tenants/globex", "/admin/v2/persistent/globex/default"}
     assert [r["path"] for r in denied].count("/admin/v2/persistent/globex/default") == 5  # the tricks, resolved
     assert all(r["status"] == 403 and r["reason"] == "policy_denied" for r in denied)
+
+
+def test_only_tenant_admins_read_message_contents(pulsar):
+    site, tap, tokens = pulsar
+    topic = "/admin/v2/persistent/acme/default/orders"
+    before = len(tap.requests)
+    for contents in (f"{topic}/subscription/audit/position/1", f"{topic}/examinemessage?initialPosition=latest",
+                     f"{topic}/ledger/7/entry/0"):
+        assert site.request("GET", contents, tokens["acme-member"]).status_code == 403, contents
+    assert len(tap.requests) == before
+    peek = site.request("GET", f"{topic}/subscription/audit/position/1", tokens["acme-admin"])
+    assert peek.status_code == 404 and len(tap.requests) == before + 1  # let through; the stand-in has no route
+    assert site.request("GET", f"{topic}/stats", tokens["acme-member"]).status_code == 200  # metadata is fine
 
 
 def test_superusers_work_across_tenants_and_alone_manage_tenants(pulsar):
