@@ -69,6 +69,10 @@ trap 'stop; echo "example.sh: failed; logs in $run" >&2' ERR
 start() {  # NAME PORT COMMAND...
     local what=$1 listen=$2
     shift 2
+    if (exec 3<>"/dev/tcp/127.0.0.1/$listen") 2>/dev/null; then
+        echo "example.sh: 127.0.0.1:$listen is already in use, needed for the $what" >&2
+        return 1
+    fi
     setsid "$@" >"$run/$what.out" 2>&1 &
     echo $! >"$run/$what.pid"
     for _ in $(seq 300); do
