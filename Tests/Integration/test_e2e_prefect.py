@@ -61,10 +61,11 @@ def test_viewers_read_but_cannot_start_runs(prefect, deployment):
     assert site.request("POST", f"/api/deployments/{deployment_id}/create_flow_run", tokens["viewer"],
                         json={}).status_code == 403
     assert site.request("POST", "/api/flow_runs/", tokens["viewer"], json={"flow_id": flow_id}).status_code == 403
-    assert len(tap.requests) == before
     denied = [r for r in site.audit() if r["sub"] == "viewer-user" and r["decision"] == "deny"]
     assert [(r["method"], r["status"], r["reason"]) for r in denied[-2:]] == [
         ("POST", 403, "policy_denied"), ("POST", 403, "policy_denied")]
+    assert site.request("GET", "/api/events/in", tokens["viewer"]).status_code == 403  # sending events
+    assert len(tap.requests) == before
 
 
 def test_only_admins_change_deployments(prefect, deployment):
@@ -140,3 +141,66 @@ def test_operators_cannot_delete_runs_in_bulk(prefect, deployment):
     assert site.request("POST", "/api/flow_runs/bulk_delete", tokens["operator"],
                         json={"flow_runs": {}}).status_code == 403
     assert len(tap.requests) == before
+
+
+FLOW = '''from prefect import flow, task
+
+
+@task
+def greet(name):
+    return f"hello {name}"
+
+
+@flow
+def hello(name: str, out: str):
+    message = greet(name)
+    with open(out, "w") as f:
+        f.write(message + "\\n")
+'''
+
+
+def test_a_real_worker_runs_a_deployment_through_the_gate_and_only_with_the_worker_role(prefect, provider,
+                                                                                         tmp_path):
+    site, tap, tokens = prefect
+    worker_token = provider.token("worker-1", "prefect", roles=["worker"])
+    (tmp_path / "hello.py").write_text(FLOW)
+    prefect_env = {**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{site.port}/api",
+                   "PREFECT_HOME": str(tmp_path), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
+    def as_who(token, *argv, timeout=120):
+        return subprocess.run([PREFECT, *argv], capture_output=True, text=True, timeout=timeout, env={
+            **prefect_env, "PREFECT_CLIENT_CUSTOM_HEADERS": json.dumps({"Authorization": f"Bearer {token}"})})
+
+    made = as_who(tokens["admin"], "work-pool", "create", "local", "--type", "process")
+    assert made.returncode == 0, made.stdout + made.stderr
+    flow = site.request("POST", "/api/flows/", tokens["admin"], json={"name": "hello"}).json()
+    deployment = site.request("POST", "/api/deployments/", tokens["admin"], json={
+        "name": "hello-local", "flow_id": flow["id"], "work_pool_name": "local", "entrypoint": "hello.py:hello",
+        "pull_steps": [{"prefect.deployments.steps.set_working_directory": {"directory": str(tmp_path)}}]}).json()
+    out = tmp_path / "out.txt"
+    run = site.request("POST", f"/api/deployments/{deployment['id']}/create_flow_run", tokens["operator"],
+                       json={"parameters": {"name": "gatehouse", "out": str(out)}}).json()
+
+    # an operator's token cannot poll the pool
+    refused = as_who(tokens["operator"], "worker", "start", "--pool", "local", "--run-once", timeout=60)
+    assert refused.returncode != 0 and "403 Forbidden" in refused.stdout + refused.stderr
+    assert not out.exists()
+
+    worked = as_who(worker_token, "worker", "start", "--pool", "local", "--run-once")
+    assert worked.returncode == 0, worked.stdout[-3000:] + worked.stderr[-3000:]
+    assert out.read_text() == "hello gatehouse\n"
+    state = site.request("GET", f"/api/flow_runs/{run['id']}", tokens["viewer"]).json()
+    assert state["state_type"] == "COMPLETED"
+    # the task run reached Prefect as an event, over the websocket the gate let through
+    task_runs = site.request("POST", "/api/task_runs/filter", tokens["viewer"],
+                             json={"flow_runs": {"id": {"any_": [run["id"]]}}}).json()
+    assert [(t["state_type"], t["name"].startswith("greet")) for t in task_runs] == [("COMPLETED", True)]
+    assert tap.last("POST", "/api/work_pools/local/get_scheduled_flow_runs")["headers"][
+        "x-auth-subject"] == ["worker-1"]
+    by_worker = {(r["method"], r["rule"], r["decision"]) for r in site.audit() if r["sub"] == "worker-1"}
+    assert ("GET", "GET /api/events/in", "allow") in by_worker
+    assert ("POST", "POST /api/work_pools/{pool}/", "allow") in by_worker
+    assert not any(decision == "deny" for _, _, decision in by_worker)
+    denied = {(r["rule"], r["status"]) for r in site.audit()
+              if r["sub"] == "operator-user" and r["decision"] == "deny"}
+    assert ("POST /api/work_pools/{pool}/", 403) in denied
