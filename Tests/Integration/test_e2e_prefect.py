@@ -199,8 +199,11 @@ def test_a_real_worker_runs_a_deployment_through_the_gate_and_only_with_the_work
         "x-auth-subject"] == ["worker-1"]
     by_worker = {(r["method"], r["rule"], r["decision"]) for r in site.audit() if r["sub"] == "worker-1"}
     assert ("GET", "GET /api/events/in", "allow") in by_worker
-    assert ("POST", "POST /api/work_pools/{pool}/", "allow") in by_worker
+    assert ("POST", "POST /api/work_pools/{pool}/get_scheduled_flow_runs", "allow") in by_worker
     assert not any(decision == "deny" for _, _, decision in by_worker)
     denied = {(r["rule"], r["status"]) for r in site.audit()
               if r["sub"] == "operator-user" and r["decision"] == "deny"}
-    assert ("POST /api/work_pools/{pool}/", 403) in denied
+    assert ("POST /api/work_pools/{pool}/workers/heartbeat", 403) in denied
+    # a worker runs what the pool holds; it does not reshape the pool
+    assert site.request("POST", "/api/work_pools/local/queues", worker_token, json={"name": "extra"}).status_code == 403
+    assert site.request("PATCH", "/api/work_pools/local", worker_token, json={}).status_code == 403
