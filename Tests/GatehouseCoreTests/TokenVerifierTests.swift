@@ -27,44 +27,35 @@ struct TokenVerifierTests {
         }
     }
 
-    @Test func algorithmsOutsideTheAllowedListAreRefused() {
+    /// The fixture token `name` verified with the fixtures' keys and requirements changed by `change`.
+    private func failure(
+        _ name: String, now: Int64 = Fixtures.tokens.now, _ change: (inout TokenRequirements) -> Void
+    ) -> ReasonCode? {
         var requirements = Fixtures.requirements
-        requirements.algorithms = [.es256]
-        let result = TokenVerifier.verify(
-            Fixtures.token(named: "RS256"), keys: Fixtures.keys,
-            requirements: requirements, now: Fixtures.tokens.now)
-        #expect(result.failure?.code == .algorithmNotAllowed)
+        change(&requirements)
+        return TokenVerifier.verify(
+            Fixtures.token(named: name), keys: Fixtures.keys, requirements: requirements, now: now
+        ).failure?.code
+    }
+
+    @Test func algorithmsOutsideTheAllowedListAreRefused() {
+        #expect(failure("RS256") { $0.algorithms = [.es256] } == .algorithmNotAllowed)
     }
 
     @Test func hmacIsRefusedUnlessAllowed() {
-        var requirements = Fixtures.requirements
-        requirements.algorithms = JWSAlgorithm.defaultAllowed
-        let result = TokenVerifier.verify(
-            Fixtures.token(named: "HS256"), keys: Fixtures.keys,
-            requirements: requirements, now: Fixtures.tokens.now)
-        #expect(result.failure?.code == .algorithmNotAllowed)
+        #expect(failure("HS256") { $0.algorithms = JWSAlgorithm.defaultAllowed } == .algorithmNotAllowed)
     }
 
     @Test func requiredTypeIsComparedAsAMediaType() {
         #expect(TokenVerifier.sameMediaType("application/AT+JWT", "at+jwt"))
         #expect(TokenVerifier.sameMediaType("at+jwt", "application/at+jwt"))
         #expect(!TokenVerifier.sameMediaType("JWT", "at+jwt"))
-        var requirements = Fixtures.requirements
-        requirements.tokenType = "at+jwt"
-        let result = TokenVerifier.verify(
-            Fixtures.token(named: "RS256"), keys: Fixtures.keys,
-            requirements: requirements, now: Fixtures.tokens.now)
-        #expect(result.failure?.code == .wrongType)
+        #expect(failure("RS256") { $0.tokenType = "at+jwt" } == .wrongType)
     }
 
     @Test func maxTokenAgeRefusesOldTokens() {
-        var requirements = Fixtures.requirements
-        requirements.maxTokenAge = 5
-        let now = Fixtures.tokens.now + 100  // iat is now - 10 in the fixtures
-        let result = TokenVerifier.verify(
-            Fixtures.token(named: "RS256"), keys: Fixtures.keys,
-            requirements: requirements, now: now)
-        #expect(result.failure?.code == .tooOld)
+        // iat is now - 10 in the fixtures
+        #expect(failure("RS256", now: Fixtures.tokens.now + 100) { $0.maxTokenAge = 5 } == .tooOld)
     }
 
     @Test func aPEMKeyVerifiesTokensWhateverTheirKid() throws {

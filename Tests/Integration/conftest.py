@@ -174,7 +174,5 @@ def provider(tmp_path_factory):
     from e2e import Provider
     folder = str(tmp_path_factory.mktemp("provider"))
     server = Provider(folder)
-    server.jwks_path = os.path.join(folder, "jwks.json")
-    server.fetch_jwks(server.jwks_path)
     yield server
     server.stop()

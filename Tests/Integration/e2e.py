@@ -71,7 +71,8 @@ class Provider:
     """oidc-provider-mock on loopback. Tokens come from its authorization-code flow with PKCE
     (RFC 7636), driven as a browser would (scripts/examples.py): the ID token it issues is an
     RS256 JWT signed with the provider's own key, carrying the user's claims, with the client id
-    as audience."""
+    as audience. Its keys are in `jwks_path`, written by `gatehouse jwks fetch` as an
+    administrator runs it."""
 
     def __init__(self, folder):
         port = free_port()
@@ -79,13 +80,12 @@ class Provider:
         self.service = Service("oidc-provider", [sys.executable, "-m", "oidc_provider_mock", "-H", "127.0.0.1",
                                                  "-p", str(port)], port, folder)
         self.session = requests.Session()
-
-    def fetch_jwks(self, path):
-        """`gatehouse jwks fetch`, as an administrator runs it."""
-        result = subprocess.run([GATEHOUSE, "jwks", "fetch", "--issuer", self.issuer, "--out", path],
-                                capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-        return result
+        self.jwks_path = os.path.join(folder, "jwks.json")
+        fetched = subprocess.run([GATEHOUSE, "jwks", "fetch", "--issuer", self.issuer, "--out", self.jwks_path],
+                                 capture_output=True, text=True, timeout=60)
+        if fetched.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"gatehouse jwks fetch failed: {fetched.stderr}")
 
     def token(self, sub, audience, **claims):
         """Logs `sub` in with these claims (roles, groups, tenant, flows…) and returns the ID token."""

@@ -72,31 +72,28 @@ enum HTTPProbe {
         let ipv6 = host.contains(":")
         let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed") }
-        var result: Int32
+        /// bind or connect with `address`, a sockaddr_in or sockaddr_in6.
+        func call<Address>(_ address: inout Address) -> Int32 {
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    let size = socklen_t(MemoryLayout<Address>.size)
+                    return bindOnly ? bind(fd, $0, size) : connect(fd, $0, size)
+                }
+            }
+        }
+        let result: Int32
         if ipv6 {
             var address = sockaddr_in6()
             address.sin6_family = sa_family_t(AF_INET6)
             address.sin6_port = in_port_t(UInt16(port).bigEndian)
             inet_pton(AF_INET6, host, &address.sin6_addr)
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bindOnly
-                        ? bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                        : connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
+            result = call(&address)
         } else {
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)
             inet_pton(AF_INET, host, &address.sin_addr)
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bindOnly
-                        ? bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                        : connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            result = call(&address)
         }
         guard result == 0 else {
             close(fd)
