@@ -15,6 +15,7 @@
 #include "base.h"
 #include "array.h"
 #include "buffer.h"
+#include "burl.h"
 #include "configfile.h"
 #include "fdlog.h"
 #include "chunk.h"
@@ -22,6 +23,7 @@
 #include "http_kv.h"
 #include "log.h"
 #include "plugin.h"
+#include "response.h"
 #include "request.h"
 
 #include "gatehouse.h"
@@ -53,6 +55,7 @@ typedef struct {
     plugin_config defaults;
     plugin_config conf;
     gh_engine *engine;
+    buffer *original; /* scratch: the path the client asked for, when lighttpd serves another */
     mod_gatehouse_audit *audit;
     uint32_t naudit;
 } plugin_data;
@@ -86,16 +89,20 @@ static const config_plugin_keys_t cpk[] = {
    ,{ CONST_STR_LEN("gatehouse.audit-events"),  T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.rate-limit"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ CONST_STR_LEN("gatehouse.status-url"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
+   ,{ CONST_STR_LEN("gatehouse.path-checks"),   T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
    ,{ NULL, 0,                                  T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
 };
 _Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] and gatehouse.h disagree");
 
 INIT_FUNC(mod_gatehouse_init) {
-    return ck_calloc(1, sizeof(plugin_data));
+    plugin_data * const p = ck_calloc(1, sizeof(plugin_data));
+    p->original = buffer_init();
+    return p;
 }
 
 FREE_FUNC(mod_gatehouse_free) {
     plugin_data * const p = p_d;
+    buffer_free(p->original);
     if (NULL == p->cvlist) return;
     /* (init i to 0 if global context; to 1 to skip empty global context) */
     for (int i = !p->cvlist[0].v.u2[1], used = p->nconfig; i < used; ++i) {
@@ -128,17 +135,10 @@ static void mod_gatehouse_patch_config(request_st * const r, plugin_data * const
     }
 }
 
-/* Logs a message line by line (lighttpd's log escapes a newline inside a line). */
+/* Logs one line (GatehouseCore escapes control characters: a message is never two lines). */
 __attribute_cold__
-static void mod_gatehouse_log(log_error_st * const errh, const int kind, const char *s, size_t len) {
-    const char * const prefix = kind == GH_V1_LOG_WARNING ? "WARNING: " : "";
-    while (len) {
-        const char * const nl = memchr(s, '\n', len);
-        const size_t n = nl ? (size_t)(nl - s) : len;
-        log_error(errh, __FILE__, __LINE__, "%s%.*s", prefix, (int)n, s);
-        len -= n + (nl != NULL);
-        s += n + (nl != NULL);
-    }
+static void mod_gatehouse_log(log_error_st * const errh, const int kind, const char * const s, const size_t len) {
+    log_error(errh, __FILE__, __LINE__, "%s%.*s", kind == GH_V1_LOG_WARNING ? "WARNING: " : "", (int)len, s);
 }
 
 /* Log lines GatehouseCore sends outside a request: loading the configuration, reloading keys (ctx: server). */
@@ -349,20 +349,39 @@ static int mod_gatehouse_same_cgi_name(const char *a, const char *b, const size_
     return 1;
 }
 
-static void mod_gatehouse_strip_header(request_st * const r, const char * const name, const size_t nlen) {
+/* Removes the request headers that CGI reads as `name`; `aliases`: only those whose name is
+ * not `name` in another letter case. */
+static void mod_gatehouse_strip_header(request_st * const r, const char * const name, const size_t nlen,
+                                       const int aliases) {
     const array * const headers = &r->rqst_headers;
     for (uint32_t i = 0; i < headers->used; ++i) {
         const data_string * const ds = (const data_string *)headers->data[i];
         if (buffer_clen(&ds->key) == nlen && !buffer_is_blank(&ds->value)
-            && mod_gatehouse_same_cgi_name(ds->key.ptr, name, nlen))
+            && mod_gatehouse_same_cgi_name(ds->key.ptr, name, nlen)
+            && !(aliases && buffer_eq_icase_ssn(ds->key.ptr, name, nlen))) {
             http_header_request_unset(r, ds->ext, BUF_PTR_LEN(&ds->key));
+            --i; /* (unset moved the next header into this slot) */
+        }
     }
+}
+
+/* How many request headers CGI reads as `name` (ctx: the request). */
+static size_t mod_gatehouse_header_count(void * const ctx, const char * const name, const size_t nlen) {
+    const request_st * const r = ctx;
+    size_t n = 0;
+    for (uint32_t i = 0; i < r->rqst_headers.used; ++i) {
+        const data_string * const ds = (const data_string *)r->rqst_headers.data[i];
+        n += buffer_clen(&ds->key) == nlen && !buffer_is_blank(&ds->value)
+             && mod_gatehouse_same_cgi_name(ds->key.ptr, name, nlen);
+    }
+    return n;
 }
 
 typedef struct {
     request_st *r;
     const plugin_data *p;
     int response_headers; /* set a response header: a refusal then needs a body of its own */
+    int body;             /* the module's own answer has a body */
 } mod_gatehouse_output;
 
 /* Writes one audit line (with its newline, in one write: atomic on a pipe). */
@@ -387,7 +406,8 @@ static void mod_gatehouse_request_output(void * const ctx, const int kind, const
     request_st * const r = out->r;
     switch (kind) {
       case GH_V1_STRIP_REQUEST_HEADER:
-        mod_gatehouse_strip_header(r, name, nlen);
+      case GH_V1_STRIP_REQUEST_HEADER_ALIASES:
+        mod_gatehouse_strip_header(r, name, nlen, kind == GH_V1_STRIP_REQUEST_HEADER_ALIASES);
         break;
       case GH_V1_SET_REQUEST_HEADER:
         http_header_request_set(r, http_header_hkey_get(name, nlen), name, (uint32_t)nlen, value, (uint32_t)vlen);
@@ -405,6 +425,7 @@ static void mod_gatehouse_request_output(void * const ctx, const int kind, const
       case GH_V1_RESPONSE_BODY:
         http_header_response_set(r, HTTP_HEADER_CONTENT_TYPE, CONST_STR_LEN("Content-Type"), name, (uint32_t)nlen);
         chunkqueue_append_mem(&r->write_queue, value, vlen);
+        out->body = 1;
         break;
       default: /* GH_V1_LOG_ERROR, GH_V1_LOG_WARNING, GH_V1_LOG_DEBUG */
         mod_gatehouse_log(r->conf.errh, kind, value, vlen);
@@ -412,24 +433,36 @@ static void mod_gatehouse_request_output(void * const ctx, const int kind, const
     }
 }
 
-/* lighttpd's error pages keep only a 401's WWW-Authenticate: a refusal that
- * carries other headers (a 403's insufficient_scope challenge) answers with a
- * short body of its own, as the handler of the request. */
+/* The module answers: a refusal, or a 2xx of its own (the status page, a CORS preflight).
+ * A refusal is final: the request's error handlers (server.error-handler, -404) and
+ * server.error-intercept are turned off for it, so no handler script or backend runs with the
+ * refused request's method, target and body (lighttpd re-dispatches errors to them).
+ * lighttpd's error pages keep only a 401's WWW-Authenticate: a refusal that carries other
+ * headers (a 403's insufficient_scope challenge, a 429's Retry-After) answers with a short body
+ * of its own, as the handler of the request. */
 __attribute_cold__
-static handler_t mod_gatehouse_refuse(request_st * const r, const plugin_data * const p, const int status,
-                                      const int response_headers) {
+static handler_t mod_gatehouse_answer(request_st * const r, const plugin_data * const p, const int status,
+                                      const int response_headers, const int body) {
     r->http_status = status;
-    if (status == 401 || !response_headers) {
+    r->error_handler_saved_status = 0; /* (in a re-dispatch: this status, not the one that started it) */
+    r->conf.error_handler = NULL;
+    r->conf.error_handler_404 = NULL;
+    r->conf.error_intercept = 0;
+    if (status >= 300 && (status == 401 || !response_headers)) {
         r->handler_module = NULL; /* lighttpd's error page, errorfile-prefix and all */
         return HANDLER_FINISHED;
     }
     r->handler_module = p->self;
-    buffer * const b = chunkqueue_append_buffer_open(&r->write_queue);
-    http_status_append(b, status);
-    buffer_append_string_len(b, CONST_STR_LEN("\n"));
-    chunkqueue_append_buffer_commit(&r->write_queue);
-    http_header_response_set(r, HTTP_HEADER_CONTENT_TYPE, CONST_STR_LEN("Content-Type"),
-                             CONST_STR_LEN("text/plain; charset=utf-8"));
+    if (status >= 300) {
+        buffer * const b = chunkqueue_append_buffer_open(&r->write_queue);
+        http_status_append(b, status);
+        buffer_append_string_len(b, CONST_STR_LEN("\n"));
+        chunkqueue_append_buffer_commit(&r->write_queue);
+        http_header_response_set(r, HTTP_HEADER_CONTENT_TYPE, CONST_STR_LEN("Content-Type"),
+                                 CONST_STR_LEN("text/plain; charset=utf-8"));
+    }
+    else if (!body)
+        http_response_body_clear(r, 0);
     r->resp_body_finished = 1;
     return HANDLER_FINISHED;
 }
@@ -444,6 +477,26 @@ static const char * mod_gatehouse_request_header(void * const ctx, const char * 
     return vb->ptr;
 }
 
+/* The path the client asked for (r->target_orig), normalised as lighttpd normalised the
+ * target it serves, when that differs from the path lighttpd serves (mod_rewrite, mod_magnet or
+ * an error handler changed it); NULL otherwise (the common case costs one comparison). */
+static const buffer * mod_gatehouse_original_path(request_st * const r, buffer * const b) {
+    if (buffer_is_equal(&r->target, &r->target_orig) && 0 == r->error_handler_saved_status)
+        return NULL;
+    buffer_copy_buffer(b, &r->target_orig);
+    if (r->conf.http_parseopts & HTTP_PARSEOPT_URL_NORMALIZE) {
+        const int qs = burl_normalize(b, r->tmp_buf, r->conf.http_parseopts);
+        if (qs >= 0) buffer_truncate(b, (uint32_t)qs);
+    }
+    else {
+        const char * const q = strpbrk(b->ptr, "?#");
+        if (q) buffer_truncate(b, (uint32_t)(q - b->ptr));
+    }
+    buffer_urldecode_path(b);
+    buffer_path_simplify(b);
+    return buffer_is_equal(b, &r->uri.path) ? NULL : b;
+}
+
 URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
     plugin_data * const p = p_d;
     mod_gatehouse_patch_config(r, p);
@@ -452,29 +505,29 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
 
     const buffer * const method = http_method_buf(r->http_method);
     const buffer * const ip = &r->con->dst_addr_buf;
+    const buffer * const original = mod_gatehouse_original_path(r, p->original);
+    /* The clock itself: lighttpd's log_epoch_secs lags by up to a second and time() by up to a
+     * tick (CLOCK_REALTIME_COARSE), so a token issued this second would be "from the future". */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     const gh_v1_request req = {
         .method = method->ptr,          .method_len = buffer_clen(method),
         .path = r->uri.path.ptr,        .path_len = buffer_clen(&r->uri.path),
+        .original_path = original ? original->ptr : NULL, .original_path_len = original ? buffer_clen(original) : 0,
         .host = r->uri.authority.ptr ? r->uri.authority.ptr : "",
         .host_len = buffer_clen(&r->uri.authority),
         .remote_ip = ip->ptr ? ip->ptr : "", .remote_ip_len = buffer_clen(ip),
         .query = r->uri.query.ptr ? r->uri.query.ptr : "", .query_len = buffer_clen(&r->uri.query),
-        .now = (int64_t)log_epoch_secs,
+        .now = (int64_t)now.tv_sec,
         .debug = r->conf.log_request_handling,
+        .lowercase_paths = 0 != r->conf.force_lowercase_filenames,
         .header = mod_gatehouse_request_header,
+        .header_count = mod_gatehouse_header_count,
         .header_ctx = r,
     };
-    mod_gatehouse_output out = { r, p, 0 };
+    mod_gatehouse_output out = { r, p, 0, 0 };
     const int status = gh_v1_decide(p->engine, p->conf.v, &req, mod_gatehouse_request_output, &out);
-    if (0 == status)
-        return HANDLER_GO_ON;
-    if (200 == status) { /* gatehouse.status-url: the module answers */
-        r->http_status = 200;
-        r->handler_module = p->self;
-        r->resp_body_finished = 1;
-        return HANDLER_FINISHED;
-    }
-    return mod_gatehouse_refuse(r, p, status, out.response_headers);
+    return 0 == status ? HANDLER_GO_ON : mod_gatehouse_answer(r, p, status, out.response_headers, out.body);
 }
 
 /* Once a second: key files that changed are read again (in GatehouseCore). */

@@ -93,7 +93,8 @@ class Lighttpd:
         with open(os.path.join(self.docroot, "cgi", "env.py"), "w") as f:
             f.write(CGI_SCRIPT)
         self.values = {"port": self.port, "backend": backend_port, "jwks": jwks_path, "docroot": self.docroot,
-                       "issuer": ISSUER, "audience": AUDIENCE, "python": sys.executable, "folder": folder}
+                       "issuer": ISSUER, "audience": AUDIENCE, "python": sys.executable, "folder": folder,
+                       "modules": '"mod_gatehouse", "mod_proxy", "mod_cgi"'}
         self.process = None
         self.error_log = os.path.join(folder, "error.log")
 
@@ -104,7 +105,7 @@ server.bind = "127.0.0.1"
 server.port = {port}
 server.errorlog = "{error_log}"
 server.max-request-field-size = 32768
-server.modules += ("mod_gatehouse", "mod_proxy", "mod_cgi")
+server.modules += ({modules})
 gatehouse.issuer = "{issuer}"
 gatehouse.audience = "{audience}"
 gatehouse.jwks = "{jwks}"

@@ -60,6 +60,7 @@ enum gh_v1_directive {
     GH_V1_AUDIT_EVENTS,
     GH_V1_RATE_LIMIT,
     GH_V1_STATUS_URL,
+    GH_V1_PATH_CHECKS,
     GH_V1_DIRECTIVE_COUNT
 };
 
@@ -93,8 +94,11 @@ enum gh_v1_output_kind {
     GH_V1_LOG_DEBUG,
     GH_V1_LOG_NOTICE,               /* an event worth a line in the error log (a key file reloaded) */
     GH_V1_AUDIT,                    /* name: the gatehouse.audit-log target; value: one line */
-    GH_V1_RESPONSE_BODY             /* the module answers itself (status 200): name is the
+    GH_V1_RESPONSE_BODY,            /* the module answers itself (a 2xx status): name is the
                                        Content-Type, value the body */
+    GH_V1_STRIP_REQUEST_HEADER_ALIASES /* remove every request header that CGI reads as this name
+                                          (compared as for GH_V1_STRIP_REQUEST_HEADER) but whose
+                                          name is not this one in another letter case */
 };
 
 typedef void (*gh_v1_output_fn)(void *_Nullable ctx, int kind,
@@ -106,16 +110,25 @@ typedef const char *_Nullable (*gh_v1_header_fn)(void *_Nullable ctx,
                                                  const char *_Nonnull name, size_t name_len,
                                                  size_t *_Nonnull value_len);
 
+/* Counts the request headers that CGI reads as `name` (case-insensitive, and every character
+ * other than a letter or digit equal to '_'): 2 for "X-Token" and "X_Token". */
+typedef size_t (*gh_v1_header_count_fn)(void *_Nullable ctx, const char *_Nonnull name, size_t name_len);
+
 typedef struct gh_v1_request {
     const char *_Nonnull method;    size_t method_len;
     const char *_Nonnull path;      size_t path_len;   /* normalised: decoded, dot segments removed */
+    /* The path the client asked for, normalised the same way, when lighttpd is serving another
+     * one for it (a url.rewrite, an error handler re-dispatch); else NULL. */
+    const char *_Nullable original_path; size_t original_path_len;
     const char *_Nonnull host;      size_t host_len;
     const char *_Nonnull remote_ip; size_t remote_ip_len;
     const char *_Nonnull query;     size_t query_len;  /* after '?', as the client sent it */
-    int64_t now;                    /* Unix time in seconds */
+    int64_t now;                    /* Unix time in seconds, read from the clock for this request */
     int debug;                      /* non-zero: explain the decision with GH_V1_LOG_DEBUG lines */
+    int lowercase_paths;            /* server.force-lowercase-filenames: paths compare in any case */
     gh_v1_header_fn _Nonnull header;
-    void *_Nullable header_ctx;
+    gh_v1_header_count_fn _Nonnull header_count;
+    void *_Nullable header_ctx;     /* for header and header_count */
 } gh_v1_request;
 
 gh_engine *_Nullable gh_v1_engine_new(void);
@@ -147,8 +160,11 @@ int gh_v1_settings_check(gh_engine *_Nonnull engine,
 
 /* Decides one request. Returns the HTTP status to answer with, or 0 to let
  * the request through; headers, environment and log lines come through
- * `output` before it returns. 200: the module answers itself with the body
- * sent as GH_V1_RESPONSE_BODY (gatehouse.status-url). */
+ * `output` before it returns. A 2xx: the module answers itself, with the body
+ * sent as GH_V1_RESPONSE_BODY if any (gatehouse.status-url's 200, a CORS
+ * preflight's 204). Any other status is a refusal, final: no handler, backend or
+ * error handler may run for the request after it. Log lines never hold a
+ * control character (each is one line). */
 int gh_v1_decide(gh_engine *_Nonnull engine,
                  const gh_setting *_Nullable const *_Nonnull settings,
                  const gh_v1_request *_Nonnull request,

@@ -26,10 +26,10 @@ final class Engine {
             case .success(let count)?:
                 reloaded = true
                 metrics.keyReloads += 1
-                sink.emit(GH_V1_LOG_NOTICE, "", "gatehouse: reloaded \(source.path) (\(count) keys)")
+                sink.log(GH_V1_LOG_NOTICE, "gatehouse: reloaded \(source.path) (\(count) keys)")
             case .failure(let error)?:
                 metrics.keyLoadErrors += 1
-                sink.emit(GH_V1_LOG_ERROR, "", "gatehouse: keeping the keys in force, \(source.path) was refused: \(error)")
+                sink.log(GH_V1_LOG_ERROR, "gatehouse: keeping the keys in force, \(source.path) was refused: \(error)")
             }
         }
         if reloaded { tokens?.removeAll() }
@@ -108,7 +108,7 @@ func gh_v1_setting_compile(
     let sink = OutputSink(function: output, context: outputContext)
     let givenName = CString.string(name, nameLength)
     guard let known = Directive(id: Int(directive)), known.name == givenName else {
-        sink.emit(GH_V1_LOG_ERROR, "", "\(givenName): the module and GatehouseCore disagree on the directive table")
+        sink.log(GH_V1_LOG_ERROR, "\(givenName): the module and GatehouseCore disagree on the directive table")
         return nil
     }
     let value: ConfigValue
@@ -121,7 +121,7 @@ func gh_v1_setting_compile(
             })
     default:
         guard count == 1 else {
-            sink.emit(GH_V1_LOG_ERROR, "", "\(givenName): expected one value")
+            sink.log(GH_V1_LOG_ERROR, "\(givenName): expected one value")
             return nil
         }
         value = configValue(entries[0])
@@ -129,10 +129,11 @@ func gh_v1_setting_compile(
     do {
         let setting = try Setting.compile(known, value)
         Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue().register(setting)
-        for warning in setting.warnings { sink.emit(GH_V1_LOG_WARNING, "", warning) }
+        for warning in setting.warnings { sink.log(GH_V1_LOG_WARNING, warning) }
         return OpaquePointer(Unmanaged.passRetained(setting).toOpaque())
     } catch {
-        sink.emit(GH_V1_LOG_ERROR, "", error.description)
+        // (a rule's error shows the rule and a caret under the column on lines of their own)
+        for line in error.description.split(separator: "\n") { sink.log(GH_V1_LOG_ERROR, String(line)) }
         return nil
     }
 }
@@ -160,7 +161,7 @@ func gh_v1_settings_check(
 ) -> Int32 {
     let problems = configuration(settings).problems()
     let sink = OutputSink(function: output, context: outputContext)
-    for problem in problems { sink.emit(GH_V1_LOG_ERROR, "", problem) }
+    for problem in problems { sink.log(GH_V1_LOG_ERROR, problem) }
     return problems.isEmpty ? 1 : 0
 }
 
@@ -172,13 +173,16 @@ func gh_v1_decide(
 ) -> Int32 {
     let raw = request.pointee
     let lookup = raw.header
+    let count = raw.header_count
     let lookupContext = raw.header_ctx
     let view = HTTPRequest(
         method: CString.string(raw.method, raw.method_len),
         path: CString.string(raw.path, raw.path_len),
+        originalPath: raw.original_path.map { CString.string($0, raw.original_path_len) },
         host: CString.string(raw.host, raw.host_len),
         remoteIP: CString.string(raw.remote_ip, raw.remote_ip_len),
         query: CString.string(raw.query, raw.query_len),
+        lowercasePaths: raw.lowercase_paths != 0,
         header: { name in
             var name = name
             return name.withUTF8 { bytes -> String? in
@@ -190,6 +194,10 @@ func gh_v1_decide(
                 else { return nil }
                 return CString.string(value, length)
             }
+        },
+        headerCount: { name in
+            var name = name
+            return name.withUTF8 { bytes in count(lookupContext, CString.pointer(bytes), bytes.count) }
         })
     let engine = Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
     let configuration = engine.configuration(settings)
@@ -202,6 +210,7 @@ func gh_v1_decide(
 
     let sink = OutputSink(function: output, context: outputContext)
     for name in decision.stripHeaders { sink.emit(GH_V1_STRIP_REQUEST_HEADER, name, "") }
+    for name in decision.stripAliases { sink.emit(GH_V1_STRIP_REQUEST_HEADER_ALIASES, name, "") }
     for header in decision.requestHeaders { sink.emit(GH_V1_SET_REQUEST_HEADER, header.name, header.value) }
     for variable in decision.environment { sink.emit(GH_V1_SET_ENV, variable.name, variable.value) }
     if let challenge = decision.wwwAuthenticate { sink.emit(GH_V1_SET_RESPONSE_HEADER, "WWW-Authenticate", challenge) }
@@ -211,21 +220,23 @@ func gh_v1_decide(
         sink.emit(GH_V1_AUDIT, target, line)
     }
     engine.metrics.count(decision)
-    if decision.status == 0, let statusURL = configuration.statusURL, statusURL.sameBytes(view.path) {
+    if decision.status == 0, let statusURL = configuration.statusURL, statusURL.sameBytes(view.path),
+        view.originalPath.map({ statusURL.sameBytes($0) }) ?? true
+    {
         sink.emit(GH_V1_RESPONSE_BODY, "text/plain; version=0.0.4; charset=utf-8", engine.statusText(now: raw.now))
         return 200
     }
     if let problem = decision.problem {
-        sink.emit(GH_V1_LOG_WARNING, "", "gatehouse: \(view.method) \(view.path): \(problem)")
+        sink.log(GH_V1_LOG_WARNING, "gatehouse: \(view.method) \(view.path): \(problem)")
     }
     if let status = decision.wouldRefuse {
-        sink.emit(
-            GH_V1_LOG_WARNING, "",
+        sink.log(
+            GH_V1_LOG_WARNING,
             "gatehouse report-only: \(view.method) \(view.path) would be refused "
                 + "with \(status) (\(decision.reason.rawValue), rule \(decision.rule))")
     }
     if let explanation = decision.explanation {
-        sink.emit(GH_V1_LOG_DEBUG, "", "gatehouse: \(view.method) \(view.path): " + explanation.joined(separator: "; "))
+        sink.log(GH_V1_LOG_DEBUG, "gatehouse: \(view.method) \(view.path): " + explanation.joined(separator: "; "))
     }
     return Int32(decision.status)
 }
@@ -254,6 +265,27 @@ private struct OutputSink {
                 function(context, Int32(kind.rawValue), CString.pointer(n), n.count, CString.pointer(v), v.count)
             }
         }
+    }
+
+    /// One log line: control characters escaped (`\n`, `\x1b`), so nothing a token or a request
+    /// carries can start a line of its own in lighttpd's error log.
+    func log(_ kind: gh_v1_output_kind, _ message: String) {
+        guard message.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            emit(kind, "", message)
+            return
+        }
+        var escaped = [UInt8]()
+        let hex = Array("0123456789abcdef".utf8)
+        for byte in message.utf8 {
+            switch byte {
+            case 0x0A: escaped += Array("\\n".utf8)
+            case 0x0D: escaped += Array("\\r".utf8)
+            case 0x09: escaped += Array("\\t".utf8)
+            case 0..<0x20, 0x7F: escaped += [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: escaped.append(byte)
+            }
+        }
+        emit(kind, "", String(decoding: escaped, as: UTF8.self))
     }
 }
 

@@ -29,8 +29,11 @@ public struct Configuration: Sendable {
     public private(set) var strippedHeaders = IdentityField.defaultHeaders.map(\.name)
     /// gatehouse.mode = "report-only": decide and log, never refuse.
     public private(set) var reportOnly = false
-    /// gatehouse.cors-preflight = "allow": a CORS preflight passes without a token.
-    public private(set) var allowsPreflight = false
+    /// gatehouse.cors-preflight: the module answers CORS preflights itself; nil ("deny"): they are
+    /// decided like any request.
+    public private(set) var preflight: CORSPreflight?
+    /// gatehouse.path-checks: paths refused with 400 (all checks by default).
+    public private(set) var pathChecks = PathChecks.all
     /// gatehouse.audit-log: a file, or `|command`; nil: no audit trail.
     public private(set) var auditLog: String?
     /// gatehouse.audit-events = "all" (else refusals only).
@@ -88,7 +91,8 @@ public struct Configuration: Sendable {
         strippedHeaders = headers.map(\.name)
         if case .strings(let extra)? = value(.stripHeaders) { strippedHeaders += extra }
         reportOnly = if case .reportOnly(let on)? = value(.mode) { on } else { false }
-        allowsPreflight = if case .allowsPreflight(let on)? = value(.corsPreflight) { on } else { false }
+        preflight = if case .preflight(let answer)? = value(.corsPreflight) { answer } else { nil }
+        pathChecks = if case .pathChecks(let checks)? = value(.pathChecks) { checks } else { .all }
         auditLog = if case .text(let target)? = value(.auditLog) { target } else { nil }
         auditsAll = if case .auditsAll(let all)? = value(.auditEvents) { all } else { false }
         statusURL = if case .text(let path)? = value(.statusURL) { path } else { nil }

@@ -5,6 +5,7 @@ public enum Directive: CaseIterable, Sendable {
     case issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType
     case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
     case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight, tokenSources, auditLog, auditEvents, rateLimit, statusURL
+    case pathChecks
 
     /// The index in gatehouse.h's `enum gh_v1_directive`.
     public var id: Int {
@@ -36,6 +37,7 @@ public enum Directive: CaseIterable, Sendable {
         case .auditEvents: GH_V1_AUDIT_EVENTS
         case .rateLimit: GH_V1_RATE_LIMIT
         case .statusURL: GH_V1_STATUS_URL
+        case .pathChecks: GH_V1_PATH_CHECKS
             }
         return Int(value.rawValue)
     }
@@ -80,6 +82,7 @@ public enum Directive: CaseIterable, Sendable {
         case .auditEvents: "gatehouse.audit-events"
         case .rateLimit: "gatehouse.rate-limit"
         case .statusURL: "gatehouse.status-url"
+        case .pathChecks: "gatehouse.path-checks"
         }
     }
 }

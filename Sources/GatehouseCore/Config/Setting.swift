@@ -15,7 +15,8 @@ public final class Setting: Sendable {
         case mapping([IdentityField])
         case inheritance(RoleInheritance)
         case reportOnly(Bool)
-        case allowsPreflight(Bool)
+        case preflight(CORSPreflight?)
+        case pathChecks(PathChecks)
         case sources([TokenSource])
         case auditsAll(Bool)
         case limits([RateLimiter.Limit])
@@ -53,11 +54,7 @@ public final class Setting: Sendable {
             return Setting(directive: directive, value: .audiences(audiences))
         case .jwks:
             guard case .string(let path) = value, !path.isEmpty else { throw fail("the path of a JWKS or PEM file") }
-            do {
-                return Setting(directive: directive, value: .keys(try KeySource(path: path, isSecret: false)))
-            } catch {
-                throw ConfigError("\(name): \(error)")
-            }
+            return try keySetting(directive, path: path, isSecret: false)
         case .algorithms:
             let names = try strings(value, orFail: fail("a list of JWS algorithms (\"RS256\", \"ES256\")"))
             var algorithms = Set<JWSAlgorithm>()
@@ -80,11 +77,7 @@ public final class Setting: Sendable {
             guard case .string(let path) = value, !path.isEmpty else {
                 throw fail("the path of a file holding the shared secret")
             }
-            do {
-                return Setting(directive: directive, value: .keys(try KeySource(path: path, isSecret: true)))
-            } catch {
-                throw ConfigError("\(name): \(error)")
-            }
+            return try keySetting(directive, path: path, isSecret: true)
         case .cacheSize:
             return Setting(
                 directive: directive,
@@ -159,10 +152,23 @@ public final class Setting: Sendable {
             }
             return Setting(directive: directive, value: .sources(sources))
         case .corsPreflight:
-            guard case .string(let text) = value, text == "allow" || text == "deny" else {
-                throw fail("\"allow\" or \"deny\"")
+            return Setting(directive: directive, value: .preflight(try CORSPreflight.compile(value, name: name)))
+        case .pathChecks:
+            let known = PathChecks.names.map { "\"\($0.name)\"" }.joined(separator: ", ")
+            if case .string("none") = value { return Setting(directive: directive, value: .pathChecks([])) }
+            let names = try strings(value, orFail: fail("a list of the checks to keep (\(known)), or \"none\""))
+            var checks = PathChecks()
+            for text in names {
+                guard let check = PathChecks.names.first(where: { $0.name == text })?.check else {
+                    throw ConfigError("\(name): unknown check \"\(text)\" (expected some of \(known), or \"none\")")
+                }
+                checks.insert(check)
             }
-            return Setting(directive: directive, value: .allowsPreflight(text == "allow"))
+            let off = PathChecks.names.filter { !checks.contains($0.check) }.map(\.name)
+            return Setting(
+                directive: directive, value: .pathChecks(checks),
+                warnings: off.isEmpty
+                    ? [] : ["\(name): paths are not checked for \(off.joined(separator: ", ")) (see docs/security.md)"])
         case .maxTokenAge:
             return Setting(
                 directive: directive,
@@ -219,6 +225,24 @@ public final class Setting: Sendable {
             }
             return Setting(directive: directive, value: .strings(names))
         }
+    }
+
+    /// A key file's setting; a file refused on a graceful restart, whose last good keys stay in
+    /// force, is said loudly.
+    private static func keySetting(_ directive: Directive, path: String, isSecret: Bool) throws(ConfigError)
+        -> Setting
+    {
+        let source: KeySource
+        do {
+            source = try KeySource(path: path, isSecret: isSecret)
+        } catch {
+            throw ConfigError("\(directive.name): \(error)")
+        }
+        let warnings = source.refusal.map { why in
+            ["\(directive.name): \(path) was refused (\(why)); still serving the last good keys of this file, "
+                + "loaded at Unix time \(source.loaded): fix the file, it is read again when it changes"]
+        }
+        return Setting(directive: directive, value: .keys(source), warnings: warnings ?? [])
     }
 
     /// A string, or a list of strings without keys; never empty, no empty element.

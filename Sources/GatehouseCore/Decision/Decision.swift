@@ -3,23 +3,35 @@ public struct HTTPRequest {
     public var method: String
     /// lighttpd's normalised path (decoded, dot segments resolved).
     public var path: String
+    /// The path the client asked for, normalised the same way, when lighttpd serves another one
+    /// for it (a `url.rewrite`, an error handler's re-dispatch); nil otherwise.
+    public var originalPath: String?
     public var host: String
     public var remoteIP: String
     /// The query string as the client sent it (after '?').
     public var query: String
+    /// `server.force-lowercase-filenames`: lighttpd serves `/ADMIN/x` as `/admin/x`.
+    public var lowercasePaths: Bool
     /// Looks up a request header by name (case-insensitive); nil when absent.
     public var header: (String) -> String?
+    /// How many request headers CGI reads as this name (`X-Token` and `X_Token` are one name
+    /// there); by default, 1 when `header` finds it.
+    public var headerCount: (String) -> Int
 
     public init(
-        method: String, path: String, host: String, remoteIP: String, query: String = "",
-        header: @escaping (String) -> String?
+        method: String, path: String, originalPath: String? = nil, host: String, remoteIP: String,
+        query: String = "", lowercasePaths: Bool = false, header: @escaping (String) -> String?,
+        headerCount: ((String) -> Int)? = nil
     ) {
         self.query = query
         self.method = method
         self.path = path
+        self.originalPath = originalPath
         self.host = host
         self.remoteIP = remoteIP
+        self.lowercasePaths = lowercasePaths
         self.header = header
+        self.headerCount = headerCount ?? { header($0) == nil ? 0 : 1 }
     }
 }
 
@@ -36,6 +48,8 @@ public struct Decision: Sendable {
     public var wwwAuthenticate: String?
     /// Request headers to remove whatever the outcome (by CGI-normalised name).
     public var stripHeaders: [String]
+    /// Token headers whose other spellings (same CGI name, another name) are removed.
+    public var stripAliases: [String] = []
     public var requestHeaders: [(name: String, value: String)] = []
     /// Response headers besides WWW-Authenticate (a 429's Retry-After and RateLimit-*).
     public var responseHeaders: [(name: String, value: String)] = []

@@ -1,4 +1,5 @@
-/// Decides requests: rule → token → expression → identity (DESIGN.md §4).
+/// Decides requests: screen → preflight → rule → token → expression → identity
+/// (docs/policy.md, "How a request is decided").
 public enum Gate {
     /// Decides `request` under `configuration` at Unix time `now`; nil when the configuration
     /// has no `gatehouse.require` (the module does nothing there).
@@ -13,23 +14,121 @@ public enum Gate {
         var decision = Decision(
             status: 0, reason: .allowed, rule: "gatehouse.default",
             stripHeaders: configuration.strippedHeaders, explanation: explain ? [] : nil)
-        // A CORS preflight carries no credentials (Fetch standard §4.8): let it through, without
-        // identity, only where the administrator said so.
-        if configuration.allowsPreflight, request.method == "OPTIONS", request.header("Origin") != nil,
-            request.header("Access-Control-Request-Method") != nil
-        {
-            decision.rule = "gatehouse.cors-preflight"
-            decision.explanation?.append("a CORS preflight, let through by gatehouse.cors-preflight = \"allow\"")
+        decision.stripAliases = configuration.tokenSources.compactMap(\.headerName)
+        if let refusal = screen(request, configuration: configuration, into: &decision) {
+            refuse(&decision, status: 400, refusal, realm: "")
+            reportOnly(&decision, configuration: configuration)
             return decision
         }
+        if let preflight = configuration.preflight, CORSPreflight.isPreflight(request) {
+            answer(preflight, request, rules: rules, configuration: configuration, limiter: limiter, now: now,
+                   into: &decision)
+            if decision.status != 204 { reportOnly(&decision, configuration: configuration) }
+            return decision
+        }
+        // A request lighttpd serves under another path (a rewrite, an error handler) is decided on
+        // the path the client asked for too: refused if either is.
+        if let original = request.originalPath, !original.sameBytes(request.path) {
+            var asSent = request
+            asSent.path = original
+            asSent.originalPath = nil
+            decision.explanation?.append("the client asked for \(original); lighttpd serves \(request.path)")
+            judge(asSent, rules: rules, configuration: configuration, now: now, cache: cache, limiter: nil,
+                  metrics: metrics, presented: presented, into: &decision)
+            if decision.status != 0 || decision.wouldRefuse != nil { return decision }
+            decision.requestHeaders = []
+            decision.environment = []
+            decision.explanation?.append("then \(request.path):")
+        }
+        judge(request, rules: rules, configuration: configuration, now: now, cache: cache, limiter: limiter,
+              metrics: metrics, presented: presented, into: &decision)
+        return decision
+    }
+
+    /// Why the request is refused before any rule: a path a backend would read as another, or
+    /// two headers that CGI reads as one token header.
+    private static func screen(_ request: HTTPRequest, configuration: Configuration, into decision: inout Decision)
+        -> TokenError?
+    {
+        for path in [request.path, request.originalPath].compactMap({ $0 }) {
+            if let problem = configuration.pathChecks.problem(in: path) {
+                return TokenError(.unsafePath, problem + " (gatehouse.path-checks)")
+            }
+        }
+        for name in decision.stripAliases where request.headerCount(name) > 1 {
+            return TokenError(.ambiguousHeader, "two request headers that CGI reads as \(name)")
+        }
+        return nil
+    }
+
+    /// A CORS preflight, answered by the module: 204 with the Access-Control-Allow-* headers;
+    /// 403 on a path whose rule denies the method asked about whoever asks, or from an origin
+    /// or for a method not listed; 429 over a rate limit.
+    private static func answer(
+        _ preflight: CORSPreflight, _ request: HTTPRequest, rules: RuleSet, configuration: Configuration,
+        limiter: RateLimiter?, now: Int64, into decision: inout Decision
+    ) {
+        decision.rule = "gatehouse.cors-preflight"
+        let origin = request.header("Origin") ?? ""
+        let method = request.header("Access-Control-Request-Method") ?? ""
+        var asked = request
+        asked.method = method
+        var path = request.lowercasePaths ? lowerCased(request.path) : request.path
+        var methodBytes = method
+        let selection = methodBytes.withUTF8 { m in
+            path.withUTF8 { p in rules.select(method: m, path: p, foldingCase: request.lowercasePaths) }
+        }
+        let expression = selection?.rule.expression ?? configuration.defaultExpression
+        let context = Expression.Context(identity: nil, captures: selection?.captures ?? [], request: asked)
+        var ignored: [String]?
+        if expression.evaluate(context, trace: &ignored) == .no {
+            refuse(&decision, status: 403, TokenError(.policyDenied, "the policy denies \(method) here to anyone"),
+                   realm: "")
+            return
+        }
+        switch preflight.answer(origin: origin, method: method) {
+        case .failure(let error):
+            refuse(&decision, status: 403, error, realm: "")
+        case .success(let fields):
+            if let limiter { limit(&decision, request: request, identity: nil, configuration: configuration,
+                                   limiter: limiter, now: now) }
+            guard decision.status == 0 else { return }
+            decision.status = 204
+            decision.responseHeaders = fields
+            decision.explanation?.append("a CORS preflight, answered by gatehouse.cors-preflight")
+        }
+    }
+
+    /// Under gatehouse.mode = "report-only", a refusal is logged and the request let through.
+    private static func reportOnly(_ decision: inout Decision, configuration: Configuration) {
+        guard configuration.reportOnly, decision.status != 0 else { return }
+        decision.explanation?.append("report-only: let through instead of \(decision.status)")
+        decision.wouldRefuse = decision.status
+        decision.status = 0
+        decision.wwwAuthenticate = nil
+        decision.responseHeaders = []
+    }
+
+    /// The path as a server that folds case serves it: ASCII letters in lower case.
+    private static func lowerCased(_ path: String) -> String {
+        String(decoding: path.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// Chooses the rule for `request`, verifies its token and evaluates the rule into `decision`.
+    private static func judge(
+        _ request: HTTPRequest, rules: RuleSet, configuration: Configuration, now: Int64,
+        cache: TokenCache?, limiter: RateLimiter?, metrics: Metrics?, presented: JSONObject?,
+        into decision: inout Decision
+    ) {
         let expression: Expression
         var selected: Rule?
         var captures = [(name: String, value: String)]()
         var method = request.method
-        var path = request.path
-        if let match = method.withUTF8({ m in path.withUTF8 { p in rules.select(method: m, path: p, explain: explain) }
-            })
-        {
+        var path = request.lowercasePaths ? lowerCased(request.path) : request.path
+        let explain = decision.explanation != nil
+        if let match = method.withUTF8({ m in
+            path.withUTF8 { p in rules.select(method: m, path: p, explain: explain, foldingCase: request.lowercasePaths) }
+        }) {
             selected = match.rule
             captures = match.captures
             expression = match.rule.expression
@@ -125,14 +224,7 @@ public enum Gate {
         case .unknown:
             refuse(&decision, status: 401, tokenError ?? TokenError(.noToken, "no bearer token"), realm: realm)
         }
-        if configuration.reportOnly, decision.status != 0 {
-            decision.explanation?.append("report-only: let through instead of \(decision.status)")
-            decision.wouldRefuse = decision.status
-            decision.status = 0
-            decision.wwwAuthenticate = nil
-            decision.responseHeaders = []
-        }
-        return decision
+        reportOnly(&decision, configuration: configuration)
     }
 
     /// The request's bearer token, verified: nil when it has none.

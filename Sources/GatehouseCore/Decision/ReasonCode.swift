@@ -22,6 +22,12 @@ public enum ReasonCode: String, Sendable, CaseIterable {
     case noRule = "no_rule"
     case rateLimited = "rate_limited"
     case unsafeClaimValue = "unsafe_claim_value"
+    /// A path one backend would read as another (gatehouse.path-checks): 400.
+    case unsafePath = "unsafe_path"
+    /// Two request headers that CGI reads as one token header (`X-Token` and `X_Token`): 400.
+    case ambiguousHeader = "ambiguous_header"
+    /// A CORS preflight from an origin, or for a method, gatehouse.cors-preflight does not list.
+    case preflightRefused = "preflight_refused"
 }
 
 /// Why a token was refused: a stable code and a message for people. The message never

@@ -25,6 +25,15 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The request header the token comes in, for a header source.
+    var headerName: String? {
+        switch self {
+        case .authorization: "Authorization"
+        case .header(let name): name
+        case .cookie, .query: nil
+        }
+    }
+
     public var description: String {
         switch self {
         case .authorization: "header:Authorization"

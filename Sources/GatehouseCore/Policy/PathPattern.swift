@@ -106,6 +106,20 @@ public struct PathPattern: Sendable, CustomStringConvertible {
         segmentCount = bytes[pathStart...].split(separator: UInt8(ascii: "/")).count
     }
 
+    /// The pattern's text with the letters of its path in lower case, captures' names kept.
+    static func caseFolded(_ text: String) -> String {
+        var inCapture = false
+        let pathStart = text.utf8.firstIndex(of: 0x20).map { text.utf8.distance(from: text.utf8.startIndex, to: $0) }
+        var out = [UInt8]()
+        for (offset, byte) in text.utf8.enumerated() {
+            if byte == UInt8(ascii: "{") { inCapture = true }
+            if byte == UInt8(ascii: "}") { inCapture = false }
+            let inPath = offset > (pathStart ?? -1)
+            out.append(inPath && !inCapture && (0x41...0x5A).contains(byte) ? byte | 0x20 : byte)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func isCaptureName(_ name: String) -> Bool {
         guard let first = name.utf8.first,
             first == UInt8(ascii: "_") || (0x41...0x5A).contains(first) || (0x61...0x7A).contains(first)

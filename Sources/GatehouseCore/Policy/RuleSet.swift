@@ -13,6 +13,10 @@ public struct RuleSet: Sendable {
     /// more segments, then a method list over none; declaration order breaks the other ties.
     public let rules: [Rule]
     private let index: SegmentIndex
+    /// The patterns with their literal letters in lower case, and their index, for a server that
+    /// folds the case of paths (`server.force-lowercase-filenames`): `/ADMIN/x` is `/admin/x` there.
+    private let foldedPatterns: [PathPattern]
+    private let foldedIndex: SegmentIndex
 
     /// Compiles `(pattern, expression)` pairs; an error names the rule.
     public init(_ entries: [(pattern: String, expression: String)]) throws(PolicyError) {
@@ -37,6 +41,16 @@ public struct RuleSet: Sendable {
             return a.index < b.index
         }
         index = SegmentIndex(self.rules.map(\.pattern))
+        var folded = [PathPattern]()
+        for rule in self.rules {
+            // (lower-casing letters keeps a valid pattern valid)
+            guard let pattern = try? PathPattern(PathPattern.caseFolded(rule.pattern.description)) else {
+                preconditionFailure("a compiled pattern stopped compiling once folded")
+            }
+            folded.append(pattern)
+        }
+        foldedPatterns = folded
+        foldedIndex = SegmentIndex(folded)
     }
 
     public struct Selection {
@@ -46,16 +60,18 @@ public struct RuleSet: Sendable {
         public let outranked: [Rule]
     }
 
-    /// The most specific rule matching the request, with its path captures.
+    /// The most specific rule matching the request, with its path captures. `foldingCase`: the
+    /// path is in lower case already and the patterns' letters match in any case.
     public func select(
         method: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>,
-        explain: Bool = false
+        explain: Bool = false, foldingCase: Bool = false
     ) -> Selection? {
         var chosen: (rank: Int, captures: [(name: String, value: String)])?
         var outranked = [Rule]()
-        for rank in index.candidates(path) {
+        for rank in (foldingCase ? foldedIndex : index).candidates(path) {
             let rule = rules[rank]
-            guard rule.pattern.matches(method: method), let captures = rule.pattern.match(path: path) else { continue }
+            let pattern = foldingCase ? foldedPatterns[rank] : rule.pattern
+            guard pattern.matches(method: method), let captures = pattern.match(path: path) else { continue }
             if chosen == nil {
                 chosen = (rank, captures)
                 if !explain { break }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A key file in force (`gatehouse.jwks`, `gatehouse.hmac-secret-file`): its keys, read again
 /// when the file changes. lighttpd's once-a-second trigger asks (never a request); a new file
@@ -19,12 +20,29 @@ public final class KeySource: @unchecked Sendable {
         let device: UInt, inode: UInt, size: Int, seconds: Int, nanoseconds: Int
     }
 
+    /// Why the file on disk is not what is in force: it was refused when the configuration was
+    /// loaded again (lighttpd's graceful restart) and the last good keys of this file stay.
+    public let refusal: String?
+
+    /// Loads the file. When it is refused, a process that already served good keys from it (a
+    /// graceful restart reloads the configuration in the same process) keeps serving those and
+    /// says why in `refusal`; only a first load (a cold start, `lighttpd -tt`, the CLI) fails.
     init(path: String, isSecret: Bool) throws(KeyError) {
         self.path = path
         self.isSecret = isSecret
         stamp = KeySource.stamp(of: path)
-        keys = isSecret ? try KeySet.loadSecret(path: path) : try KeySet.load(path: path)
-        loaded = Int64(time(nil))
+        do {
+            keys = isSecret ? try KeySet.loadSecret(path: path) : try KeySet.load(path: path)
+            loaded = Int64(time(nil))
+            refusal = nil
+            KeySource.remember(self)
+        } catch {
+            guard let good = KeySource.lastGood.withLock({ $0[Remembered.Name(path: path, isSecret: isSecret)] })
+            else { throw error }
+            keys = good.keys
+            loaded = good.loaded
+            refusal = "\(error)"
+        }
     }
 
     /// nil when the file is unchanged; the number of keys after a reload; or why the new file
@@ -36,10 +54,27 @@ public final class KeySource: @unchecked Sendable {
         do {
             keys = isSecret ? try KeySet.loadSecret(path: path) : try KeySet.load(path: path)
             loaded = Int64(time(nil))
+            KeySource.remember(self)
             return .success(keys.keys.count)
         } catch {
             return .failure(error)
         }
+    }
+
+    /// The last keys each file loaded in this process. It outlives the configuration: lighttpd's
+    /// graceful restart frees every setting and compiles them again in the same process (the
+    /// module is linked with -z nodelete, so this survives its dlclose and dlopen).
+    private static let lastGood = Mutex<[Remembered.Name: Remembered]>([:])
+
+    private struct Remembered: Sendable {
+        struct Name: Hashable { let path: String, isSecret: Bool }
+        let keys: KeySet
+        let loaded: Int64
+    }
+
+    private static func remember(_ source: KeySource) {
+        let name = Remembered.Name(path: source.path, isSecret: source.isSecret)
+        lastGood.withLock { $0[name] = Remembered(keys: source.keys, loaded: source.loaded) }
     }
 
     private static func stamp(of path: String) -> Stamp? {
