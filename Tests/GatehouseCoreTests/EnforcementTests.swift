@@ -21,7 +21,7 @@ struct EnforcementTests {
     ])
 
     func decide(
-        _ method: String = "GET", _ path: String, originalPath: String? = nil, lowercase: Bool = false,
+        _ path: String, method: String = "GET", originalPath: String? = nil, lowercase: Bool = false,
         headers: [String: String] = [:], counts: [String: Int] = [:], configuration: Configuration? = nil
     ) throws -> Decision {
         let request = HTTPRequest(
@@ -81,7 +81,7 @@ struct EnforcementTests {
         throws -> Decision
     {
         try decide(
-            "OPTIONS", path, headers: ["Origin": origin, "Access-Control-Request-Method": method],
+            path, method: "OPTIONS", headers: ["Origin": origin, "Access-Control-Request-Method": method],
             configuration: EnforcementTests.configuration([(.corsPreflight, EnforcementTests.preflight)]))
     }
 
@@ -101,7 +101,7 @@ struct EnforcementTests {
         #expect(try preflight("/admin/x", origin: "https://evil.example").status == 403)
         #expect(try preflight("/admin/x", method: "DELETE").reason == .preflightRefused)
         // without the directive, a preflight is a request like any other
-        let plain = try decide("OPTIONS", "/admin/x", headers: ["Origin": "o", "Access-Control-Request-Method": "GET"])
+        let plain = try decide("/admin/x", method: "OPTIONS", headers: ["Origin": "o", "Access-Control-Request-Method": "GET"])
         #expect(plain.status == 401)
     }
 

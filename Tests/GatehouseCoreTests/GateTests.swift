@@ -134,21 +134,6 @@ struct GateTests {
         #expect(anonymous.status == 0 && anonymous.requestHeaders.isEmpty && anonymous.problem != nil)
     }
 
-    @Test func corsPreflightsPassOnlyWhereAllowed() throws {
-        let preflight = ["Origin": "https://app.example.test", "Access-Control-Request-Method": "POST"]
-        func decide(_ headers: [String: String], method: String = "OPTIONS", allow: Bool) throws -> Decision {
-            var directives: [(Directive, ConfigValue)] = [(.require, GateTests.rules)]
-            if allow { directives.append((.corsPreflight, .string("allow"))) }
-            let configuration = try GateTests.configuration(directives)
-            let request = HTTPRequest(method: method, path: "/admin", host: "h", remoteIP: "192.0.2.1") { headers[$0] }
-            return try #require(Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now))
-        }
-        #expect(try decide(preflight, allow: true).status == 0)
-        #expect(try decide(preflight, allow: false).status == 401)
-        #expect(try decide(["Origin": "https://app.example.test"], allow: true).status == 401)
-        #expect(try decide(preflight, method: "POST", allow: true).status == 401)
-    }
-
     @Test func tokensComeFromTheConfiguredSourcesAndFromOneOnly() throws {
         let token = Fixtures.token(named: "RS256")
         let configuration = try GateTests.configuration([
