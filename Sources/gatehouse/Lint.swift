@@ -20,7 +20,10 @@ struct Lint: ParsableCommand {
 
     func run() throws {
         let policy = try PolicyConfig(path: config, allowShell: allowShell)
-        var findings = [Finding]()
+        // What lighttpd accepts but reads differently from how it looks (dropped tokens, wrapped numbers).
+        var findings = policy.config.warnings.map {
+            Finding(location: $0.location, severity: "warning", message: $0.message)
+        }
         var compiled = [[(Directive, Setting)]]()  // per context
         for context in policy.config.contexts {
             var settings = [(Directive, Setting)]()

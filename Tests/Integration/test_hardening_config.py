@@ -153,3 +153,10 @@ def test_conditions_the_client_does_not_decide_alone_and_settings_that_let_no_on
     assert code == 0 and "decides alone" not in output, output
     code, output = lint(lighttpd, POLICY + block + "\n")
     assert code == 0 and "0 errors, 0 warnings" in output, output
+
+
+def test_a_number_that_wraps_to_a_small_one_is_a_lint_warning(lighttpd):
+    # lighttpd reads 4294967296 as 0, a valid leeway: -tt cannot tell, lint reads the digits and says so.
+    code, output = lint(lighttpd, POLICY + "gatehouse.leeway = 4294967296\n")
+    assert code == 0 and "warning: 4294967296 does not fit lighttpd's 32-bit integers: lighttpd reads it as 0" \
+        in output, output
