@@ -151,8 +151,9 @@ static void mod_gatehouse_config_output(void * const ctx, const int kind, const 
     mod_gatehouse_log(srv->errh, kind, value, vlen);
 }
 
-/* lighttpd only warns about unknown keys; a misspelt gatehouse.* key would
- * silently leave a location unguarded, so it stops startup here. */
+/* lighttpd only warns about unknown keys, and finds keys in any letter case:
+ * a misspelt gatehouse.* key would silently leave a location unguarded, so
+ * it stops startup here (GatehouseCore words the message). */
 __attribute_cold__
 static int mod_gatehouse_check_spelling(server * const srv) {
     int rc = 1;
@@ -160,19 +161,37 @@ static int mod_gatehouse_check_spelling(server * const srv) {
         const array * const ca = ((const data_config *)srv->config_context->data[u])->value;
         for (uint32_t j = 0; j < ca->used; ++j) {
             const buffer * const k = &ca->data[j]->key;
-            if (!buffer_clen(k) || 0 != strncmp(k->ptr, "gatehouse.", sizeof("gatehouse.") - 1)) continue;
-            int known = 0;
-            for (int i = 0; cpk[i].k; ++i) known |= buffer_eq_slen(k, cpk[i].k, cpk[i].klen);
-            if (known) continue;
-            buffer * const names = buffer_init();
-            for (int i = 0; cpk[i].k; ++i)
-                buffer_append_str2(names, i ? ", " : "", 2 * (0 != i), cpk[i].k, cpk[i].klen);
-            log_error(srv->errh, __FILE__, __LINE__, "unknown directive %s (expected one of %s)", k->ptr, names->ptr);
-            buffer_free(names);
-            rc = 0;
+            if (buffer_clen(k) < sizeof("gatehouse.") - 1
+                || !buffer_eq_icase_ssn(k->ptr, CONST_STR_LEN("gatehouse.")))
+                continue;
+            if (!gh_v1_directive_name_check(BUF_PTR_LEN(k), mod_gatehouse_config_output, srv))
+                rc = 0;
         }
     }
     return rc;
+}
+
+/* Warns where a directive that decides who gets through sits in a block that
+ * holds, or not, by a condition the client decides alone (GatehouseCore
+ * judges each condition by its text). A block depends on its own condition,
+ * on the earlier branches of its else chain (which must not hold) and on
+ * whatever encloses it, in that order; one warning per directive. */
+__attribute_cold__
+static void mod_gatehouse_check_conditions(server * const srv, const plugin_data * const p) {
+    for (int i = 1; i < p->nconfig; ++i) {
+        const data_config * const dc =
+          (const data_config *)srv->config_context->data[p->cvlist[i].k_id];
+        for (const config_plugin_value_t *cpv = p->cvlist + p->cvlist[i].v.u2[0]; -1 != cpv->k_id; ++cpv) {
+            int warned = 0;
+            for (const data_config *c = dc; c && c->context_ndx && !warned; c = c->parent) {
+                for (const data_config *b = c; b && !warned; b = b->prev) {
+                    if (b->cond != CONFIG_COND_ELSE && b->comp_key)
+                        warned = gh_v1_condition_check(cpv->k_id, b->comp_key, strlen(b->comp_key),
+                                                       mod_gatehouse_config_output, srv);
+                }
+            }
+        }
+    }
 }
 
 /* Hands one directive's value, as lighttpd parsed it, to GatehouseCore to compile. */
@@ -320,6 +339,7 @@ SETDEFAULTS_FUNC(mod_gatehouse_set_defaults) {
         cpv->k_id = -1;
     }
     if (!rc) return HANDLER_ERROR;
+    mod_gatehouse_check_conditions(srv, p);
 
     /* initialize p->defaults from global config context */
     if (p->nconfig > 0 && p->cvlist->v.u2[1]) {

@@ -33,7 +33,13 @@ extension ConfigBuilder {
             guard let number = Int64(token.text) else {
                 throw LighttpdConfigError(token.location, "error parsing number: '\(token.text)'")
             }
-            return .value(.integer(Int32(truncatingIfNeeded: number)), token.location)
+            let kept = Int32(truncatingIfNeeded: number)
+            if Int64(kept) != number {
+                warn(
+                    token.location,
+                    "\(token.text) does not fit lighttpd's 32-bit integers: lighttpd reads it as \(kept)")
+            }
+            return .value(.integer(kept), token.location)
         case 11:  // array ::= LPARAN RPARAN
             return .value(.array([]), tokenLocation(values[0]) ?? lookahead.location)
         case 12:  // array ::= LPARAN aelements RPARAN

@@ -20,18 +20,25 @@ struct Lint: ParsableCommand {
 
     func run() throws {
         let policy = try PolicyConfig(path: config, allowShell: allowShell)
-        var findings = [Finding]()
+        // What lighttpd accepts but reads differently from how it looks (dropped tokens, wrapped numbers).
+        var findings = policy.config.warnings.map {
+            Finding(location: $0.location, severity: "warning", message: $0.message)
+        }
         var compiled = [[(Directive, Setting)]]()  // per context
         for context in policy.config.contexts {
             var settings = [(Directive, Setting)]()
-            for entry in context.directives where entry.key.hasPrefix("gatehouse.") {
-                guard let directive = Directive(name: entry.key) else {
-                    let known = Directive.allCases.map(\.name).joined(separator: ", ")
-                    findings.append(
-                        Finding(
-                            location: entry.location, severity: "error",
-                            message: "unknown directive \(entry.key) (expected one of \(known))"))
+            let conditions = dependedOn(context, in: policy.config)
+            // lighttpd finds keys in any letter case: Gatehouse.Require is gatehouse.require to it.
+            for entry in context.directives where entry.key.lowercased().hasPrefix("gatehouse.") {
+                if let problem = Directive.problem(withKey: entry.key) {
+                    findings.append(Finding(location: entry.location, severity: "error", message: problem))
                     continue
+                }
+                guard let directive = Directive(name: entry.key) else { continue }
+                if let warning = conditions.lazy.compactMap({
+                    ClientChosenCondition.warning(directive, condition: $0)
+                }).first {
+                    findings.append(Finding(location: entry.location, severity: "warning", message: warning))
                 }
                 do {
                     let setting = try Setting.compile(directive, entry.value)
@@ -78,6 +85,22 @@ struct Lint: ParsableCommand {
         }
         report(findings)
         if findings.contains(where: { $0.severity == "error" }) { throw ExitCode(1) }
+    }
+
+    /// The conditions a context's settings depend on, in the order lighttpd -tt looks at them: its
+    /// own, the earlier branches of its else chain (which must not hold), then its parent's.
+    private func dependedOn(_ context: LighttpdConfig.Context, in config: LighttpdConfig) -> [String] {
+        var conditions = [String]()
+        var block: LighttpdConfig.Context? = context
+        while let current = block, current.index != 0 {
+            var branch: LighttpdConfig.Context? = current
+            while let each = branch {
+                if !each.isElse, let condition = each.condition { conditions.append(condition) }
+                branch = each.previous.map { config.contexts[$0] }
+            }
+            block = current.parent.map { config.contexts[$0] }
+        }
+        return conditions
     }
 
     private func report(_ findings: [Finding]) {

@@ -108,3 +108,163 @@ struct SettingTests {
         }
     }
 }
+
+@Suite("Configuration that should not start, and settings a client could choose")
+struct ConfigurationHardeningTests {
+    func message(_ directive: Directive, _ value: ConfigValue) -> String {
+        SettingTests().message(directive, value)
+    }
+
+    func headers(_ name: String) -> ConfigValue {
+        .list([("X-Auth-Subject", .string("sub")), (name, .string("email"))])
+    }
+    func env(_ name: String) -> ConfigValue { .list([("REMOTE_USER", .string("sub")), (name, .string("email"))]) }
+
+    @Test(arguments: [
+        "Authorization", "Proxy-Authorization", "Cookie", "Host", "Content-Length", "content_length", "Content-Type",
+        "Content-Encoding", "Transfer-Encoding", "TE", "Trailer", "Connection", "Keep-Alive", "Proxy-Connection",
+        "Upgrade", "Expect", "HTTP2-Settings",
+    ])
+    func identityHeadersThatCarryTheRequestItselfAreRefused(name: String) {
+        #expect(
+            message(.headers, headers(name))
+                == "gatehouse.headers: \"\(name)\" carries the request itself (its framing, connection, credentials, "
+                + "host or body type), so a claim must never stand in for it; choose a name of your own, like "
+                + "\"X-Auth-\(name)\"")
+    }
+
+    @Test func ownHeaderNamesCompile() {
+        #expect(message(.headers, headers("X-Auth-Email")) == "compiled")
+        #expect(message(.headers, headers("X-Content-Type")) == "compiled")
+    }
+
+    @Test(arguments: [
+        "LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "PATH", "IFS", "HOME", "SHELL", "ENV", "BASH_ENV",
+        "BASH_FUNC_X%%", "PS4", "LC_ALL", "TZ", "TMPDIR", "PHP_VALUE", "PHPRC", "PYTHONPATH", "PERL5OPT", "RUBYOPT",
+        "NODE_OPTIONS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "GCONV_PATH", "HTTPS_PROXY", "GIT_DIR",
+    ])
+    func environmentThatChangesHowProgramsRunIsRefused(name: String) {
+        let text = message(.env, env(name))
+        if name.contains("%") {
+            #expect(text.contains("is not a valid environment variable name"))
+        } else {
+            #expect(
+                text == "gatehouse.env: \"\(name)\" changes how the backend's programs run (read by the loader, a "
+                    + "shell, the C library or an interpreter), so a claim must never set it; choose a name of your "
+                    + "own, like \"AUTH_\(name)\"")
+        }
+    }
+
+    @Test func environmentNamesAreUpperCaseAndNotLighttpds() {
+        #expect(message(.env, env("auth_email")).contains("\"auth_email\" is not a valid environment variable name"))
+        #expect(message(.env, env("Auth_Email")).contains("expected upper-case letters, digits and \"_\""))
+        #expect(message(.env, env("HTTP_X_USER")).contains("is set by lighttpd itself"))
+        #expect(message(.env, env("SSL_CLIENT_S_DN")).contains("is set by lighttpd itself"))
+        #expect(message(.env, env("AUTH_EMAIL")) == "compiled")
+        #expect(message(.env, env("GATEHOUSE_ROLES")) == "compiled")
+    }
+
+    @Test func aTokenSourceListedTwiceIsRefused() {
+        func sources(_ a: String, _ b: String) -> String {
+            message(.tokenSources, .list([(nil, .string(a)), (nil, .string(b))]))
+        }
+        for (a, b) in [
+            ("header:X-Access-Token", "header:X-Access-Token"), ("header:X-Access-Token", "header:x_access_token"),
+            ("header:X-Access-Token", "header:X.Access.Token"), ("header:Authorization", "header:AUTHORIZATION"),
+            ("cookie:session", "cookie:Session"), ("query:access_token", "query:Access_Token"),
+        ] {
+            #expect(
+                sources(a, b)
+                    == "gatehouse.token-sources: \"\(a)\" and \"\(b)\" read the same place (names compare in any "
+                    + "letter case, header names as a CGI backend sees them); list each source once")
+        }
+        #expect(sources("cookie:session", "query:session") == "compiled")
+        #expect(sources("header:X-Token", "header:X-Token2") == "compiled")
+    }
+
+    @Test func theStatusURLIsAPathOfItsOwn() {
+        for path in ["/", "status", "", "/a//b", "/a/./b", "/a/..", "/s%74atus", "/status?x", "/sta tus"] {
+            #expect(
+                message(.statusURL, .string(path))
+                    == "gatehouse.status-url: expected a path of its own such as \"/gatehouse-status\" (not \"/\"; "
+                    + "no \"//\", \".\" or \"..\" segments, %-escapes or \"?\"), got \"\(path)\"")
+        }
+        #expect(message(.statusURL, .string("/gatehouse-status")) == "compiled")
+        #expect(message(.statusURL, .string("/ops/gatehouse/")) == "compiled")
+    }
+
+    @Test func theAuditLogFolderMustExist() {
+        #expect(
+            message(.auditLog, .string("/nonexistent-gatehouse/audit.log"))
+                == "gatehouse.audit-log: the folder \"/nonexistent-gatehouse\" of \"/nonexistent-gatehouse/audit.log\" "
+                + "does not exist (expected a file in an existing folder, or \"|command\" to pipe the lines to "
+                + "a program)")
+        let file = Fixtures.path("rsa-public.pem")
+        #expect(message(.auditLog, .string(file + "/audit.log")).contains("does not exist"))  // a file, not a folder
+        #expect(message(.auditLog, .string("/tmp/audit.log")) == "compiled")
+        #expect(message(.auditLog, .string("/audit.log")) == "compiled")
+        #expect(message(.auditLog, .string("|/nonexistent-gatehouse/logger")) == "compiled")
+    }
+
+    @Test func negativeNumbersAreNumbersThatWrappedAroundInLighttpd() {
+        #expect(
+            message(.leeway, .integer(-2_147_483_648))
+                == "gatehouse.leeway: -2147483648 is out of range: lighttpd keeps numbers in 32 bits, so one over "
+                + "2147483647 wraps around to a negative number (expected seconds from 0 to 86400)")
+        #expect(message(.cacheSize, .integer(-1)).hasPrefix("gatehouse.cache-size: -1 is out of range"))
+        #expect(message(.maxTokenAge, .integer(-5)).hasPrefix("gatehouse.max-token-age: -5 is out of range"))
+        #expect(message(.leeway, .integer(86_401)) == "gatehouse.leeway: expected seconds from 0 to 86400, got 86401")
+    }
+
+    @Test func keysInAnotherLetterCaseOrMisspeltNameTheDirectiveMeant() {
+        #expect(Directive.problem(withKey: "gatehouse.require") == nil)
+        #expect(
+            Directive.problem(withKey: "Gatehouse.Require")
+                == "unknown directive Gatehouse.Require: did you mean gatehouse.require? "
+                + "(directives are written in lower case)")
+        #expect(
+            Directive.problem(withKey: "Gatehouse.Requires")
+                == "unknown directive Gatehouse.Requires: did you mean gatehouse.require?")
+        #expect(
+            Directive.problem(withKey: "gatehouse.statusurl")
+                == "unknown directive gatehouse.statusurl: did you mean gatehouse.status-url?")
+        #expect(
+            Directive.problem(withKey: "gatehouse.something")?.hasPrefix(
+                "unknown directive gatehouse.something (expected one of gatehouse.issuer, ") == true)
+    }
+
+    @Test func decidingSettingsUnderConditionsTheClientDecidesAloneAreWarnedAbout() {
+        let warning = ClientChosenCondition.warning(.mode, condition: "$HTTP[\"host\"] == \"new.example.com\"")
+        #expect(
+            warning == "gatehouse.mode is set under $HTTP[\"host\"] == \"new.example.com\", which the client decides "
+                + "alone (by the Host header): any client can pick this value or the one outside the block for "
+                + "whatever the request reaches. Set it where the client has no say ($HTTP[\"url\"], "
+                + "$HTTP[\"remoteip\"], $SERVER[\"socket\"], or the whole server), or make sure what this block "
+                + "guards is reached through this block alone")
+        for (condition, input) in [
+            ("$HTTP[\"referer\"] =~ \"x\"", "the Referer header"),
+            ("$HTTP[\"useragent\"] =~ \"x\"", "the User-Agent header"),
+            ("$HTTP[\"user-agent\"] =~ \"x\"", "the User-Agent header"),
+            ("$HTTP[\"cookie\"] =~ \"x\"", "the Cookie header"),
+            ("$HTTP[\"language\"] =~ \"x\"", "the Accept-Language header"),
+            ("$REQUEST_HEADER[\"X-Beta\"] == \"1\"", "the X-Beta header"),
+            ("$HTTP[\"querystring\"] =~ \"x\"", "the query string"),
+            ("$HTTP[\"query-string\"] =~ \"x\"", "the query string"),
+            ("$HTTP[\"request-method\"] == \"GET\"", "the request method"),
+        ] {
+            for directive in [Directive.require, .defaultRule, .mode, .corsPreflight] {
+                #expect(
+                    ClientChosenCondition.warning(directive, condition: condition)?.contains("(by \(input))") == true)
+            }
+        }
+        for condition in [
+            "$HTTP[\"url\"] =^ \"/beta/\"", "$HTTP[\"remoteip\"] == \"10.0.0.0/8\"", "$HTTP[\"scheme\"] == \"https\"",
+            "$SERVER[\"socket\"] == \":443\"", "$HTTP[\"hostname\"] == \"x\"",
+        ] {
+            #expect(ClientChosenCondition.warning(.mode, condition: condition) == nil)
+        }
+        for directive in Directive.allCases where ![.require, .defaultRule, .mode, .corsPreflight].contains(directive) {
+            #expect(ClientChosenCondition.warning(directive, condition: "$HTTP[\"host\"] == \"x\"") == nil)
+        }
+    }
+}

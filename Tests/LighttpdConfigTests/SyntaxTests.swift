@@ -127,6 +127,16 @@ import Testing
         #expect(config.warnings.first?.location.line == 2)
     }
 
+    @Test func aNumberThatDoesNotFitAnIntIsAWarning() throws {
+        let config = try read("x = 4294967296\ny = 2147483647\n")
+        #expect(value(config, "var.x") == "0")
+        #expect(
+            config.warnings.map(\.message) == [
+                "4294967296 does not fit lighttpd's 32-bit integers: lighttpd reads it as 0"
+            ])
+        #expect(config.warnings.first?.location.line == 1)
+    }
+
     @Test func aBraceOnTheNextLineIsFine() throws {
         let config = try read("$HTTP[\"url\"] == \"/a\"\n{\n    k.v = 1\n}\nelse\n{\n    k.v = 2\n}\n")
         #expect(config.warnings.isEmpty)

@@ -170,6 +170,19 @@ int gh_v1_decide(gh_engine *_Nonnull engine,
                  const gh_v1_request *_Nonnull request,
                  gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 
+/* Checks a configuration key that starts with "gatehouse." in any letter case (lighttpd finds keys
+ * in any letter case). Returns 1 for a directive as written; otherwise reports the key with
+ * GH_V1_LOG_ERROR, naming the directive meant when one is close, and returns 0. */
+int gh_v1_directive_name_check(const char *_Nonnull name, size_t name_len,
+                               gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
+
+/* For `directive`, set in a block that holds only when `condition` (as lighttpd prints it:
+ * `$HTTP["host"] == "x"`) holds, or only when it does not: when the client alone decides that
+ * condition and the directive decides who gets through, warns with GH_V1_LOG_WARNING and returns 1;
+ * otherwise returns 0. */
+int gh_v1_condition_check(int directive, const char *_Nonnull condition, size_t condition_len,
+                          gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -149,6 +149,28 @@ private func configValue(_ entry: gh_v1_entry) -> ConfigValue {
 }
 
 @c @implementation
+func gh_v1_directive_name_check(
+    _ name: UnsafePointer<CChar>, _ nameLength: Int,
+    _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let problem = Directive.problem(withKey: CString.string(name, nameLength)) else { return 1 }
+    OutputSink(function: output, context: outputContext).emit(GH_V1_LOG_ERROR, "", problem)
+    return 0
+}
+
+@c @implementation
+func gh_v1_condition_check(
+    _ directive: Int32, _ condition: UnsafePointer<CChar>, _ conditionLength: Int,
+    _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let known = Directive(id: Int(directive)),
+        let warning = ClientChosenCondition.warning(known, condition: CString.string(condition, conditionLength))
+    else { return 0 }
+    OutputSink(function: output, context: outputContext).emit(GH_V1_LOG_WARNING, "", warning)
+    return 1
+}
+
+@c @implementation
 func gh_v1_setting_free(_ setting: OpaquePointer?) {
     guard let setting else { return }
     Unmanaged<Setting>.fromOpaque(UnsafeRawPointer(setting)).release()

@@ -87,6 +87,39 @@ public enum Directive: CaseIterable, Sendable {
     }
 }
 
+extension Directive {
+    /// Checks a configuration key that starts with `gatehouse.` in any letter case. lighttpd finds keys
+    /// in any letter case (`Gatehouse.Require` is `gatehouse.require` to it) and only warns about keys
+    /// no module asks for, so a misspelt or oddly cased directive would silently leave a location
+    /// unguarded, or guard it in a way nothing else reads. Returns nil for a directive as written,
+    /// else the message that stops startup, naming the directive meant when one is close.
+    public static func problem(withKey key: String) -> String? {
+        if Directive(name: key) != nil { return nil }
+        let folded = Array(key.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        if let same = allCases.first(where: { Array($0.name.utf8) == folded }) {
+            return "unknown directive \(key): did you mean \(same.name)? (directives are written in lower case)"
+        }
+        let nearest = allCases.map { ($0, editDistance(Array($0.name.utf8), folded)) }.min { $0.1 < $1.1 }
+        if let (directive, distance) = nearest, distance <= 3 {
+            return "unknown directive \(key): did you mean \(directive.name)?"
+        }
+        return "unknown directive \(key) (expected one of \(allCases.map(\.name).joined(separator: ", ")))"
+    }
+
+    /// Levenshtein distance: insertions, deletions and substitutions.
+    private static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(Swift.min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
+
 /// A directive's value as lighttpd's configuration syntax gives it.
 public enum ConfigValue: Sendable, CustomStringConvertible {
     case string(String)

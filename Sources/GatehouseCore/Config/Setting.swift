@@ -72,7 +72,8 @@ public final class Setting: Sendable {
         case .leeway:
             return Setting(
                 directive: directive,
-                value: .seconds(try wholeNumber(value, in: 0...86_400, orFail: fail("seconds from 0 to 86400"))))
+                value: .seconds(try wholeNumber(value, in: 0...86_400, name: name, expected: "seconds from 0 to 86400"))
+            )
         case .hmacSecretFile:
             guard case .string(let path) = value, !path.isEmpty else {
                 throw fail("the path of a file holding the shared secret")
@@ -83,8 +84,7 @@ public final class Setting: Sendable {
                 directive: directive,
                 value: .count(
                     try wholeNumber(
-                        value, in: 0...10_000_000,
-                        orFail: fail("a number of tokens from 0 to 10000000"))))
+                        value, in: 0...10_000_000, name: name, expected: "a number of tokens from 0 to 10000000")))
         case .roleInherits:
             guard case .list(let entries) = value, !entries.isEmpty else {
                 throw fail("a list of ROLE => \"IMPLIED[, IMPLIED...]\" like ( \"admin\" => \"operator\" )")
@@ -112,13 +112,27 @@ public final class Setting: Sendable {
             guard case .string(let target) = value, !target.isEmpty, target != "|" else {
                 throw fail("a file path, or \"|command\" to pipe the lines to a program")
             }
+            // lighttpd opens the file only when it starts for real (not under -tt): check its folder now.
+            if !target.hasPrefix("|") {
+                let folder = target.lastIndex(of: "/").map { String(target[..<$0]) } ?? "."
+                guard FileBytes.isFolder(folder.isEmpty ? "/" : folder) else {
+                    throw ConfigError(
+                        "\(name): the folder \"\(folder)\" of \"\(target)\" does not exist (expected a file in "
+                            + "an existing folder, or \"|command\" to pipe the lines to a program)")
+                }
+            }
             return Setting(directive: directive, value: .text(target))
         case .statusURL:
-            guard case .string(let path) = value, path.hasPrefix("/"),
-                path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "?") })
-            else {
-                throw fail("a path such as \"/gatehouse-status\"")
-            }
+            // Compared with the request's path once lighttpd has decoded and normalised it.
+            let expected =
+                "a path of its own such as \"/gatehouse-status\" (not \"/\"; no \"//\", \".\" or \"..\" "
+                + "segments, %-escapes or \"?\")"
+            guard case .string(let path) = value, path.hasPrefix("/"), path != "/",
+                path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "%") })
+            else { throw fail(expected) }
+            let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            guard segments.dropLast().allSatisfy({ !$0.isEmpty }), segments.allSatisfy({ $0 != "." && $0 != ".." })
+            else { throw fail(expected) }
             return Setting(directive: directive, value: .text(path))
         case .rateLimit:
             let expected =
@@ -148,6 +162,11 @@ public final class Setting: Sendable {
                         "\(name): \"\(text)\" is not a token source (expected \"header:Authorization\", "
                             + "\"header:NAME\", \"cookie:NAME\" or \"query:NAME\")")
                 }
+                if let earlier = sources.firstIndex(where: { samePlace($0, source) }) {
+                    throw ConfigError(
+                        "\(name): \"\(names[earlier])\" and \"\(text)\" read the same place (names compare in any "
+                            + "letter case, header names as a CGI backend sees them); list each source once")
+                }
                 sources.append(source)
             }
             return Setting(directive: directive, value: .sources(sources))
@@ -174,8 +193,7 @@ public final class Setting: Sendable {
                 directive: directive,
                 value: .seconds(
                     try wholeNumber(
-                        value, in: 1...315_360_000,
-                        orFail: fail("seconds from 1 to 315360000"))))
+                        value, in: 1...315_360_000, name: name, expected: "seconds from 1 to 315360000")))
         case .tokenType, .realm:
             guard case .string(let text) = value, !text.isEmpty,
                 text.utf8.allSatisfy({
@@ -262,12 +280,28 @@ public final class Setting: Sendable {
         }
     }
 
-    /// A whole number in `range`.
+    /// Whether two token sources read the same header (as a CGI backend sees its name), cookie or
+    /// query parameter (in any letter case).
+    private static func samePlace(_ a: TokenSource, _ b: TokenSource) -> Bool {
+        switch (a, b) {
+        case (.authorization, .authorization): true
+        case (.header(let x), .header(let y)): IdentityField.normalisedName(x) == IdentityField.normalisedName(y)
+        case (.cookie(let x), .cookie(let y)), (.query(let x), .query(let y)): x.lowercased() == y.lowercased()
+        default: false
+        }
+    }
+
+    /// A whole number in `range`. lighttpd's parser reads only digits, into a 32-bit int: a negative
+    /// integer is a number over 2147483647 that wrapped around (`2147483648` arrives as -2147483648).
     private static func wholeNumber(
-        _ value: ConfigValue, in range: ClosedRange<Int64>,
-        orFail error: ConfigError
+        _ value: ConfigValue, in range: ClosedRange<Int64>, name: String, expected: String
     ) throws(ConfigError) -> Int64 {
+        let error = ConfigError("\(name): expected \(expected), got \(value)")
         switch value {
+        case .integer(let number) where number < 0:
+            throw ConfigError(
+                "\(name): \(number) is out of range: lighttpd keeps numbers in 32 bits, so one over 2147483647 "
+                    + "wraps around to a negative number (expected \(expected))")
         case .integer(let number) where range.contains(number): return number
         case .string(let text):  // lighttpd gives numbers from env.* variables as strings
             guard let number = Int64(text), range.contains(number) else { throw error }

@@ -24,16 +24,31 @@ public struct IdentityField: Sendable {
             guard valid else {
                 throw ConfigError(
                     "\(directive.name): \"\(name)\" is not a valid "
-                        + (directive == .headers ? "header name" : "environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
-                )
+                        + (directive == .headers
+                            ? "header name"
+                            : "environment variable name (expected upper-case letters, digits and \"_\", "
+                                + "not starting with a digit, like \"AUTH_EMAIL\")"))
             }
-            let upper = name.uppercased()
+            if directive == .headers, reservedHeaders.contains(normalisedName(name)) {
+                throw ConfigError(
+                    "\(directive.name): \"\(name)\" carries the request itself (its framing, connection, "
+                        + "credentials, host or body type), so a claim must never stand in for it; "
+                        + "choose a name of your own, like \"X-Auth-\(name)\"")
+            }
             if directive == .env,
-                reservedEnvironment.contains(upper) || upper.hasPrefix("HTTP_") || upper.hasPrefix("SSL_")
+                reservedEnvironment.contains(name) || name.hasPrefix("HTTP_") || name.hasPrefix("SSL_")
             {
                 throw ConfigError(
                     "\(directive.name): \"\(name)\" is set by lighttpd itself (or by a request header) "
-                        + "for CGI/FastCGI backends; choose another name")
+                        + "for CGI/FastCGI backends; choose a name of your own, like \"AUTH_\(name)\"")
+            }
+            if directive == .env,
+                runtimeEnvironment.contains(name) || runtimePrefixes.contains(where: { name.hasPrefix($0) })
+            {
+                throw ConfigError(
+                    "\(directive.name): \"\(name)\" changes how the backend's programs run (read by the "
+                        + "loader, a shell, the C library or an interpreter), so a claim must never set it; "
+                        + "choose a name of your own, like \"AUTH_\(name)\"")
             }
             if let clash = fields.first(where: { normalisedName($0.name) == normalisedName(name) }) {
                 throw ConfigError(
@@ -55,6 +70,34 @@ public struct IdentityField: Sendable {
         "SERVER_ADDR", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE",
     ]
 
+    /// Request headers that make the request what it is: its framing and connection (RFC 9112 §6,
+    /// RFC 9110 §7.6.1: hop-by-hop), its credentials, its host and the type and coding of its body
+    /// (which CGI passes as CONTENT_TYPE). In the form `normalisedName` gives, so `content_length`
+    /// is refused too.
+    static let reservedHeaders: Set<[UInt8]> = Set(
+        [
+            "Authorization", "Proxy-Authorization", "Cookie", "Host", "Content-Length", "Content-Type",
+            "Content-Encoding", "Transfer-Encoding", "TE", "Trailer", "Connection", "Keep-Alive",
+            "Proxy-Connection", "Upgrade", "Expect", "HTTP2-Settings",
+        ].map(normalisedName))
+
+    /// Environment variables that change how a program runs rather than what it is told: read by the
+    /// dynamic loader (LD_PRELOAD loads a library), shells (BASH_ENV and ENV name a file to run, IFS and
+    /// PATH change every command), the C library (locale, time zone, resolver, temporary files) and
+    /// interpreters (PHP_VALUE sets php.ini values through FastCGI, PYTHONPATH, PERL5OPT, NODE_OPTIONS),
+    /// and proxies outgoing requests read (HTTPS_PROXY; HTTP_* is refused already).
+    static let runtimeEnvironment: Set<String> = [
+        "PATH", "IFS", "HOME", "SHELL", "ENV", "CDPATH", "PS4", "PROMPT_COMMAND", "SHELLOPTS", "BASHOPTS",
+        "GLOBIGNORE", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TMP", "TEMP", "USER", "LOGNAME", "PWD", "OLDPWD",
+        "TERM", "TERMINFO", "LOCPATH", "NLSPATH", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "PHPRC",
+        "CLASSPATH", "OPENSSL_CONF", "OPENSSL_ENGINES", "SSLKEYLOGFILE", "HTTPS_PROXY", "ALL_PROXY",
+        "NO_PROXY", "FTP_PROXY", "EDITOR", "VISUAL", "PAGER",
+    ]
+    static let runtimePrefixes = [
+        "LD_", "DYLD_", "BASH_", "GCONV_", "MALLOC_", "GLIBC_", "LC_", "XDG_", "PHP_", "PYTHON", "PERL", "RUBY",
+        "NODE_", "JAVA_", "_JAVA_", "JDK_", "GIT_",
+    ]
+
     /// RFC 9110 token characters.
     static func isHeaderName(_ name: String) -> Bool {
         !name.isEmpty
@@ -64,11 +107,11 @@ public struct IdentityField: Sendable {
             }
     }
 
+    /// `[A-Z_][A-Z0-9_]*`: lower-case names are left to the programs themselves (`http_proxy`).
     static func isEnvironmentName(_ name: String) -> Bool {
         guard let first = name.utf8.first, !(0x30...0x39).contains(first) else { return false }
         return name.utf8.allSatisfy {
-            (0x30...0x39).contains($0) || (0x41...0x5A).contains($0)
-                || (0x61...0x7A).contains($0) || $0 == UInt8(ascii: "_")
+            (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || $0 == UInt8(ascii: "_")
         }
     }
 

@@ -4,10 +4,16 @@
     import Musl
 #endif
 
-/// Reads small configuration files (keys, secrets) without Foundation.
+/// Reads small configuration files (keys, secrets) and looks at folders, without Foundation.
 enum FileBytes {
     struct ReadError: Error, CustomStringConvertible {
         let description: String
+    }
+
+    /// Whether `path` names an existing folder (following symbolic links).
+    static func isFolder(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     static func read(path: String, limit: Int) throws(ReadError) -> [UInt8] {
