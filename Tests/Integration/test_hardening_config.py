@@ -124,7 +124,7 @@ def test_report_only_chosen_by_the_host_header_is_a_warning_from_both(lighttpd):
      '$HTTP["host"] == "a.example"', "the Host header"),
     ('$REQUEST_HEADER["X-Beta"] == "1" { gatehouse.default = "authenticated" }',
      '$REQUEST_HEADER["X-Beta"] == "1"', "the X-Beta header"),
-    ('$HTTP["querystring"] =~ "debug" { gatehouse.cors-preflight = "allow" }',
+    ('$HTTP["querystring"] =~ "debug" { gatehouse.cors-preflight = ( "origins" => "https://a.example" ) }',
      '$HTTP["querystring"] =~ "debug"', "the query string"),
     ('$HTTP["useragent"] =~ "Bot" { $HTTP["url"] =^ "/api/" { gatehouse.require = ( "/" => "anonymous" ) } }',
      '$HTTP["useragent"] =~ "Bot"', "the User-Agent header"),
