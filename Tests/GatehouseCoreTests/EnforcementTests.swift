@@ -87,7 +87,7 @@ struct EnforcementTests {
 
     @Test func aPreflightIsAnsweredWithTheConfiguredHeaders() throws {
         let decision = try preflight("/admin/x", origin: "https://ops.example.test")
-        #expect(decision.status == 204 && decision.requestHeaders.isEmpty)
+        #expect(decision.status == 204 && decision.requestHeaders.isEmpty && decision.allowed)
         let fields = Dictionary(uniqueKeysWithValues: decision.responseHeaders.map { ($0.name, $0.value) })
         #expect(fields["Access-Control-Allow-Origin"] == "https://ops.example.test")
         #expect(fields["Access-Control-Allow-Methods"] == "GET, POST")

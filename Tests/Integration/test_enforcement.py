@@ -151,8 +151,10 @@ def test_a_preflight_is_answered_by_the_module_and_never_forwarded(lighttpd, key
     # a CGI script is never run for it
     assert lighttpd.get("/index.py", headers=preflight(), method="OPTIONS").status_code == 204
     assert ran(lighttpd) == {}
-    # the status page is not served to it
+    # the status page is not served to it, and counts it as allowed
     assert "gatehouse_decisions_total" not in lighttpd.get("/status", headers=preflight(), method="OPTIONS").text
+    counters = lighttpd.get("/status").text
+    assert 'outcome="allow",reason="allowed"' in counters and 'outcome="deny",reason="allowed"' not in counters
 
 
 def test_a_preflight_is_refused_on_deny_paths_other_origins_and_methods(lighttpd):

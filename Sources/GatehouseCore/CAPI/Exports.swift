@@ -47,7 +47,7 @@ final class Engine {
     /// context keeps no audit trail or the decision is not one it records.
     func auditLine(_ decision: Decision, request: HTTPRequest, configuration: Configuration) -> String? {
         guard let target = configuration.auditLog,
-              configuration.auditsAll || decision.status != 0 || decision.wouldRefuse != nil else { return nil }
+              configuration.auditsAll || !decision.allowed || decision.wouldRefuse != nil else { return nil }
         let previous = auditChains[target] ?? (target.hasPrefix("|") ? AuditLog.genesis : AuditLog.lastChain(ofFile: target))
         let record = AuditLog.record(decision, request: request, token: decision.token, identity: decision.claims,
                                      reportOnly: configuration.reportOnly, time: AuditLog.now())

@@ -38,7 +38,8 @@ public struct HTTPRequest {
 /// The outcome for one request, with everything the shim or the CLI needs to act on it or
 /// to explain it.
 public struct Decision: Sendable {
-    /// The HTTP status to answer with; 0 lets the request through.
+    /// The HTTP status to answer with; 0 lets the request through; a 2xx is the module's own
+    /// answer (a CORS preflight's 204); any other is a refusal.
     public var status: Int
     public var reason: ReasonCode
     /// The rule's pattern, or "gatehouse.default".
@@ -67,5 +68,6 @@ public struct Decision: Sendable {
     /// Under gatehouse.mode = "report-only": the status enforcing would have answered.
     public var wouldRefuse: Int?
 
-    public var allowed: Bool { status == 0 }
+    /// Not refused: let through, or answered by the module itself (a preflight's 204).
+    public var allowed: Bool { status < 300 }
 }
