@@ -59,13 +59,15 @@ public struct LighttpdConfig: Sendable {
     /// Reads `path` and everything it includes. `include_shell` runs its command only if `allowShell`;
     /// `env.NAME` and `include_shell` see `environment`. Relative includes resolve against the directory of
     /// `path`; `./` and `../` ones against the current directory, as lighttpd does.
+    /// `defines`: values for `var.` variables that win over the configuration's own assignments.
     public static func load(
         path: String, allowShell: Bool = false,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, defines: [String: String] = [:]
     )
         throws(LighttpdConfigError) -> LighttpdConfig
     {
         let builder = makeBuilder(path: path, allowShell: allowShell, environment: environment)
+        builder.defines = defines.mapValues { .string($0) }
         try builder.parseFile(path, at: nil)
         return try LighttpdConfig(builder)
     }

@@ -39,6 +39,24 @@ public struct RequestFacts: Sendable {
         self.headers = headers
         self.serverSocket = serverSocket
     }
+
+    /// A request header as lighttpd holds it: repeated fields joined with ", " ("; " for Cookie), names
+    /// compared without regard to case; nil when absent or blank (lighttpd drops empty fields).
+    public func header(_ name: String) -> String? {
+        let key = Value.lowercased(name)
+        let separator = key == "cookie" ? "; " : ", "
+        var joined: String?
+        for field in headers where !field.value.isEmpty && Value.lowercased(field.name) == key {
+            joined = joined.map { $0 + separator + field.value } ?? field.value
+        }
+        return joined
+    }
+
+    /// `r->uri.authority`: the host (or the Host header when `host` is empty) lower-cased, without a trailing
+    /// dot on the name, IP literals canonical and the scheme's default port dropped.
+    public var authority: String {
+        RequestView.authority(host.isEmpty ? header("Host") ?? "" : host, scheme: scheme)
+    }
 }
 
 /// A request as the condition evaluator reads it: every field in the form lighttpd compares.
@@ -51,9 +69,10 @@ struct RequestView {
     let scheme: String
     let query: String
     let serverSocket: String
-    private let headers: [String: String]
+    private let facts: RequestFacts
 
     init(_ facts: RequestFacts, globalSocket: String) {
+        self.facts = facts
         path = facts.path
         method = facts.method
         scheme = facts.scheme
@@ -61,19 +80,11 @@ struct RequestView {
         serverSocket = facts.serverSocket ?? globalSocket
         remoteAddress = IPAddress(client: facts.remoteIP)
         remoteIP = remoteAddress?.text ?? facts.remoteIP
-        var joined = [String: String]()
-        for (name, value) in facts.headers where !value.isEmpty {
-            let key = Value.lowercased(name)
-            let separator = key == "cookie" ? "; " : ", "
-            joined[key] = joined[key].map { $0 + separator + value } ?? value
-        }
-        headers = joined
-        let host = facts.host.isEmpty ? joined["host"] ?? "" : facts.host
-        authority = RequestView.authority(host, scheme: facts.scheme)
+        authority = facts.authority
     }
 
     func header(_ name: String) -> String {
-        headers[Value.lowercased(name)] ?? ""
+        facts.header(name) ?? ""
     }
 
     /// Lower-cased, without a trailing dot on the name, normalised with the scheme's default port dropped

@@ -32,8 +32,11 @@ public final class Setting: Sendable {
         self.warnings = warnings
     }
 
-    /// The one compiler of gatehouse.* values, used by the module and the CLI alike.
-    public static func compile(_ directive: Directive, _ value: ConfigValue) throws(ConfigError) -> Setting {
+    /// The one compiler of gatehouse.* values, used by the module and the CLI alike. `offline` (the CLI
+    /// only): a key or secret file that cannot be opened is a warning, and its source has no keys.
+    public static func compile(
+        _ directive: Directive, _ value: ConfigValue, offline: Bool = false
+    ) throws(ConfigError) -> Setting {
         let name = directive.name
         func fail(_ expected: String) -> ConfigError {
             ConfigError("\(name): expected \(expected), got \(value)")
@@ -54,7 +57,11 @@ public final class Setting: Sendable {
         case .jwks:
             guard case .string(let path) = value, !path.isEmpty else { throw fail("the path of a JWKS or PEM file") }
             do {
-                return Setting(directive: directive, value: .keys(try KeySource(path: path, isSecret: false)))
+                let source = try KeySource(path: path, isSecret: false, offline: offline)
+                return Setting(
+                    directive: directive, value: .keys(source),
+                    warnings: source.unreadable.map { ["\(name): cannot read \(path): \($0) (tokens cannot be verified)"] }
+                        ?? [])
             } catch {
                 throw ConfigError("\(name): \(error)")
             }
@@ -81,7 +88,11 @@ public final class Setting: Sendable {
                 throw fail("the path of a file holding the shared secret")
             }
             do {
-                return Setting(directive: directive, value: .keys(try KeySource(path: path, isSecret: true)))
+                let source = try KeySource(path: path, isSecret: true, offline: offline)
+                return Setting(
+                    directive: directive, value: .keys(source),
+                    warnings: source.unreadable.map { ["\(name): cannot read \(path): \($0) (tokens cannot be verified)"] }
+                        ?? [])
             } catch {
                 throw ConfigError("\(name): \(error)")
             }
