@@ -52,7 +52,9 @@ extension RequestFacts {
             switch key {
             case "host", "content-type", "if-modified-since":
                 if let earlier = singles[key] {
-                    guard Value.lowercased(earlier) == Value.lowercased(value) else { throw reject("duplicate \(name)") }
+                    guard Value.lowercased(earlier) == Value.lowercased(value) else {
+                        throw reject("duplicate \(name)")
+                    }
                     continue
                 }
                 singles[key] = value
@@ -109,7 +111,10 @@ extension RequestFacts {
             var name = Array(bytes[..<colon])
             if name.last == UInt8(ascii: ".") { name.removeLast() }
             guard !name.isEmpty else { return nil }
-            var labelLength = 0, allNumeric = true, numeric = true, level = 0
+            var labelLength = 0
+            var allNumeric = true
+            var numeric = true
+            var level = 0
             for (index, byte) in name.enumerated() {
                 labelLength += 1
                 if byte >= 0x30 && byte <= 0x39 { continue }
@@ -141,6 +146,7 @@ extension RequestFacts {
             else { return nil }
         }
         if bytes.last == UInt8(ascii: ":") { bytes.removeLast() }
-        return HostNormalizer.normalize(String(decoding: bytes, as: UTF8.self), schemePort: scheme == "https" ? 443 : 80)
+        return HostNormalizer.normalize(
+            String(decoding: bytes, as: UTF8.self), schemePort: scheme == "https" ? 443 : 80)
     }
 }

@@ -78,7 +78,8 @@ enum TargetNormalizer {
         }
         // burl_contains_ctrls(): %00-%1F and %7F anywhere, the query included.
         for (offset, byte) in url.enumerated() where byte == UInt8(ascii: "%") {
-            if url[offset + 1] < UInt8(ascii: "2") || (url[offset + 1] == UInt8(ascii: "7") && url[offset + 2] == 0x46) {
+            if url[offset + 1] < UInt8(ascii: "2") || (url[offset + 1] == UInt8(ascii: "7") && url[offset + 2] == 0x46)
+            {
                 throw Invalid(reason: "invalid character in URI")
             }
         }

@@ -113,7 +113,8 @@ struct RequestCase {
         let decision = Gate.decide(request, configuration: configuration, now: now, presented: presented)
         if decision?.token != nil {
             if anonymous {
-                throw Problem(description: "anonymous, but the request carries a token: drop --anonymous to decide with it")
+                throw Problem(
+                    description: "anonymous, but the request carries a token: drop --anonymous to decide with it")
             }
             let unreadable = configuration.unreadableKeys
             if !unreadable.isEmpty {
@@ -140,7 +141,8 @@ struct Outcome {
             return .object(
                 JSONObject(members: [
                     ("decision", .string("deny")), ("status", .integer(Int64(rejected.status))), ("rule", .null),
-                    ("reason", .string("rejected_by_lighttpd")), ("explanation", .array([.string(rejected.description)])),
+                    ("reason", .string("rejected_by_lighttpd")),
+                    ("explanation", .array([.string(rejected.description)])),
                     ("headers", .object(JSONObject(members: []))), ("env", .object(JSONObject(members: []))),
                 ]))
         }

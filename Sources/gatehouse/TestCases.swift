@@ -10,22 +10,28 @@ struct TestCases: ParsableCommand {
         discussion: """
             CASES.json is {"cases": [CASE, ...]} (or a bare list). A CASE:
               {"name": "...",
-               "request": {"method": "GET", "path": "/api/x?a=1", "query": "b=2", "host": "h:8080",
-                           "remote_ip": "10.0.0.1", "scheme": "https", "server_socket": ":443",
-                           "headers": {"X-Name": "value", "Cookie": ["a=1", "b=2"]}},
+               "request": {"method": "GET", "path": "/api/x?a=1", "query": "b=2",
+                           "host": "h:8080", "remote_ip": "10.0.0.1",
+                           "scheme": "https", "server_socket": ":443",
+                           "headers": {"X-Name": "v", "Cookie": ["a=1", "b=2"]}},
                "token": "eyJ..." | "claims": {...} | "anonymous": true,
                "now": 1700000000,
-               "expect": {"decision": "allow"|"deny", "status": 403, "reason": "policy_denied",
-                          "rule": "/api/", "headers": {"X-Auth-Subject": "alice"}}}
-            The request is the one a client sends; it is parsed as lighttpd parses it (gatehouse help check).
-            "path" is the request-target, percent-encoded as sent, and may carry the query; "query" is
-            appended after a "?". "headers" is an object (a list value sends the field once per element) or
-            a list of ["Name", "value"] pairs, in the order sent; "host" is the Host header unless "headers"
-            has one. "token" is sent as "Authorization: Bearer TOKEN"; "claims" are taken as verified (no keys
-            needed); "anonymous" says the request carries no token (a case that still has one fails).
-            Only "decision" is required in "expect". "status" is 0 for a request let through, 400 for one
-            lighttpd refuses before any module (reason "rejected_by_lighttpd").
-            Key, secret and audit files that cannot be read are warnings; a case whose token needs them fails.
+               "expect": {"decision": "allow"|"deny", "status": 403,
+                          "reason": "policy_denied", "rule": "/api/",
+                          "headers": {"X-Auth-Subject": "alice"}}}
+            The request is the one a client sends, parsed as lighttpd parses it
+            (see gatehouse help check). "path" is the request-target as sent,
+            percent-encoded, and may carry the query; "query" is appended after
+            a "?". "headers" is an object (a list value sends the field once per
+            element) or a list of ["Name", "value"] pairs, in the order sent;
+            "host" is the Host header unless "headers" has one. "token" is sent
+            as "Authorization: Bearer TOKEN"; "claims" are taken as verified (no
+            keys needed); "anonymous" says the request carries no token (a case
+            that still has one fails).
+            Only "decision" is required in "expect". "status" is 0 for a request
+            let through, 400 for one lighttpd refuses before any module (reason
+            "rejected_by_lighttpd"). Key and secret files that cannot be read are
+            warnings; a case whose token needs them fails and says so.
             """)
 
     @Option(help: "The lighttpd.conf to read.") var config: String
@@ -106,7 +112,8 @@ struct TestCases: ParsableCommand {
             }
         let query = string(request, "query", "")
         let requestCase = RequestCase(
-            method: string(request, "method", "GET"), target: string(request, "path", "/") + (query.isEmpty ? "" : "?" + query),
+            method: string(request, "method", "GET"),
+            target: string(request, "path", "/") + (query.isEmpty ? "" : "?" + query),
             host: string(request, "host", "localhost"), remoteIP: string(request, "remote_ip", "127.0.0.1"),
             scheme: string(request, "scheme", "http"), serverSocket: request?["server_socket"]?.stringValue,
             headers: headers, presented: test["claims"]?.objectValue,
@@ -116,8 +123,9 @@ struct TestCases: ParsableCommand {
 
     /// `{"Name": "value", "Name2": ["v1", "v2"]}` or `[["Name", "value"], ...]`, in the order given.
     private static func headers(_ value: JSON?, name: String) throws -> [(name: String, value: String)] {
-        let bad = UsageError("\(name): \"headers\" must map names to strings or lists of strings, "
-            + "or list [\"Name\", \"value\"] pairs")
+        let bad = UsageError(
+            "\(name): \"headers\" must map names to strings or lists of strings, "
+                + "or list [\"Name\", \"value\"] pairs")
         switch value {
         case nil: return []
         case .object(let object)?:

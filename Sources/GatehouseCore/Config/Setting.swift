@@ -32,6 +32,11 @@ public final class Setting: Sendable {
         self.warnings = warnings
     }
 
+    /// The warning for a key file read offline that could not be opened.
+    private static func unreadable(_ source: KeySource, name: String) -> [String] {
+        source.unreadable.map { ["\(name): cannot read \(source.path): \($0) (tokens cannot be verified)"] } ?? []
+    }
+
     /// The one compiler of gatehouse.* values, used by the module and the CLI alike. `offline` (the CLI
     /// only): a key or secret file that cannot be opened is a warning, and its source has no keys.
     public static func compile(
@@ -60,8 +65,7 @@ public final class Setting: Sendable {
                 let source = try KeySource(path: path, isSecret: false, offline: offline)
                 return Setting(
                     directive: directive, value: .keys(source),
-                    warnings: source.unreadable.map { ["\(name): cannot read \(path): \($0) (tokens cannot be verified)"] }
-                        ?? [])
+                    warnings: unreadable(source, name: name))
             } catch {
                 throw ConfigError("\(name): \(error)")
             }
@@ -91,8 +95,7 @@ public final class Setting: Sendable {
                 let source = try KeySource(path: path, isSecret: true, offline: offline)
                 return Setting(
                     directive: directive, value: .keys(source),
-                    warnings: source.unreadable.map { ["\(name): cannot read \(path): \($0) (tokens cannot be verified)"] }
-                        ?? [])
+                    warnings: unreadable(source, name: name))
             } catch {
                 throw ConfigError("\(name): \(error)")
             }
