@@ -76,7 +76,7 @@ extension RequestFacts {
         }
         guard let host else { throw reject("HTTP/1.1 but Host missing") }
         guard let authority = Self.validHost(host, scheme: request.scheme) else { throw reject("invalid Hostname") }
-        let parts: (path: String, query: String)
+        let parts: (path: String, query: String, normalized: String)
         do {
             parts = try TargetNormalizer.split(request.target)
         } catch {
@@ -86,6 +86,7 @@ extension RequestFacts {
             path: parts.path, host: authority, method: request.method,
             remoteIP: IPAddress(client: request.remoteIP)?.text ?? request.remoteIP, scheme: request.scheme,
             query: parts.query, headers: headers, serverSocket: request.serverSocket)
+        target = parts.normalized
     }
 
     /// RFC 9110 §5.6.2 token characters, as lighttpd's strict header parsing accepts them.

@@ -24,7 +24,8 @@ import GatehouseCore
 ///
 /// Not modelled: `%1`…`%9` / `$1`… substitution (lighttpd 1.4.69 applies it only to url.rewrite* and
 /// url.redirect values, inside those modules, never to other directives); conditions re-evaluated
-/// after mod_rewrite or mod_extforward change the request (give the request as it is then);
+/// after mod_extforward changes the request (give the request as it is then; `rewrittenTarget(for:)`
+/// models `url.rewrite-once`);
 /// `server.http-parseopts` other than url-normalize for query-string conditions.
 public struct LighttpdConfig: Sendable {
     /// One configuration context: the global one, or the block of a condition.

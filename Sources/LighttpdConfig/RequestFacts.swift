@@ -24,6 +24,9 @@ public struct RequestFacts: Sendable {
     /// the `$SERVER["socket"] == "…"` that opened it (":8443", "127.0.0.1:8080"), or for the global
     /// socket `server.bind` + ":" + `server.port`. nil: the global socket of the configuration.
     public var serverSocket: String?
+    /// `r->target`: the request-target once normalised (path and query, still percent-encoded), what
+    /// `url.rewrite` patterns match; set by `init(parsing:)`.
+    public internal(set) var target = ""
 
     public init(
         path: String, host: String = "", method: String = "GET", remoteIP: String = "127.0.0.1",

@@ -8,13 +8,16 @@ enum TargetNormalizer {
         let reason: String
     }
 
-    static func split(_ target: String) throws(Invalid) -> (path: String, query: String) {
+    static func split(_ target: String) throws(Invalid) -> (path: String, query: String, normalized: String) {
         let normalized = try normalize(Array(target.utf8))
         var path = decodePath(Array(normalized.url[..<(normalized.query ?? normalized.url.count)]))
         path = simplify(path)
         guard path.first == UInt8(ascii: "/") else { throw Invalid(reason: "uri-path does not begin with '/'") }
         let query = normalized.query.map { Array(normalized.url[($0 + 1)...]) } ?? []
-        return (String(decoding: path, as: UTF8.self), String(decoding: query, as: UTF8.self))
+        return (
+            String(decoding: path, as: UTF8.self), String(decoding: query, as: UTF8.self),
+            String(decoding: normalized.url, as: UTF8.self)
+        )
     }
 
     private static let hex = Array("0123456789ABCDEF".utf8)

@@ -95,15 +95,22 @@ struct RequestCase {
         if !fields.contains(where: { $0.name.caseInsensitiveCompare("Host") == .orderedSame }) {
             fields.insert(("Host", host), at: 0)
         }
-        let client = ClientRequest(
+        var client = ClientRequest(
             method: method, target: target, headers: fields, remoteIP: remoteIP, scheme: scheme,
             serverSocket: serverSocket)
         // The one reading of the request: conditions and the decision both use these facts.
-        let facts: RequestFacts
+        var facts: RequestFacts
         do {
             facts = try RequestFacts(parsing: client)
-        } catch {
-            return Outcome(decision: nil, rejected: error)
+            // mod_rewrite runs first; the request is then parsed again and conditions evaluated anew.
+            if let rewritten = try policy.config.rewrittenTarget(for: facts) {
+                client.target = rewritten
+                facts = try RequestFacts(parsing: client)
+            }
+        } catch let rejected as RequestRejected {
+            return Outcome(decision: nil, rejected: rejected)
+        } catch let unsupported as LighttpdConfig.RewriteUnsupported {
+            throw Problem(description: unsupported.description)
         }
         let configuration = try policy.configuration(for: facts)
         let request = HTTPRequest(

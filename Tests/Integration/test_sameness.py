@@ -104,12 +104,12 @@ def mutate_host(choices, host, port):
     return host
 
 
-def generate(choices, tokens, port, count):
+def generate(choices, tokens, port, count, paths=PATHS):
     """`count` raw requests: (method, target, source address, header fields)."""
     requests = []
     for _ in range(count):
         method = choices.choice(METHODS)
-        path = mutate_path(choices, choices.choice(PATHS))
+        path = mutate_path(choices, choices.choice(paths))
         query = choices.choice(QUERIES)
         host = mutate_host(choices, choices.choice(HOSTS), port)
         fields = [("Host", host)]
@@ -277,6 +277,53 @@ def test_generated_raw_requests_get_the_same_decision(lighttpd, keys, backend, t
     assert all(statuses.get(status, 0) >= 50 for status in (0, 401, 403)), (seed, statuses)
     assert 5 <= statuses.get(400, 0) <= count // 20, (seed, statuses)  # lighttpd's own refusals stay few
     assert time.time() - started < 60, f"GATEHOUSE_SEED={seed}: took {time.time() - started:.0f} s"
+
+
+REWRITES = """
+server.modules += ( "mod_rewrite" )
+proxy.server = ( "" => (( "host" => "127.0.0.1", "port" => {backend} )) )
+url.rewrite-once = (
+    "^/old/([^?]*)(?:\\?(.*))?$" => "/api/$1?$2",
+    "^/public/keep" => "",
+    "^/shortcut" => "/admin/panel$0",
+    "^/team/(.*)$" => "/t/acme/$1",
+    "^/host/c" => "/other/../public/x",
+)
+gatehouse.token-sources = ( "header:Authorization", "header:X-Access-Token", "cookie:gh_token", "query:access_token" )
+gatehouse.role-inherits = ( "admin" => "viewer" )
+gatehouse.require = (
+    "/public/"       => "anonymous",
+    "GET,HEAD /api/" => "role:viewer",
+    "/api/"          => "role:admin",
+    "/admin/"        => "role:admin",
+    "/t/{{tenant}}/"  => "claims.tenant == path.tenant",
+)
+gatehouse.default = "authenticated"
+gatehouse.headers = ( "X-Auth-Subject" => "sub" )
+$HTTP["url"] =^ "/api/" {{
+    gatehouse.realm = "api"
+}}
+$HTTP["querystring"] =~ "(^|&)debug=1(&|$)" {{
+    gatehouse.require = ( "/" => "deny" )
+}}
+"""
+
+
+def test_rewritten_requests_are_decided_on_the_rewritten_target(lighttpd, keys, backend, tmp_path):
+    """`url.rewrite-once` runs before the module: the CLI decides the request mod_rewrite makes."""
+    seed = int(os.environ.get("GATEHOUSE_SEED") or random.randrange(1 << 32))
+    print(f"GATEHOUSE_SEED={seed}")
+    choices = random.Random(seed)
+    tokens = make_tokens(keys)
+    paths = ["/old/flows", "/old/reports/1", "/public/keep/x", "/public/y", "/shortcut", "/team/z", "/host/c",
+             "/api/flows", "/t/acme/x", "/other"]
+    requests = generate(choices, tokens, lighttpd.port, 500, paths)
+    count, statuses, disagreements = run_configuration(
+        lighttpd, tmp_path, REWRITES.format(backend=backend), requests, seed, "rewrites", tokens)
+    print(statuses)
+    assert not disagreements, (f"GATEHOUSE_SEED={seed}: {len(disagreements)} of {count} disagree:\n"
+                               + "\n".join(disagreements[:25]))
+    assert all(statuses.get(status, 0) >= 20 for status in (0, 401, 403)), (seed, statuses)
 
 
 HANDLERS = """
