@@ -93,18 +93,21 @@ start lighttpd 8080 /usr/sbin/lighttpd -D -m build/modules -f "$run/$name.conf"
 token() { python3 scripts/examples.py token --issuer "$issuer" --audience "$audience" --sub "$1" --claims "$2"; }
 good=$(token "${allowed[@]}")
 bad=$(token "${refused[@]}")
+# The status lighttpd answers to $try with more curl arguments: sent, not written by hand.
+status() { eval "curl -s -o /dev/null -w '%{http_code}' ${try#curl -i} $*"; }
 cat <<MSG
 
 examples/$name.conf running: lighttpd on http://127.0.0.1:8080 in front of the backend on
 127.0.0.1:$port; provider $issuer; audit log $run/gatehouse-audit.log; error log $run/error.log.
+The statuses below are what lighttpd just answered to each command.
 
-# allowed: ${allowed[0]} ${allowed[1]}
+# ${allowed[0]} ${allowed[1]}: answered $(status "-H 'Authorization: Bearer $good'")
 $try -H 'Authorization: Bearer $good'
 
-# refused with 403: ${refused[0]} ${refused[1]}
+# ${refused[0]} ${refused[1]}: answered $(status "-H 'Authorization: Bearer $bad'")
 $try -H 'Authorization: Bearer $bad'
 
-# refused with 401: no token
+# no token: answered $(status)
 $try
 
 More tokens (claims as JSON):

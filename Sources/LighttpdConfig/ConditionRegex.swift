@@ -54,6 +54,23 @@ final class ConditionRegex: Sendable {
         pcre2_code_free_8(code.pointer)
     }
 
+    /// The groups of a match, 0 (the whole match) to the last one set, an unset one empty; nil: no match.
+    func captures(_ subject: String) -> [String]? {
+        let bytes = Array(subject.utf8) + [0]
+        return bytes.withUnsafeBufferPointer { buffer in
+            matchData.withLock { data -> [String]? in
+                let count = pcre2_match_8(code.pointer, buffer.baseAddress, buffer.count - 1, 0, 0, data.pointer, nil)
+                guard count > 0, let vector = pcre2_get_ovector_pointer_8(data.pointer) else { return nil }
+                return (0..<Int(count)).map { group in
+                    let start = vector[2 * group]
+                    let end = vector[2 * group + 1]
+                    guard start <= end, end <= bytes.count - 1 else { return "" }
+                    return String(decoding: bytes[start..<end], as: UTF8.self)
+                }
+            }
+        }
+    }
+
     func matches(_ subject: String) -> Bool {
         let bytes = Array(subject.utf8) + [0]
         return bytes.withUnsafeBufferPointer { buffer in

@@ -10,6 +10,8 @@ final class ConfigBuilder {
     let environment: [String: String]
     let allowShell: Bool
     var includeDepth = 0
+    /// `var.` values given from outside (`gatehouse --define`): they win over assignments in the files.
+    var defines = [String: Value]()
 
     init(
         baseDirectory: String, environment: [String: String], allowShell: Bool, globals: [ContextNode.Entry],
@@ -97,6 +99,7 @@ final class ConfigBuilder {
 
     /// `configparser_get_variable()`: the key in this context or the nearest enclosing one.
     func variable(_ key: String) -> Value? {
+        if let defined = defines[key] { return defined }
         var node: Int? = current
         while let index = node {
             if let entry = nodes[index].entryIndex(key) { return nodes[index].entries[entry].value }

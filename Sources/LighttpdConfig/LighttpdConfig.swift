@@ -24,7 +24,8 @@ import GatehouseCore
 ///
 /// Not modelled: `%1`…`%9` / `$1`… substitution (lighttpd 1.4.69 applies it only to url.rewrite* and
 /// url.redirect values, inside those modules, never to other directives); conditions re-evaluated
-/// after mod_rewrite or mod_extforward change the request (give the request as it is then);
+/// after mod_extforward changes the request (give the request as it is then; `rewrittenTarget(for:)`
+/// models `url.rewrite-once`);
 /// `server.http-parseopts` other than url-normalize for query-string conditions.
 public struct LighttpdConfig: Sendable {
     /// One configuration context: the global one, or the block of a condition.
@@ -59,13 +60,15 @@ public struct LighttpdConfig: Sendable {
     /// Reads `path` and everything it includes. `include_shell` runs its command only if `allowShell`;
     /// `env.NAME` and `include_shell` see `environment`. Relative includes resolve against the directory of
     /// `path`; `./` and `../` ones against the current directory, as lighttpd does.
+    /// `defines`: values for `var.` variables that win over the configuration's own assignments.
     public static func load(
         path: String, allowShell: Bool = false,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, defines: [String: String] = [:]
     )
         throws(LighttpdConfigError) -> LighttpdConfig
     {
         let builder = makeBuilder(path: path, allowShell: allowShell, environment: environment)
+        builder.defines = defines.mapValues { .string($0) }
         try builder.parseFile(path, at: nil)
         return try LighttpdConfig(builder)
     }
@@ -172,6 +175,13 @@ public struct LighttpdConfig: Sendable {
     public func matchingContexts(for request: RequestFacts) -> [Int] {
         var evaluator = Evaluator(nodes: nodes, request: RequestView(request, globalSocket: globalSocket))
         return nodes.indices.filter { evaluator.applies($0) }
+    }
+
+    /// Whether a boolean server option (`server.force-lowercase-filenames`) is "enable" for one request.
+    public func enabled(_ key: String, for request: RequestFacts) -> Bool {
+        guard case .string(let value)? = directives(for: request, prefix: key).first(where: { $0.key == key })?.value
+        else { return false }
+        return ["enable", "enabled", "1", "true", "on"].contains(Value.lowercased(value))
     }
 
     /// The effective value of every key starting with `prefix` (ASCII case-insensitively) for one request:

@@ -24,6 +24,9 @@ public struct RequestFacts: Sendable {
     /// the `$SERVER["socket"] == "…"` that opened it (":8443", "127.0.0.1:8080"), or for the global
     /// socket `server.bind` + ":" + `server.port`. nil: the global socket of the configuration.
     public var serverSocket: String?
+    /// `r->target`: the request-target once normalised (path and query, still percent-encoded), what
+    /// `url.rewrite` patterns match; set by `init(parsing:)`.
+    public internal(set) var target = ""
 
     public init(
         path: String, host: String = "", method: String = "GET", remoteIP: String = "127.0.0.1",
@@ -39,6 +42,41 @@ public struct RequestFacts: Sendable {
         self.headers = headers
         self.serverSocket = serverSocket
     }
+
+    /// A request header as lighttpd holds it: repeated fields joined with ", " ("; " for Cookie), names
+    /// compared without regard to case; nil when absent or blank (lighttpd drops empty fields).
+    public func header(_ name: String) -> String? {
+        let key = Value.lowercased(name)
+        let separator = key == "cookie" ? "; " : ", "
+        var joined: String?
+        for field in headers where !field.value.isEmpty && Value.lowercased(field.name) == key {
+            joined = joined.map { $0 + separator + field.value } ?? field.value
+        }
+        return joined
+    }
+
+    /// How many request headers CGI reads as `name`, as lighttpd holds them (fields of one name in any
+    /// case are one header): names compared without regard to case and with every character other than a
+    /// letter or digit taken as '_' (`X-Token` and `X_Token` are two headers CGI reads as one).
+    public func cgiCount(_ name: String) -> Int {
+        func cgi(_ text: String) -> [UInt8] {
+            text.utf8.map { byte in
+                switch byte {
+                case 0x30...0x39, 0x41...0x5A: byte
+                case 0x61...0x7A: byte - 0x20
+                default: UInt8(ascii: "_")
+                }
+            }
+        }
+        let key = cgi(name)
+        return Set(headers.filter { !$0.value.isEmpty && cgi($0.name) == key }.map { Value.lowercased($0.name) }).count
+    }
+
+    /// `r->uri.authority`: the host (or the Host header when `host` is empty) lower-cased, without a trailing
+    /// dot on the name, IP literals canonical and the scheme's default port dropped.
+    public var authority: String {
+        RequestView.authority(host.isEmpty ? header("Host") ?? "" : host, scheme: scheme)
+    }
 }
 
 /// A request as the condition evaluator reads it: every field in the form lighttpd compares.
@@ -51,9 +89,10 @@ struct RequestView {
     let scheme: String
     let query: String
     let serverSocket: String
-    private let headers: [String: String]
+    private let facts: RequestFacts
 
     init(_ facts: RequestFacts, globalSocket: String) {
+        self.facts = facts
         path = facts.path
         method = facts.method
         scheme = facts.scheme
@@ -61,19 +100,11 @@ struct RequestView {
         serverSocket = facts.serverSocket ?? globalSocket
         remoteAddress = IPAddress(client: facts.remoteIP)
         remoteIP = remoteAddress?.text ?? facts.remoteIP
-        var joined = [String: String]()
-        for (name, value) in facts.headers where !value.isEmpty {
-            let key = Value.lowercased(name)
-            let separator = key == "cookie" ? "; " : ", "
-            joined[key] = joined[key].map { $0 + separator + value } ?? value
-        }
-        headers = joined
-        let host = facts.host.isEmpty ? joined["host"] ?? "" : facts.host
-        authority = RequestView.authority(host, scheme: facts.scheme)
+        authority = facts.authority
     }
 
     func header(_ name: String) -> String {
-        headers[Value.lowercased(name)] ?? ""
+        facts.header(name) ?? ""
     }
 
     /// Lower-cased, without a trailing dot on the name, normalised with the scheme's default port dropped

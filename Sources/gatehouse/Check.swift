@@ -6,37 +6,46 @@ import LighttpdConfig
 /// `gatehouse check`: what lighttpd with mod_gatehouse would decide for one request.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Decide one request offline, exactly as lighttpd with mod_gatehouse would.")
+        abstract: "Decide one request offline, exactly as lighttpd with mod_gatehouse would.",
+        discussion: """
+            The request is taken as a client sends it and parsed as lighttpd parses it: the path \
+            percent-decoded with its dot segments resolved, the query normalised, repeated headers joined, \
+            empty ones dropped, the Host lower-cased without a trailing dot or default port. A request \
+            lighttpd itself refuses is shown as its 400. Key, secret and audit files that cannot be read \
+            are warnings: --claims and --anonymous need none; --token needs the keys (see --define).
+            """)
 
     @Option(help: "The lighttpd.conf to read.") var config: String
-    @Option(help: "The request path (as lighttpd normalises it).") var path: String
+    @Option(help: "The request path as the client sends it (percent-encoded; may end in ?QUERY).") var path: String
     @Option(help: "The request method.") var method: String = "GET"
-    @Option(help: "The Host header.") var host: String = "localhost"
+    @Option(help: "The Host header (unless a --header gives one).") var host: String = "localhost"
     @Option(help: "The client's address.") var remoteIP: String = "127.0.0.1"
-    @Option(help: "The query string (after '?').") var query: String = ""
+    @Option(help: "The query string (after '?'), as the client sends it.") var query: String = ""
     @Option(help: "The scheme: http or https.") var scheme: String = "http"
     @Option(help: "The address:port the request arrived on, for $SERVER[\"socket\"].") var serverSocket: String?
-    @Option(help: "A request header, \"Name: value\" (repeatable).") var header: [String] = []
-    @Option(help: "A bearer token, or - to read it from standard input.") var token: String?
+    @Option(help: "A request header, \"Name: value\" (repeatable; a name given twice is sent twice).")
+    var header: [String] = []
+    @Option(help: "A bearer token (sent as Authorization: Bearer), or - to read it from standard input.")
+    var token: String?
     @Option(help: "Claims as JSON, taken as verified (no keys needed: for policy tests).") var claims: String?
-    @Flag(help: "No token.") var anonymous = false
+    @Flag(help: "No credentials: an error if the request still carries a token (in a --header).") var anonymous = false
+    @Option(help: "NAME=VALUE: replaces the configuration's var.NAME (repeatable).") var define: [String] = []
     @Option(help: "Unix time to decide at (default: now).") var now: Int64?
     @Flag(help: "Run include_shell commands of the configuration.") var allowShell = false
     @Flag(help: "Machine-readable output.") var json = false
 
     func validate() throws {
-        if [token != nil, claims != nil, anonymous].filter({ $0 }).count != 1 {
-            throw ValidationError("give exactly one of --token, --claims or --anonymous")
+        if [token != nil, claims != nil, anonymous].filter({ $0 }).count > 1 {
+            throw ValidationError("give at most one of --token, --claims or --anonymous")
         }
     }
 
     func run() throws {
-        let policy = try PolicyConfig(path: config, allowShell: allowShell)
+        let policy = try PolicyConfig(path: config, allowShell: allowShell, defines: define, offline: true)
         var headers = [(name: String, value: String)]()
         for line in header {
             guard let colon = line.firstIndex(of: ":") else { throw UsageError("--header: expected \"Name: value\"") }
-            headers.append(
-                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            headers.append((String(line[..<colon]), String(line[line.index(after: colon)...])))
         }
         if let token { headers.append(("Authorization", "Bearer " + (try TokenInput.read(token)))) }
         var presented: JSONObject?
@@ -47,38 +56,86 @@ struct Check: ParsableCommand {
             presented = object
         }
         let request = RequestCase(
-            method: method, path: path, host: host, remoteIP: remoteIP, query: query, scheme: scheme,
-            serverSocket: serverSocket, headers: headers)
-        let outcome = try request.decide(
-            with: policy, presented: presented,
-            now: now ?? Int64(Date().timeIntervalSince1970))
+            method: method, target: path + (query.isEmpty ? "" : "?" + query), host: host, remoteIP: remoteIP,
+            scheme: scheme, serverSocket: serverSocket, headers: headers, presented: presented, anonymous: anonymous)
+        let outcome: Outcome
+        do {
+            outcome = try request.decide(with: policy, now: now ?? Int64(Date().timeIntervalSince1970))
+        } catch let problem as RequestCase.Problem {
+            throw UsageError(problem.description)
+        }
         print(json ? outcome.json.serialized : outcome.text)
         if !outcome.allowed { throw ExitCode(1) }
     }
 }
 
-/// One request, as `check` and `test` describe it.
+/// One request, as `check` and `test` describe it: as the client sends it.
 struct RequestCase {
     var method: String
-    var path: String
+    /// The request-target: path and query, percent-encoded as sent.
+    var target: String
+    /// The Host header, unless `headers` has one.
     var host: String
     var remoteIP: String
-    var query: String = ""
     var scheme: String = "http"
     var serverSocket: String?
     var headers: [(name: String, value: String)]
+    /// Claims taken as verified instead of a token.
+    var presented: JSONObject?
+    /// The case says the request carries no credentials.
+    var anonymous = false
 
-    func decide(with policy: PolicyConfig, presented: JSONObject?, now: Int64) throws -> Outcome {
-        var facts = RequestFacts(path: path, host: host, method: method, remoteIP: remoteIP, query: query)
-        facts.scheme = scheme
-        facts.headers = headers
-        facts.serverSocket = serverSocket
-        let configuration = try policy.configuration(for: facts)
-        let headers = self.headers
-        let request = HTTPRequest(method: method, path: path, host: host, remoteIP: remoteIP, query: query) { name in
-            headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    /// A case that cannot be decided as described.
+    struct Problem: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func decide(with policy: PolicyConfig, now: Int64) throws -> Outcome {
+        var fields = headers
+        if !fields.contains(where: { $0.name.caseInsensitiveCompare("Host") == .orderedSame }) {
+            fields.insert(("Host", host), at: 0)
         }
+        var client = ClientRequest(
+            method: method, target: target, headers: fields, remoteIP: remoteIP, scheme: scheme,
+            serverSocket: serverSocket)
+        // The one reading of the request: conditions and the decision both use these facts.
+        var facts: RequestFacts
+        var originalPath: String?
+        do {
+            facts = try RequestFacts(parsing: client)
+            // mod_rewrite runs first; the request is then parsed again and conditions evaluated anew,
+            // and the module decides the path the client asked for too.
+            if let rewritten = try policy.config.rewrittenTarget(for: facts) {
+                originalPath = facts.path
+                client.target = rewritten
+                facts = try RequestFacts(parsing: client)
+            }
+        } catch let rejected as RequestRejected {
+            return Outcome(decision: nil, rejected: rejected)
+        } catch let unsupported as LighttpdConfig.RewriteUnsupported {
+            throw Problem(description: unsupported.description)
+        }
+        let configuration = try policy.configuration(for: facts)
+        let parsed = facts
+        let request = HTTPRequest(
+            method: facts.method, path: facts.path, originalPath: originalPath, host: facts.authority,
+            remoteIP: facts.remoteIP, query: facts.query,
+            lowercasePaths: policy.config.enabled("server.force-lowercase-filenames", for: facts),
+            header: { parsed.header($0) }, headerCount: { parsed.cgiCount($0) })
         let decision = Gate.decide(request, configuration: configuration, now: now, presented: presented)
+        if decision?.token != nil {
+            if anonymous {
+                throw Problem(
+                    description: "anonymous, but the request carries a token: drop --anonymous to decide with it")
+            }
+            let unreadable = configuration.unreadableKeys
+            if !unreadable.isEmpty {
+                throw Problem(
+                    description: "the request's token needs real signature verification, but "
+                        + unreadable.joined(separator: " and ") + " cannot be read here: give the key file "
+                        + "(--define NAME=PATH for the var. the configuration uses), or decide with claims")
+            }
+        }
         return Outcome(decision: decision)
     }
 }
@@ -86,10 +143,21 @@ struct RequestCase {
 /// A decision as the CLI shows it. No decision: the module does nothing there (allowed).
 struct Outcome {
     let decision: Decision?
+    /// lighttpd answers the request itself (400) before mod_gatehouse sees it.
+    var rejected: RequestRejected?
 
-    var allowed: Bool { decision?.allowed ?? true }
+    var allowed: Bool { rejected == nil && decision?.allowed ?? true }
 
     var json: JSON {
+        if let rejected {
+            return .object(
+                JSONObject(members: [
+                    ("decision", .string("deny")), ("status", .integer(Int64(rejected.status))), ("rule", .null),
+                    ("reason", .string("rejected_by_lighttpd")),
+                    ("explanation", .array([.string(rejected.description)])),
+                    ("headers", .object(JSONObject(members: []))), ("env", .object(JSONObject(members: []))),
+                ]))
+        }
         guard let decision else {
             return .object(
                 JSONObject(members: [
@@ -112,6 +180,7 @@ struct Outcome {
     }
 
     var text: String {
+        if let rejected { return "deny \(rejected.status) (\(rejected.description))" }
         guard let decision else { return "allow: no gatehouse.require applies here (mod_gatehouse does nothing)" }
         var lines = [
             decision.allowed

@@ -11,6 +11,8 @@ struct Lint: ParsableCommand {
     @Option(help: "The lighttpd.conf to read.") var config: String
     @Flag(help: "Run include_shell commands of the configuration.") var allowShell = false
     @Flag(help: "Machine-readable output.") var json = false
+    @Flag(help: "Key, secret and audit files that cannot be read are warnings (CI, a laptop).") var offline = false
+    @Option(help: "NAME=VALUE: replaces the configuration's var.NAME (repeatable).") var define: [String] = []
 
     struct Finding {
         let location: SourceLocation
@@ -19,7 +21,7 @@ struct Lint: ParsableCommand {
     }
 
     func run() throws {
-        let policy = try PolicyConfig(path: config, allowShell: allowShell)
+        let policy = try PolicyConfig(path: config, allowShell: allowShell, defines: define, offline: offline)
         // What lighttpd accepts but reads differently from how it looks (dropped tokens, wrapped numbers).
         var findings = policy.config.warnings.map {
             Finding(location: $0.location, severity: "warning", message: $0.message)
@@ -41,7 +43,7 @@ struct Lint: ParsableCommand {
                     findings.append(Finding(location: entry.location, severity: "warning", message: warning))
                 }
                 do {
-                    let setting = try Setting.compile(directive, entry.value)
+                    let setting = try policy.setting(directive, entry.value, at: entry.location)
                     if directive == .cacheSize, context.parent != nil {
                         findings.append(
                             Finding(

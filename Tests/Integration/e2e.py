@@ -202,10 +202,11 @@ class ExampleSite:
 
     def _check_offline(self, sent, status):
         url = urllib.parse.urlsplit(sent.url)
-        if "%" in url.path or "/." in url.path or status == 429:
-            return  # the CLI takes the normalised path; rate limits live in the running server only
+        if status == 429:
+            return  # rate limits live in the running server only
+        # The request as sent, its Authorization header included: the CLI parses it as lighttpd does.
         argv = [GATEHOUSE, "check", "--json", "--config", self.config, "--method", sent.method, "--path", url.path,
-                "--host", url.netloc, "--anonymous"]
+                "--host", url.netloc]
         if url.query:
             argv += ["--query", url.query]
         for name, value in sent.headers.items():

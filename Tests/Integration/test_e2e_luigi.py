@@ -80,22 +80,35 @@ def test_the_token_cookie_counts_for_reads_only(luigi, provider):
     site, tap = luigi
     operator = provider.token("otto", "luigi", roles=["operator"])
     assert site.request("GET", "/api/graph", cookies={"gatehouse_token": operator}).status_code == 200
-    # a page elsewhere cannot make a logged-in operator's browser change the scheduler
+    # a page elsewhere cannot make a logged-in operator's browser change the scheduler: there the
+    # cookie is no token, and the browser is told to authenticate
     before = len(tap.requests)
     forged = site.request("POST", "/api/add_task", cookies={"gatehouse_token": operator},
                           data={"data": json.dumps({"task_id": "Forged", "worker": "x"})})
-    assert forged.status_code == 403  # the rule wants an Authorization header: no token can help
+    assert forged.status_code == 401 and forged.headers["WWW-Authenticate"].startswith("Bearer realm=")
     for rpc in ("pause", "mark_as_done", "add_task"):  # luigid changes state on GET too
         assert site.request("GET", f"/api/{rpc}", cookies={"gatehouse_token": operator},
-                            params={"data": json.dumps({"task_id": "Forged", "worker": "x"})}).status_code == 403
+                            params={"data": json.dumps({"task_id": "Forged", "worker": "x"})}).status_code == 401
+    # a browser may add a Basic or Negotiate Authorization header by itself: not a Bearer token
+    assert site.request("GET", "/api/pause", cookies={"gatehouse_token": operator},
+                        headers={"Authorization": "Basic dXNlcjpwYXNz"}).status_code == 401
     assert len(tap.requests) == before
     assert site.request("GET", "/api/is_paused", operator).json()["response"] == {"paused": False}
-    # a browser may add a Basic or Negotiate Authorization header by itself: not a Bearer one
-    assert site.request("GET", "/api/pause", cookies={"gatehouse_token": operator},
-                        headers={"Authorization": "Basic dXNlcjpwYXNz"}).status_code == 403
-    # with both a header and a cookie the request is refused, whoever's the cookie is
-    both = site.request("GET", "/api/pause", operator, cookies={"gatehouse_token": operator})
+    # where the cookie counts, a header and a cookie together are refused, whoever's the cookie is
+    both = site.request("GET", "/api/graph", operator, cookies={"gatehouse_token": operator})
     assert both.status_code == 401 and 'error="invalid_token"' in both.headers["WWW-Authenticate"]
+
+
+def test_a_client_without_credentials_is_told_to_authenticate(luigi):
+    site, tap = luigi
+    before = len(tap.requests)
+    for method, path in (("POST", "/api/add_task"), ("GET", "/api/pause"), ("POST", "/api/task_list"),
+                         ("GET", "/api/graph")):
+        answer = site.request(method, path, data={"data": "{}"} if method == "POST" else None)
+        assert answer.status_code == 401, (method, path, answer.status_code)
+        assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="'), answer.headers
+        assert "error=" not in answer.headers["WWW-Authenticate"]
+    assert len(tap.requests) == before
 
 
 def test_requests_without_a_valid_token_never_reach_luigid(luigi, provider):

@@ -124,7 +124,7 @@ public struct Configuration: Sendable {
                 "gatehouse.require has rules that need a token, but gatehouse.audience is not set "
                     + "(expected this service's \"aud\" value, or \"*\" for any)")
         }
-        if let keys {
+        if let keys, !keySources.contains(where: { $0.unreadable != nil }) {
             for algorithm in requirements.algorithms.sorted(by: { $0.rawValue < $1.rawValue })
             where algorithm.family == .hmac && !keys.keys.contains(where: { $0.accepts(algorithm) }) {
                 problems.append(

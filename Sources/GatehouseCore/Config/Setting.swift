@@ -33,8 +33,12 @@ public final class Setting: Sendable {
         self.warnings = warnings
     }
 
-    /// The one compiler of gatehouse.* values, used by the module and the CLI alike.
-    public static func compile(_ directive: Directive, _ value: ConfigValue) throws(ConfigError) -> Setting {
+    /// The warning for a key file read offline that could not be opened.
+    /// The one compiler of gatehouse.* values, used by the module and the CLI alike. `offline` (the CLI
+    /// only): a key or secret file that cannot be opened is a warning, and its source has no keys.
+    public static func compile(
+        _ directive: Directive, _ value: ConfigValue, offline: Bool = false
+    ) throws(ConfigError) -> Setting {
         let name = directive.name
         func fail(_ expected: String) -> ConfigError {
             ConfigError("\(name): expected \(expected), got \(value)")
@@ -54,7 +58,7 @@ public final class Setting: Sendable {
             return Setting(directive: directive, value: .audiences(audiences))
         case .jwks:
             guard case .string(let path) = value, !path.isEmpty else { throw fail("the path of a JWKS or PEM file") }
-            return try keySetting(directive, path: path, isSecret: false)
+            return try keySetting(directive, path: path, isSecret: false, offline: offline)
         case .algorithms:
             let names = try strings(value, orFail: fail("a list of JWS algorithms (\"RS256\", \"ES256\")"))
             var algorithms = Set<JWSAlgorithm>()
@@ -78,7 +82,7 @@ public final class Setting: Sendable {
             guard case .string(let path) = value, !path.isEmpty else {
                 throw fail("the path of a file holding the shared secret")
             }
-            return try keySetting(directive, path: path, isSecret: true)
+            return try keySetting(directive, path: path, isSecret: true, offline: offline)
         case .cacheSize:
             return Setting(
                 directive: directive,
@@ -113,7 +117,7 @@ public final class Setting: Sendable {
                 throw fail("a file path, or \"|command\" to pipe the lines to a program")
             }
             // lighttpd opens the file only when it starts for real (not under -tt): check its folder now.
-            if !target.hasPrefix("|") {
+            if !target.hasPrefix("|"), !offline {
                 let folder = target.lastIndex(of: "/").map { String(target[..<$0]) } ?? "."
                 guard FileBytes.isFolder(folder.isEmpty ? "/" : folder) else {
                     throw ConfigError(
@@ -247,20 +251,27 @@ public final class Setting: Sendable {
 
     /// A key file's setting; a file refused on a graceful restart, whose last good keys stay in
     /// force, is said loudly.
-    private static func keySetting(_ directive: Directive, path: String, isSecret: Bool) throws(ConfigError)
-        -> Setting
+    /// A key file's setting. Said loudly: a file refused on a graceful restart, whose last good keys
+    /// stay in force; offline, a file that cannot be opened.
+    private static func keySetting(_ directive: Directive, path: String, isSecret: Bool, offline: Bool)
+        throws(ConfigError) -> Setting
     {
         let source: KeySource
         do {
-            source = try KeySource(path: path, isSecret: isSecret)
+            source = try KeySource(path: path, isSecret: isSecret, offline: offline)
         } catch {
             throw ConfigError("\(directive.name): \(error)")
         }
-        let warnings = source.refusal.map { why in
-            ["\(directive.name): \(path) was refused (\(why)); still serving the last good keys of this file, "
-                + "loaded at Unix time \(source.loaded): fix the file, it is read again when it changes"]
+        var warnings = [String]()
+        if let why = source.refusal {
+            warnings.append(
+                "\(directive.name): \(path) was refused (\(why)); still serving the last good keys of this file, "
+                    + "loaded at Unix time \(source.loaded): fix the file, it is read again when it changes")
         }
-        return Setting(directive: directive, value: .keys(source), warnings: warnings ?? [])
+        if let why = source.unreadable {
+            warnings.append("\(directive.name): cannot read \(path): \(why) (tokens cannot be verified)")
+        }
+        return Setting(directive: directive, value: .keys(source), warnings: warnings)
     }
 
     /// A string, or a list of strings without keys; never empty, no empty element.

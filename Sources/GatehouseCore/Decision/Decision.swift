@@ -59,7 +59,7 @@ public struct Decision: Sendable {
     /// module's hot path builds no strings).
     public var explanation: [String]?
     /// The token as the request presented it (for the audit's `token_sha256`; never logged).
-    var token: String?
+    public internal(set) var token: String?
     /// The verified claims (for the audit's `sub`, `iss`, `jti`).
     var claims: JSONObject?
     /// A problem the administrator should hear of whatever the outcome (a claim that cannot be

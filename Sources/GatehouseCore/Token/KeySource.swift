@@ -14,6 +14,8 @@ public final class KeySource: @unchecked Sendable {
     /// Unix time of the last successful load.
     public private(set) var loaded: Int64
     private var stamp: Stamp?
+    /// Why the file could not be opened, for a source read offline (no keys then); nil when it loaded.
+    public let unreadable: String?
 
     /// What tells a changed file: its identity, size and modification time.
     private struct Stamp: Equatable {
@@ -27,9 +29,18 @@ public final class KeySource: @unchecked Sendable {
     /// Loads the file. When it is refused, a process that already served good keys from it (a
     /// graceful restart reloads the configuration in the same process) keeps serving those and
     /// says why in `refusal`; only a first load (a cold start, `lighttpd -tt`, the CLI) fails.
-    init(path: String, isSecret: Bool) throws(KeyError) {
+    /// `offline` (the CLI deciding without the server's files): a file that cannot be opened gives a
+    /// source without keys that says why, instead of an error. A file that opens must load either way.
+    init(path: String, isSecret: Bool, offline: Bool = false) throws(KeyError) {
         self.path = path
         self.isSecret = isSecret
+        unreadable = offline && access(path, R_OK) != 0 ? String(cString: strerror(errno)) : nil
+        guard unreadable == nil else {
+            keys = KeySet(keys: [])
+            loaded = 0
+            refusal = nil
+            return
+        }
         stamp = KeySource.stamp(of: path)
         do {
             keys = isSecret ? try KeySet.loadSecret(path: path) : try KeySet.load(path: path)
