@@ -54,7 +54,9 @@ public final class Setting: Sendable {
         case .jwks:
             guard case .string(let path) = value, !path.isEmpty else { throw fail("the path of a JWKS or PEM file") }
             do {
-                return Setting(directive: directive, value: .keys(try KeySource(path: path, isSecret: false)))
+                let source = try KeySource(path: path, isSecret: false)
+                return Setting(
+                    directive: directive, value: .keys(source), warnings: source.keys.skipped.map { "\(name): \($0)" })
             } catch {
                 throw ConfigError("\(name): \(error)")
             }
