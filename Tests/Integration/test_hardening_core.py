@@ -85,3 +85,30 @@ def test_a_weak_key_private_material_or_no_usable_key_still_refuse(lighttpd, key
         jwks.write_text(json.dumps({"keys": content}))
         code, output = lighttpd.check(f'gatehouse.jwks := "{jwks}"\ngatehouse.require = ( "/" => "authenticated" )\n')
         assert code != 0 and message in output, output
+
+
+# --- identity values that would read differently downstream --------------------------------------
+
+def received(response):
+    return {name.lower(): value for name, value in response.json()["headers"]}
+
+
+def test_identity_values_that_change_meaning_downstream_are_refused(lighttpd, keys):
+    lighttpd.start("""
+gatehouse.require = ( "/api/" => "authenticated", "/api/public/" => "anonymous" )
+gatehouse.headers = ( "X-Auth-Subject" => "sub", "X-Auth-Roles" => "roles", "X-Auth-Name" => "name" )
+""")
+    fine = lighttpd.get("/api/x", token=keys.mint(roles=["viewer", "admin"], name="Smith, Alice"))
+    assert fine.status_code == 200
+    seen = received(fine)
+    assert (seen["x-auth-roles"], seen["x-auth-name"]) == ("viewer, admin", "Smith, Alice")
+    for claims in ({"roles": "viewer, admin"}, {"sub": "  admin  "}, {"roles": ["viewer", " admin"]}):
+        token = keys.mint(**claims)
+        refused = lighttpd.get("/api/x", token=token)
+        assert refused.status_code == 403 and "WWW-Authenticate" not in refused.headers, claims
+        # where the rule does not need the token, the request goes on without the identity
+        anonymous = lighttpd.get("/api/public/x", token=token)
+        assert anonymous.status_code == 200 and "x-auth-subject" not in received(anonymous)
+    log = lighttpd.log()
+    assert 'claim "roles" has a list element with a comma' in log
+    assert 'claim "sub" has a leading or trailing space' in log

@@ -157,4 +157,11 @@ public struct IdentityClaims: Sendable {
         self.scope = scope
         self.inheritance = inheritance
     }
+
+    /// Whether a claim is one Gatehouse reads as a list of names: the roles, groups and scope
+    /// claims configured, and their usual names whatever is configured.
+    func readsAsList(_ path: ClaimPath) -> Bool {
+        let usual = ["roles", "groups", "scope", "scp"].compactMap { ClaimPath(components: [$0]) }
+        return ([roles, groups, scope].compactMap { $0 } + usual).contains { $0.components == path.components }
+    }
 }

@@ -1,4 +1,4 @@
-/// Decides requests: rule → token → expression → identity (DESIGN.md §4).
+/// Decides requests: rule → token → expression → identity (docs/policy.md).
 public enum Gate {
     /// Decides `request` under `configuration` at Unix time `now`; nil when the configuration
     /// has no `gatehouse.require` (the module does nothing there).
@@ -199,13 +199,16 @@ public enum Gate {
         _ identity: Identity, to decision: inout Decision,
         configuration: Configuration
     ) throws(TokenError) {
+        let names = configuration.claimNames
         for field in configuration.headers {
-            if let value = try field.render(from: identity.claims) {
+            if let value = try field.render(from: identity.claims, isList: names.readsAsList(field.claim)) {
                 decision.requestHeaders.append((field.name, value))
             }
         }
         for field in configuration.environment {
-            if let value = try field.render(from: identity.claims) { decision.environment.append((field.name, value)) }
+            if let value = try field.render(from: identity.claims, isList: names.readsAsList(field.claim)) {
+                decision.environment.append((field.name, value))
+            }
         }
         decision.environment.append(("AUTH_TYPE", "Bearer"))
     }
