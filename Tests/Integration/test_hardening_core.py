@@ -112,3 +112,23 @@ gatehouse.headers = ( "X-Auth-Subject" => "sub", "X-Auth-Roles" => "roles", "X-A
     log = lighttpd.log()
     assert 'claim "roles" has a list element with a comma' in log
     assert 'claim "sub" has a leading or trailing space' in log
+
+
+# --- rate limits per issuer and subject -----------------------------------------------------------
+
+def test_two_issuers_subjects_of_the_same_name_have_their_own_buckets(lighttpd, keys):
+    lighttpd.start("""
+gatehouse.issuer := ( "https://idp.example.test/", "https://partner.example.test/" )
+gatehouse.require = ( "/api/" => "authenticated", "GET /gatehouse-status" => "request.ip in ['127.0.0.0/8']" )
+gatehouse.rate-limit = ( "POST" => "1/minute" )
+gatehouse.status-url = "/gatehouse-status"
+""")
+    ours = keys.mint(sub="alice")
+    theirs = keys.mint(sub="alice", iss="https://partner.example.test/")
+    assert lighttpd.get("/api/x", token=ours, method="POST").status_code == 200
+    assert lighttpd.get("/api/x", token=ours, method="POST").status_code == 429
+    assert lighttpd.get("/api/x", token=theirs, method="POST").status_code == 200
+    assert lighttpd.get("/api/x", token=theirs, method="POST").status_code == 429
+    status = lighttpd.get("/gatehouse-status").text.splitlines()
+    assert "gatehouse_rate_limit_evictions_total 0" in status
+    assert "gatehouse_rate_limit_overflow_total 0" in status

@@ -109,7 +109,7 @@ public enum Gate {
             }
             if decision.status == 0, let limiter, !configuration.rateLimits.isEmpty {
                 limit(&decision, request: request, identity: identity, configuration: configuration,
-                      limiter: limiter, now: now)
+                      limiter: limiter, metrics: metrics, now: now)
             }
         case .no:
             decision.status = 403
@@ -176,11 +176,14 @@ public enum Gate {
     /// with `Retry-After` and the `RateLimit-*` fields of draft-ietf-httpapi-ratelimit-headers.
     private static func limit(
         _ decision: inout Decision, request: HTTPRequest, identity: Identity?, configuration: Configuration,
-        limiter: RateLimiter, now: Int64
+        limiter: RateLimiter, metrics: Metrics?, now: Int64
     ) {
-        let caller = identity?.subject.map { "sub:" + $0 } ?? "ip:" + request.remoteIP
+        // Subjects are unique per issuer only (OpenID Connect Core §2): the issuer is part of
+        // the caller, its length first so that no issuer and subject can make another pair.
+        let issuer = identity?.claims["iss"]?.stringValue ?? ""
+        let caller = identity?.subject.map { "sub:\(issuer.utf8.count):\(issuer)\($0)" } ?? "ip:" + request.remoteIP
         for limit in configuration.rateLimits where limit.applies(to: request.method) {
-            guard let wait = limiter.take(limit, caller: caller, now: now) else { continue }
+            guard let wait = limiter.take(limit, caller: caller, now: now, metrics: metrics) else { continue }
             decision.status = 429
             decision.reason = .rateLimited
             decision.message = "over the rate limit \(limit.description)"
