@@ -55,6 +55,22 @@ struct BoundaryTests {
         #expect(free.accepts(.ps256) && free.accepts(.rs384))
     }
 
+    @Test func theConfiguredLeewayAndTokenTypeReachTheVerifier() throws {
+        func status(_ directives: [(Directive, ConfigValue)], at offset: Int64) throws -> (Int, ReasonCode) {
+            let configuration = try GateTests.configuration([(.require, GateTests.rules)] + directives)
+            let token = "Bearer " + Fixtures.token(named: "RS256")
+            let request = HTTPRequest(method: "GET", path: "/read/x", host: "h", remoteIP: "192.0.2.1") {
+                $0 == "Authorization" ? token : nil
+            }
+            let decision = try #require(
+                Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now + offset))
+            return (decision.status, decision.reason)
+        }
+        #expect(try status([(.leeway, .integer(5))], at: 604) == (0, .allowed))
+        #expect(try status([(.leeway, .integer(5))], at: 605) == (401, .expired))
+        #expect(try status([(.tokenType, .string("at+jwt"))], at: 0) == (401, .wrongType))
+    }
+
     @Test func enforceModeRefuses() throws {
         let configuration = try GateTests.configuration([(.require, GateTests.rules), (.mode, .string("enforce"))])
         #expect(!configuration.reportOnly)

@@ -21,17 +21,18 @@ import Testing
 
     @Test func aBucketRefilledToFullGoesFirstThenTheFullest() {
         let limiter = RateLimiter(capacity: 3)
-        #expect(limiter.take(twoPerMinute, caller: "a", now: 0) == nil)  // full again at 30
-        #expect(limiter.take(twoPerMinute, caller: "b", now: 20) == nil)
+        #expect(limiter.take(twoPerMinute, caller: "a", now: 20) == nil)  // 1.33 of 2 at 30
+        #expect(limiter.take(twoPerMinute, caller: "b", now: 0) == nil)  // full again at 30
         #expect(limiter.take(twoPerMinute, caller: "c", now: 29) == nil)
-        #expect(limiter.take(twoPerMinute, caller: "c", now: 29) == nil)
-        #expect(limiter.take(twoPerMinute, caller: "new-1", now: 30) == nil)  // takes a's place
-        // b (1.33 of 2) and c (0.03 of 2, refusing) stayed as they were
-        #expect(limiter.take(twoPerMinute, caller: "b", now: 30) == nil)
-        #expect(limiter.take(twoPerMinute, caller: "b", now: 30) != nil)
+        #expect(limiter.take(twoPerMinute, caller: "c", now: 29) == nil)  // refusing until 59
+        #expect(limiter.take(twoPerMinute, caller: "new-1", now: 30) == nil)  // takes b's place, not a's
+        #expect(limiter.take(twoPerMinute, caller: "a", now: 30) == nil)
+        #expect(limiter.take(twoPerMinute, caller: "a", now: 30) != nil)  // a's bucket was kept
         #expect(limiter.take(twoPerMinute, caller: "c", now: 30) != nil)
-        #expect(limiter.take(twoPerMinute, caller: "new-2", now: 31) == nil)  // takes new-1's place (1.03 of 2)
-        #expect(limiter.take(twoPerMinute, caller: "b", now: 31) != nil)
+        // at 31: a (0.37) and c (0.07) refuse; new-1 (1.03 of 2) is the only one that may go
+        #expect(limiter.take(twoPerMinute, caller: "new-2", now: 31) == nil)
+        #expect(limiter.take(twoPerMinute, caller: "a", now: 31) != nil)
+        #expect(limiter.take(twoPerMinute, caller: "c", now: 31) != nil)
     }
 
     @Test func whenEveryBucketIsRefusingNewcomersShareOneBucket() {
@@ -40,10 +41,12 @@ import Testing
         for caller in ["a", "b"] {
             for _ in 0..<2 { #expect(limiter.take(twoPerMinute, caller: caller, now: 0) == nil) }
         }
-        #expect(limiter.take(twoPerMinute, caller: "x", now: 0, metrics: metrics) == nil)
-        #expect(limiter.take(twoPerMinute, caller: "y", now: 0, metrics: metrics) == nil)
-        #expect(limiter.take(twoPerMinute, caller: "z", now: 0, metrics: metrics) == 30)
-        #expect(limiter.take(twoPerMinute, caller: "a", now: 0) == 30)
+        // at 10, a and b hold a third of a request each: still refusing
+        #expect(limiter.take(twoPerMinute, caller: "x", now: 10, metrics: metrics) == nil)
+        #expect(limiter.take(twoPerMinute, caller: "y", now: 10, metrics: metrics) == nil)
+        #expect(limiter.take(twoPerMinute, caller: "z", now: 10, metrics: metrics) == 30)
+        #expect(limiter.take(twoPerMinute, caller: "a", now: 10) != nil)
+        #expect(limiter.take(twoPerMinute, caller: "b", now: 10) != nil)
         #expect(metrics.rateLimitOverflows == 3 && metrics.rateLimitEvictions == 0)
         #expect(metrics.text(cache: nil, keys: [], now: 0).contains("\ngatehouse_rate_limit_overflow_total 3\n"))
         #expect(metrics.text(cache: nil, keys: [], now: 0).contains("\ngatehouse_rate_limit_evictions_total 0\n"))
