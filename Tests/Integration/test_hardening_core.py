@@ -94,9 +94,11 @@ def received(response):
 
 
 def test_identity_values_that_change_meaning_downstream_are_refused(lighttpd, keys):
-    lighttpd.start("""
+    audit = os.path.join(lighttpd.folder, "audit.log")
+    lighttpd.start(f"""
 gatehouse.require = ( "/api/" => "authenticated", "/api/public/" => "anonymous" )
 gatehouse.headers = ( "X-Auth-Subject" => "sub", "X-Auth-Roles" => "roles", "X-Auth-Name" => "name" )
+gatehouse.audit-log = "{audit}"
 """)
     fine = lighttpd.get("/api/x", token=keys.mint(roles=["viewer", "admin"], name="Smith, Alice"))
     assert fine.status_code == 200
@@ -109,6 +111,8 @@ gatehouse.headers = ( "X-Auth-Subject" => "sub", "X-Auth-Roles" => "roles", "X-A
         # where the rule does not need the token, the request goes on without the identity
         anonymous = lighttpd.get("/api/public/x", token=token)
         assert anonymous.status_code == 200 and "x-auth-subject" not in received(anonymous)
+    refusals = [json.loads(line) for line in open(audit)]
+    assert [(r["status"], r["reason"]) for r in refusals] == [(403, "unsafe_claim_value")] * 3
     log = lighttpd.log()
     assert 'claim "roles" has a list element with a comma' in log
     assert 'claim "sub" has a leading or trailing space' in log
