@@ -27,7 +27,9 @@ final class Engine {
                 reloaded = true
                 metrics.keyReloads += 1
                 sink.emit(GH_V1_LOG_NOTICE, "", "gatehouse: reloaded \(source.path) (\(count) keys)")
-                for skipped in source.keys.skipped { sink.emit(GH_V1_LOG_WARNING, "", "gatehouse: \(skipped)") }
+                for skipped in source.keys.skipped {
+                    sink.emit(GH_V1_LOG_WARNING, "", "gatehouse: \(skipped)")
+                }
             case .failure(let error)?:
                 metrics.keyLoadErrors += 1
                 sink.emit(GH_V1_LOG_ERROR, "", "gatehouse: keeping the keys in force, \(source.path) was refused: \(error)")
