@@ -158,10 +158,13 @@ public struct IdentityClaims: Sendable {
         self.inheritance = inheritance
     }
 
+    /// The usual names of the claims that hold roles, groups and scopes.
+    private static let usualListClaims = ["roles", "groups", "scope", "scp"]
+
     /// Whether a claim is one Gatehouse reads as a list of names: the roles, groups and scope
     /// claims configured, and their usual names whatever is configured.
     func readsAsList(_ path: ClaimPath) -> Bool {
-        let usual = ["roles", "groups", "scope", "scp"].compactMap { ClaimPath(components: [$0]) }
-        return ([roles, groups, scope].compactMap { $0 } + usual).contains { $0.components == path.components }
+        if path.components.count == 1, IdentityClaims.usualListClaims.contains(path.components[0]) { return true }
+        return [roles, groups, scope].contains { $0?.components == path.components }
     }
 }
