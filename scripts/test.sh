@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything, from a fresh Debian 12 (as root): install what is needed, build
-# the module and the CLI, run the Swift unit tests, then the integration tests
+# the module and the CLI, run the Swift unit tests and the mutation test, then the integration tests
 # against the real /usr/sbin/lighttpd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +8,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 swift test
+bash scripts/mutate.sh
 python3 -m pytest -q -p no:cacheprovider Tests/Integration

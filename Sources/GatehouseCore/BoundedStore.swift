@@ -1,6 +1,5 @@
 /// A dictionary that holds at most `capacity` keys: adding a new key past that drops the
-/// oldest one added (first in, first out). The token cache and the rate limiter's buckets
-/// use it to bound their memory. Not thread-safe.
+/// oldest one added (first in, first out). The token cache uses it to bound its memory. Not thread-safe.
 struct BoundedStore<Key: Hashable, Value> {
     let capacity: Int
     private var values: [Key: Value] = [:]

@@ -215,10 +215,60 @@ struct GateTests {
     @Test func claimsWithControlCharactersAreRefused() throws {
         let field = IdentityField(name: "X-User", claim: ClaimPath("sub")!, asJSON: false)
         let claims = JSONObject(members: [("sub", .string("alice\r\nX-Admin: yes"))])
-        #expect(throws: TokenError.self) { _ = try field.render(from: claims) }
+        #expect(throws: TokenError.self) { _ = try field.render(from: claims, isList: false) }
         let list = JSONObject(members: [("sub", .array([.string("a,b")]))])
-        #expect(throws: TokenError.self) { _ = try field.render(from: list) }
+        #expect(throws: TokenError.self) { _ = try field.render(from: list, isList: false) }
         let json = IdentityField(name: "X-User-Json", claim: ClaimPath("sub")!, asJSON: true)
-        #expect(try json.render(from: claims) == "\"alice\\r\\nX-Admin: yes\"")
+        #expect(try json.render(from: claims, isList: false) == "\"alice\\r\\nX-Admin: yes\"")
+    }
+
+    /// Claims as `gatehouse check --claims` gives them, through headers and env.
+    func attached(_ claims: [(String, JSON)], rolesClaim: String? = nil) throws -> Decision {
+        var directives: [(Directive, ConfigValue)] = [
+            (.require, .list([("/", .string("authenticated")), ("/public/", .string("anonymous"))])),
+            (.headers, .list([("X-Auth-Subject", .string("sub")), ("X-Auth-Roles", .string("roles")),
+                              ("X-Auth-Team", .string("team")), ("X-Auth-Name", .string("name"))])),
+            (.env, .list([("REMOTE_USER", .string("sub"))])),
+        ]
+        if let rolesClaim { directives.append((.rolesClaim, .string(rolesClaim))) }
+        let configuration = try GateTests.configuration(directives)
+        let request = HTTPRequest(method: "GET", path: "/x", host: "api.example.test", remoteIP: "192.0.2.1") { _ in
+            nil
+        }
+        return try #require(
+            Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now,
+                        presented: JSONObject(members: claims)))
+    }
+
+    @Test(arguments: [
+        ("sub", JSON.string("  admin  ")), ("sub", .string("admin ")), ("name", .string(" Alice")),
+        ("roles", .string("viewer, admin")), ("roles", .string("viewer,admin")),
+        ("roles", .array([.string("viewer"), .string(" admin")])), ("team", .array([.string("a,b")])),
+    ])
+    func valuesThatReadDifferentlyDownstreamAreRefused(_ claim: String, _ value: JSON) throws {
+        let base: [(String, JSON)] = [("sub", .string("alice"))]
+        let decision = try attached(base.filter { $0.0 != claim } + [(claim, value)])
+        #expect(decision.status == 403 && decision.reason == .unsafeClaimValue)
+        #expect(decision.requestHeaders.isEmpty && decision.environment.isEmpty && decision.wwwAuthenticate == nil)
+    }
+
+    @Test func aConfiguredListClaimIsAListToo() throws {
+        let claims: [(String, JSON)] = [("sub", .string("alice")), ("team", .string("red, blue"))]
+        #expect(try attached(claims).status == 0)  // a free-text claim may hold a comma
+        let asRoles = try attached(claims, rolesClaim: "team")
+        #expect(asRoles.status == 403 && asRoles.reason == .unsafeClaimValue)
+    }
+
+    @Test func safeValuesTravelAsDocumented() throws {
+        let decision = try attached([
+            ("sub", .string("alice")), ("roles", .array([.string("viewer"), .string("admin")])),
+            ("team", .string("red team")), ("name", .string("Smith, Alice")),
+        ])
+        #expect(decision.status == 0)
+        #expect(
+            decision.requestHeaders.map { "\($0.name): \($0.value)" } == [
+                "X-Auth-Subject: alice", "X-Auth-Roles: viewer, admin", "X-Auth-Team: red team",
+                "X-Auth-Name: Smith, Alice",
+            ])
     }
 }

@@ -92,8 +92,10 @@ import Testing
         ("claims.tenant == path.tenant", true), ("claims.tenant != path.tenant", false),
         ("claims.level > 2", true), ("claims.level >= 3.5", false), ("claims.ratio < 1", true),
         ("claims.level == 3.0", true), ("claims.email ends-with '@example.com'", true),
-        ("claims.email starts-with 'bob'", false), ("claims.email contains '@'", false),
-        ("claims.email contains 'alice@example.com'", true),
+        ("claims.email starts-with 'bob'", false), ("claims.email contains '@'", true),
+        ("claims.email contains 'alice@example.com'", true), ("claims.email contains 'bob'", false),
+        ("claims.email contains ''", true), ("claims.email contains 'alice@example.com.'", false),
+        ("claims.level contains 3", false), ("claims.flows contains 'et'", false), ("'rep' in claims.flows", false),
         ("claims.flows contains 'etl'", true), ("claims.flows contains path.tenant", false),
         ("'report' in claims.flows", true), ("claims.tenant in ['acme', 'globex']", true),
         ("claims.flows in ['report']", true), ("claims.verified == true", true),
@@ -112,6 +114,29 @@ import Testing
             claims: PolicyParserTests.claims,
             captures: [("tenant", "acme")], headers: ["X-Tenant": "acme"])
         #expect(try truth(source, context) == (expected ? .yes : .no))
+    }
+
+    @Test(arguments: [("bob@contractor.example", false), ("alice@example.com", true)])
+    func containsOnAStringIsASubstringTest(_ email: String, _ allowed: Bool) throws {
+        let rule = "authenticated and not claims.email contains '@contractor.example'"
+        let context = PolicyParserTests.context(claims: [("sub", .string("u")), ("email", .string(email))])
+        #expect(try truth(rule, context) == (allowed ? .yes : .no))
+    }
+
+    @Test func containsReadsAJoinedHeader() throws {
+        let beta = PolicyParserTests.context(headers: ["Cookie": "a=1; beta=1"])
+        #expect(try truth("request.header.Cookie contains 'beta=1'", beta) == .yes)
+        let other = PolicyParserTests.context(headers: ["Cookie": "a=1; beta=2"])
+        #expect(try truth("request.header.Cookie contains 'beta=1'", other) == .no)
+    }
+
+    @Test func andOrAreDecidedByBothSides() throws {
+        let known = PolicyParserTests.context(claims: [("sub", .string("u"))])
+        #expect(try truth("authenticated and deny", known) == .no)
+        #expect(try truth("anonymous and role:a", known) == .no)
+        #expect(try truth("role:a or anonymous", known) == .yes)
+        #expect(try truth("deny or role:a", known) == .no)
+        #expect(try truth("anonymous and not role:a", PolicyParserTests.context()) == .unknown)
     }
 
     @Test func ipv6AndMappedAddresses() throws {

@@ -27,6 +27,7 @@ final class Engine {
                 reloaded = true
                 metrics.keyReloads += 1
                 sink.log(GH_V1_LOG_NOTICE, "gatehouse: reloaded \(source.path) (\(count) keys)")
+                for skipped in source.keys.skipped { sink.log(GH_V1_LOG_WARNING, "gatehouse: \(skipped)") }
             case .failure(let error)?:
                 metrics.keyLoadErrors += 1
                 sink.log(GH_V1_LOG_ERROR, "gatehouse: keeping the keys in force, \(source.path) was refused: \(error)")

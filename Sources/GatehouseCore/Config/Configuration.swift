@@ -161,4 +161,14 @@ public struct IdentityClaims: Sendable {
         self.scope = scope
         self.inheritance = inheritance
     }
+
+    /// The usual names of the claims that hold roles, groups and scopes.
+    private static let usualListClaims = ["roles", "groups", "scope", "scp"]
+
+    /// Whether a claim is one Gatehouse reads as a list of names: the roles, groups and scope
+    /// claims configured, and their usual names whatever is configured.
+    func readsAsList(_ path: ClaimPath) -> Bool {
+        if path.components.count == 1, IdentityClaims.usualListClaims.contains(path.components[0]) { return true }
+        return [roles, groups, scope].contains { $0?.components == path.components }
+    }
 }

@@ -262,7 +262,7 @@ public final class Setting: Sendable {
         } catch {
             throw ConfigError("\(directive.name): \(error)")
         }
-        var warnings = [String]()
+        var warnings = source.keys.skipped.map { "\(directive.name): \($0)" }
         if let why = source.refusal {
             warnings.append(
                 "\(directive.name): \(path) was refused (\(why)); still serving the last good keys of this file, "

@@ -21,8 +21,8 @@ public enum Gate {
             return decision
         }
         if let preflight = configuration.preflight, CORSPreflight.isPreflight(request) {
-            answer(preflight, request, rules: rules, configuration: configuration, limiter: limiter, now: now,
-                   into: &decision)
+            answer(preflight, request, rules: rules, configuration: configuration, limiter: limiter,
+                   metrics: metrics, now: now, into: &decision)
             if decision.status != 204 { reportOnly(&decision, configuration: configuration) }
             return decision
         }
@@ -66,7 +66,7 @@ public enum Gate {
     /// or for a method not listed; 429 over a rate limit.
     private static func answer(
         _ preflight: CORSPreflight, _ request: HTTPRequest, rules: RuleSet, configuration: Configuration,
-        limiter: RateLimiter?, now: Int64, into decision: inout Decision
+        limiter: RateLimiter?, metrics: Metrics?, now: Int64, into decision: inout Decision
     ) {
         decision.rule = "gatehouse.cors-preflight"
         let origin = request.header("Origin") ?? ""
@@ -90,8 +90,10 @@ public enum Gate {
         case .failure(let error):
             refuse(&decision, status: 403, error, realm: "")
         case .success(let fields):
-            if let limiter { limit(&decision, request: request, identity: nil, configuration: configuration,
-                                   limiter: limiter, now: now) }
+            if let limiter {
+                limit(&decision, request: request, identity: nil, configuration: configuration, limiter: limiter,
+                      metrics: metrics, now: now)
+            }
             guard decision.status == 0 else { return }
             decision.status = 204
             decision.responseHeaders = fields
@@ -208,7 +210,7 @@ public enum Gate {
             }
             if decision.status == 0, let limiter, !configuration.rateLimits.isEmpty {
                 limit(&decision, request: request, identity: identity, configuration: configuration,
-                      limiter: limiter, now: now)
+                      limiter: limiter, metrics: metrics, now: now)
             }
         case .no:
             decision.status = 403
@@ -268,11 +270,14 @@ public enum Gate {
     /// with `Retry-After` and the `RateLimit-*` fields of draft-ietf-httpapi-ratelimit-headers.
     private static func limit(
         _ decision: inout Decision, request: HTTPRequest, identity: Identity?, configuration: Configuration,
-        limiter: RateLimiter, now: Int64
+        limiter: RateLimiter, metrics: Metrics?, now: Int64
     ) {
-        let caller = identity?.subject.map { "sub:" + $0 } ?? "ip:" + request.remoteIP
+        // Subjects are unique per issuer only (OpenID Connect Core §2): the issuer is part of
+        // the caller, its length first so that no issuer and subject can make another pair.
+        let issuer = identity?.claims["iss"]?.stringValue ?? ""
+        let caller = identity?.subject.map { "sub:\(issuer.utf8.count):\(issuer)\($0)" } ?? "ip:" + request.remoteIP
         for limit in configuration.rateLimits where limit.applies(to: request.method) {
-            guard let wait = limiter.take(limit, caller: caller, now: now) else { continue }
+            guard let wait = limiter.take(limit, caller: caller, now: now, metrics: metrics) else { continue }
             decision.status = 429
             decision.reason = .rateLimited
             decision.message = "over the rate limit \(limit.description)"
@@ -291,13 +296,16 @@ public enum Gate {
         _ identity: Identity, to decision: inout Decision,
         configuration: Configuration
     ) throws(TokenError) {
+        let names = configuration.claimNames
         for field in configuration.headers {
-            if let value = try field.render(from: identity.claims) {
+            if let value = try field.render(from: identity.claims, isList: names.readsAsList(field.claim)) {
                 decision.requestHeaders.append((field.name, value))
             }
         }
         for field in configuration.environment {
-            if let value = try field.render(from: identity.claims) { decision.environment.append((field.name, value)) }
+            if let value = try field.render(from: identity.claims, isList: names.readsAsList(field.claim)) {
+                decision.environment.append((field.name, value))
+            }
         }
         decision.environment.append(("AUTH_TYPE", "Bearer"))
     }

@@ -128,15 +128,17 @@ public struct IdentityField: Sendable {
     }
 
     /// The text to send for a claim, or nil when the token lacks it. Throws when the claim holds
-    /// something that cannot travel safely in a header (a control character, or a comma in an
-    /// element of a list that is joined with ", ").
-    func render(from claims: JSONObject) throws(TokenError) -> String? {
+    /// something that would read differently downstream: a control character, a leading or
+    /// trailing space (a reader that trims sees another value), or a comma in an element of a
+    /// list (joined with ", "). `isList`: the claim is one Gatehouse reads as a list of names,
+    /// so a string there is a list of one and may not hold the separator either.
+    func render(from claims: JSONObject, isList: Bool) throws(TokenError) -> String? {
         guard let value = JSON.object(claims).value(atPath: claim) else { return nil }
         if asJSON { return value.serialized }
         switch value {
         case .null: return nil
         case .string(let text):
-            try IdentityField.checkSafe(text, list: false, field: self)
+            try IdentityField.checkSafe(text, list: isList, field: self)
             return text
         case .array(let elements):
             var parts = [String]()
@@ -172,6 +174,9 @@ public struct IdentityField: Sendable {
                 byte == UInt8(ascii: ",")
                     ? "claim \"\(field.claim)\" has a list element with a comma"
                     : "claim \"\(field.claim)\" holds a control character")
+        }
+        if text.utf8.first == 0x20 || text.utf8.last == 0x20 {
+            throw TokenError(.unsafeClaimValue, "claim \"\(field.claim)\" has a leading or trailing space")
         }
     }
 }

@@ -18,6 +18,8 @@ public final class Metrics {
     private var verificationSum = 0.0
     var keyReloads = 0
     var keyLoadErrors = 0
+    var rateLimitEvictions = 0
+    var rateLimitOverflows = 0
 
     public init() {}
 
@@ -68,6 +70,14 @@ public final class Metrics {
         out += "# TYPE gatehouse_key_reloads_total counter\ngatehouse_key_reloads_total \(keyReloads)\n"
         out += "# HELP gatehouse_key_load_errors_total Changed key files refused (the last good keys stayed).\n"
         out += "# TYPE gatehouse_key_load_errors_total counter\ngatehouse_key_load_errors_total \(keyLoadErrors)\n"
+        out += "# HELP gatehouse_rate_limit_evictions_total Rate-limit buckets dropped to make room for a new "
+            + "caller (never one refusing its caller).\n"
+        out += "# TYPE gatehouse_rate_limit_evictions_total counter\n"
+        out += "gatehouse_rate_limit_evictions_total \(rateLimitEvictions)\n"
+        out += "# HELP gatehouse_rate_limit_overflow_total Requests of new callers charged to the shared overflow "
+            + "bucket: every bucket looked at was refusing its caller.\n"
+        out += "# TYPE gatehouse_rate_limit_overflow_total counter\n"
+        out += "gatehouse_rate_limit_overflow_total \(rateLimitOverflows)\n"
         out += "# HELP gatehouse_verification_seconds Time to verify a presented token (cache hits included).\n"
         out += "# TYPE gatehouse_verification_seconds histogram\n"
         var cumulative = 0

@@ -1,4 +1,4 @@
-/// A compiled rule expression (DESIGN.md §4).
+/// A compiled rule expression (docs/policy.md).
 public indirect enum Expression: Sendable, CustomStringConvertible {
     /// No token needed.
     case anonymous
@@ -185,7 +185,7 @@ public indirect enum Expression: Sendable, CustomStringConvertible {
     }
 }
 
-/// The comparison operators of DESIGN.md §4. A missing value (an absent claim or header)
+/// The comparison operators of docs/policy.md. A missing value (an absent claim or header)
 /// makes every comparison false. Strings compare byte for byte: no case folding, no
 /// Unicode normalisation.
 public enum Comparison: String, Sendable, CaseIterable {
@@ -220,15 +220,27 @@ public enum Comparison: String, Sendable, CaseIterable {
             }
             return list.contains { Comparison.equal(a, $0) }
         case .contains:
-            // Membership, never a substring: a string claim is a list of one ("nightly-billing"
-            // does not contain "billing"), as a string role is one role.
-            if case .array(let list) = a { return list.contains { Comparison.equal($0, b) } }
-            return Comparison.equal(a, b)
+            // A list contains its elements; a string contains its substrings, byte for byte
+            // (docs/policy.md, Operators). Anything else contains nothing.
+            switch (a, b) {
+            case (.array(let list), _): return list.contains { Comparison.equal($0, b) }
+            case (.string(let text), .string(let part)): return Comparison.substring(Array(part.utf8), of: text)
+            default: return false
+            }
         case .startsWith, .endsWith:
             guard case .string(let text) = a, case .string(let part) = b else { return false }
             let whole = Array(text.utf8)
             let piece = Array(part.utf8)
             return self == .startsWith ? whole.starts(with: piece) : whole.reversed().starts(with: piece.reversed())
+        }
+    }
+
+    /// Whether `part` occurs in the UTF-8 bytes of `text` (the empty string occurs everywhere).
+    static func substring(_ part: [UInt8], of text: String) -> Bool {
+        let whole = Array(text.utf8)
+        guard part.count <= whole.count else { return false }
+        return (0...(whole.count - part.count)).contains { start in
+            whole[start..<(start + part.count)].elementsEqual(part)
         }
     }
 

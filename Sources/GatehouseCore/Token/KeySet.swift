@@ -1,10 +1,16 @@
 /// The keys a token may be verified with: a JWKS (RFC 7517 §5), one JWK, or one PEM public key.
-/// Every key is checked when the set loads; one bad key refuses the whole set, naming the key.
+/// A key that is not for verifying signatures (`"use": "enc"`, an encryption `alg`, a `kty` or
+/// curve the module does not know) is skipped with a warning naming it, as RFC 7517 §5 asks;
+/// every other key is checked when the set loads, and one bad key, private key material or a
+/// set with no usable key refuses the whole set, naming the key.
 public struct KeySet: Sendable {
     public let keys: [VerificationKey]
+    /// One line per skipped key: which key, and why it cannot verify tokens.
+    public let skipped: [String]
 
-    public init(keys: [VerificationKey]) {
+    public init(keys: [VerificationKey], skipped: [String] = []) {
         self.keys = keys
+        self.skipped = skipped
     }
 
     /// Members that only a private key has: a file holding them is a leaked secret, not a key set.
@@ -48,26 +54,71 @@ public struct KeySet: Sendable {
             throw KeyError("\(source): expected a JWKS object {\"keys\": [...]} or one JWK object")
         }
         guard let list = object["keys"] else {
-            return KeySet(keys: [try key(from: object, label: "\(source): key")])
+            let label = "\(source): key"
+            if let reason = try unusable(object, label: label) {
+                throw KeyError("\(label): \(reason), and there is no other key")
+            }
+            return KeySet(keys: [try key(from: object, label: label)])
         }
         guard case .array(let elements) = list, !elements.isEmpty else {
             throw KeyError("\(source): \"keys\" must be a non-empty array of JWK objects")
         }
         var keys = [VerificationKey]()
+        var skipped = [String]()
         for (index, element) in elements.enumerated() {
             var label = "\(source): key #\(index + 1)"
             if case .object(let jwk) = element, let kid = jwk["kid"]?.stringValue { label += " (kid \"\(kid)\")" }
             guard case .object(let jwk) = element else { throw KeyError("\(label): not a JSON object") }
+            if let reason = try unusable(jwk, label: label) {
+                skipped.append("\(label): skipped, \(reason)")
+                continue
+            }
             let key = try key(from: jwk, label: label)
             if let kid = key.id, keys.contains(where: { $0.id?.sameBytes(kid) == true }) {
                 throw KeyError("\(label): duplicate kid; a kid must name exactly one key")
             }
             keys.append(key)
         }
-        return KeySet(keys: keys)
+        guard !keys.isEmpty else {
+            throw KeyError("\(source): no key can verify signatures (" + skipped.joined(separator: "; ") + ")")
+        }
+        return KeySet(keys: keys, skipped: skipped)
     }
 
-    /// One JWK (RFC 7517 §4, RFC 7518 §6, RFC 8037 §2).
+    /// Why a JWK is not for verifying signatures, or nil when it is one the module verifies
+    /// with (then `key(from:label:)` checks it). RFC 7517 §5: members of a set whose `kty`,
+    /// use or values are not understood are ignored. Private key material refuses, even in a
+    /// key that would be skipped: whoever published it leaked a secret.
+    static func unusable(_ jwk: JSONObject, label: String) throws(KeyError) -> String? {
+        let kty = jwk["kty"]?.stringValue
+        if kty != "oct", let member = privateMembers.first(where: { jwk[$0] != nil }) {
+            throw KeyError("\(label): holds private key material (\"\(member)\"); publish only the public key")
+        }
+        if let use = jwk["use"]?.stringValue, use != "sig" {
+            return "\"use\" is \"\(use)\"; only signature keys (\"sig\") verify tokens"
+        }
+        if case .array(let operations)? = jwk["key_ops"], operations.allSatisfy({ $0.stringValue != nil }),
+            !operations.contains(where: { $0.stringValue == "verify" })
+        {
+            return "\"key_ops\" does not include \"verify\""
+        }
+        if let kty, !["RSA", "EC", "OKP", "oct"].contains(kty) {
+            return "\"kty\" \"\(kty)\" is not a key type the module verifies with (RSA, EC, OKP or oct)"
+        }
+        if let alg = jwk["alg"]?.stringValue, JWSAlgorithm(name: alg) == nil {
+            return "\"alg\" \"\(alg)\" is not a signature algorithm the module verifies ("
+                + JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ") + ")"
+        }
+        if let crv = jwk["crv"]?.stringValue,
+            kty == "EC" && ECCurve(jwkName: crv) == nil || kty == "OKP" && crv != "Ed25519"
+        {
+            return "\"crv\" \"\(crv)\" is not a signature curve the module verifies with "
+                + (kty == "EC" ? "(P-256, P-384 or P-521)" : "(Ed25519)")
+        }
+        return nil
+    }
+
+    /// One JWK (RFC 7517 §4, RFC 7518 §6, RFC 8037 §2) that `unusable` did not skip.
     static func key(from jwk: JSONObject, label: String) throws(KeyError) -> VerificationKey {
         func string(_ name: String) throws(KeyError) -> String? {
             guard let value = jwk[name] else { return nil }
@@ -83,30 +134,15 @@ public struct KeySet: Sendable {
         }
 
         guard let kty = try string("kty") else { throw KeyError("\(label): \"kty\" is missing") }
-        if let use = try string("use"), use != "sig" {
-            throw KeyError("\(label): \"use\" is \"\(use)\"; only signature keys (\"sig\") may verify tokens")
-        }
+        _ = try string("use")  // a string other than "sig" was skipped; anything else is malformed
         if let ops = jwk["key_ops"] {
             guard case .array(let list) = ops, list.allSatisfy({ $0.stringValue != nil }) else {
                 throw KeyError("\(label): \"key_ops\" must be an array of strings")
             }
-            guard list.contains(where: { $0.stringValue == "verify" }) else {
-                throw KeyError("\(label): \"key_ops\" does not include \"verify\"")
-            }
-        }
-        if kty != "oct", let member = privateMembers.first(where: { jwk[$0] != nil }) {
-            throw KeyError("\(label): holds private key material (\"\(member)\"); publish only the public key")
         }
         let id = try string("kid")
-        var algorithm: JWSAlgorithm?
-        if let name = try string("alg") {
-            guard let known = JWSAlgorithm(name: name) else {
-                throw KeyError(
-                    "\(label): unsupported \"alg\" \"\(name)\" (expected one of "
-                        + JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ") + ")")
-            }
-            algorithm = known
-        }
+        // `unusable` skipped names it does not know; a known one must fit the key (below).
+        let algorithm = try string("alg").flatMap { JWSAlgorithm(name: $0) }
 
         let key: VerificationKey
         switch kty {

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Mutation test of the security code: each mutant below is one small bug (an exact text
+# replacement in one file of Sources/GatehouseCore), made one at a time in a copy of the core
+# under build/mutate/ (the real tree is never touched), and the core's unit tests must notice
+# it. Fails, naming them, when a mutant survives or when a mutant's text is no longer in its
+# file (so the list cannot rot silently). Prints `mutants: N killed, M survived`.
+#
+#   bash scripts/mutate.sh            every mutant
+#   bash scripts/mutate.sh 3 7        only mutants 3 and 7 (numbered from 1, as printed)
+#
+# With GATEHOUSE_SWIFT_LOCK=/path set, each swift invocation holds that flock(1) lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# FILE (under Sources/GatehouseCore) @@ TEXT @@ REPLACEMENT. Each TEXT must occur exactly once.
+mutants=(
+    'Token/TokenFacts.swift@@if now >= expiry + leeway {@@if now > expiry + leeway {'
+    'Token/TokenFacts.swift@@now + leeway < notBefore@@now < notBefore'
+    'Token/TokenFacts.swift@@if let issuedAt, issuedAt > now + leeway {@@if let issuedAt, issuedAt >= now + leeway {'
+    'Token/TokenFacts.swift@@now - issuedAt > Double(maxAge) + leeway@@now - issuedAt >= Double(maxAge) + leeway'
+    'Token/TokenVerifier.swift@@guard case .string(let typ)? = type, sameMediaType(typ, required) else {@@if case .string(let typ)? = type, !sameMediaType(typ, required) {'
+    'Token/VerificationKey.swift@@if let own = self.algorithm, own != algorithm { return false }@@if let own = self.algorithm, own.family != algorithm.family { return false }'
+    'Token/VerificationKey.swift@@static let minimumRSABits = 2048@@static let minimumRSABits = 1024'
+    'Token/Algorithm.swift@@JWSAlgorithm.allCases.first(where: { $0.rawValue.sameBytes(name) })@@JWSAlgorithm.allCases.first(where: { $0.rawValue.uppercased() == name.uppercased() })'
+    'Token/KeySet.swift@@private static let privateMembers = ["d", "p", "q", "dp", "dq", "qi", "oth"]@@private static let privateMembers = ["p", "q", "dp", "dq", "qi", "oth"]'
+    'Token/KeySet.swift@@if let use = jwk["use"]?.stringValue, use != "sig" {@@if let use = jwk["use"]?.stringValue, use == "" {'
+    'Token/KeySet.swift@@if let kid = key.id, keys.contains(@@if let kid = key.id, kid.isEmpty, keys.contains('
+    'Token/KeySet.swift@@guard !keys.isEmpty else {@@guard !keys.isEmpty || !skipped.isEmpty else {'
+    'Token/KeySet.swift@@return (key.accepts(algorithm) ? [key] : [], true)@@return (key.accepts(algorithm) ? [key] : [], false)'
+    'Token/KeySet.swift@@(kid == nil || $0.id == nil) && $0.accepts(algorithm)@@$0.accepts(algorithm)'
+    'Policy/Expression.swift@@if a == .no { return .no }@@if a != .unknown { return a }'
+    'Policy/Expression.swift@@if a == .yes { return .yes }@@if a != .unknown { return a }'
+    'Policy/Expression.swift@@case .no: return .yes
+            case .unknown: return .unknown@@case .no: return .yes
+            case .unknown: return .yes'
+    'Policy/Expression.swift@@return list.contains { Comparison.equal(a, $0) }@@return list.contains { Comparison.contains.holds($0, a) }'
+    'Policy/Expression.swift@@return Comparison.substring(Array(part.utf8), of: text)@@return Comparison.equal(a, b)'
+    'Policy/Expression.swift@@guard let a, let b else { return false }@@guard let a, let b else { return self == .notEqual }'
+    'Policy/Expression.swift@@whole.reversed().starts(with: piece.reversed())@@whole.reversed().starts(with: piece)'
+    'Policy/PathPattern.swift@@guard end > offset else { return nil }@@guard end >= offset else { return nil }'
+    'Policy/PathPattern.swift@@offset == path.count || path[offset] == UInt8(ascii: "/")@@offset <= path.count'
+    'Policy/IPNetwork.swift@@if bytes[index] & mask != other[index] & mask { return false }@@if bytes[index] & mask != other[index] & mask, index == 0 { return false }'
+    'Config/Setting.swift@@.reportOnly(text == "report-only")@@.reportOnly(text == "report-only" || text == "enforce")'
+    'Config/Configuration.swift@@if case .seconds(let leeway)? = value(.leeway) { requirements.leeway = leeway }@@if case .seconds(let leeway)? = value(.leeway) { requirements.leeway = leeway + 1 }'
+    'Config/Configuration.swift@@if case .text(let type)? = value(.tokenType) { requirements.tokenType = type }@@if case .text? = value(.tokenType) { requirements.tokenType = nil }'
+    'Decision/Gate.swift@@if expression.evaluate(anonymous, trace: &ignored) == .yes {@@if expression.evaluate(anonymous, trace: &ignored) != .no {'
+    'Decision/Gate.swift@@"sub:\(issuer.utf8.count):\(issuer)\($0)"@@"sub:\($0)"'
+    'Decision/Gate.swift@@refuse(&decision, status: 401, tokenError ?? TokenError(.noToken, "no bearer token"), realm: realm)@@refuse(&decision, status: 403, tokenError ?? TokenError(.noToken, "no bearer token"), realm: realm)'
+    'Decision/IdentityField.swift@@if text.utf8.first == 0x20 || text.utf8.last == 0x20 {@@if text.utf8.first == 0x20 {'
+    'Decision/IdentityField.swift@@try IdentityField.checkSafe(text, list: isList, field: self)@@try IdentityField.checkSafe(text, list: false, field: self)'
+    'Decision/RateLimiter.swift@@if level >= 1, level / bucket.full > best?.share ?? 0 {@@if level / bucket.full > best?.share ?? 0 {'
+    'Decision/RateLimiter.swift@@if level >= bucket.full { return slot }@@if level >= 1 { return slot }'
+)
+
+work=build/mutate
+copy=$work/src
+scratch=$work/scratch
+swift_cmd() {
+    if [ -n "${GATEHOUSE_SWIFT_LOCK:-}" ]; then flock "$GATEHOUSE_SWIFT_LOCK" swift "$@"; else swift "$@"; fi
+}
+
+# The core and its unit tests alone: no CLI, no package to fetch.
+rm -rf "$copy"
+mkdir -p "$copy/Sources" "$copy/Tests"
+cp -R Sources/GatehouseCore Sources/CGatehouse Sources/COpenSSL Sources/CJansson Sources/CPCRE2 "$copy/Sources/"
+cp -R Tests/GatehouseCoreTests "$copy/Tests/"
+cat >"$copy/Package.swift" <<'EOF'
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "GatehouseMutants",
+    targets: [
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto"),
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson"),
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8"),
+        .systemLibrary(name: "CGatehouse"),
+        .target(name: "GatehouseCore", dependencies: ["COpenSSL", "CJansson", "CPCRE2", "CGatehouse"]),
+        .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore"], exclude: ["Fixtures"]),
+    ]
+)
+EOF
+
+build() { swift_cmd build --package-path "$copy" --scratch-path "$scratch" --build-tests >"$work/build.log" 2>&1; }
+unit_tests() { swift_cmd test --package-path "$copy" --scratch-path "$scratch" --skip-build >"$work/test.log" 2>&1; }
+
+# Replaces the one occurrence of $2 in file $1 by $3; status 2 when $2 is not there exactly once.
+replace() {
+    python3 - "$@" <<'EOF'
+import sys
+path, text, replacement = sys.argv[1:]
+source = open(path).read()
+if source.count(text) != 1:
+    sys.exit(2)
+open(path, "w").write(source.replace(text, replacement))
+EOF
+}
+
+start=$SECONDS
+build || { cat "$work/build.log"; echo "mutate: the unmutated core does not build" >&2; exit 1; }
+unit_tests || { cat "$work/test.log"; echo "mutate: the unit tests fail without any mutant" >&2; exit 1; }
+
+selected=("$@")
+killed=0
+survivors=()
+for index in "${!mutants[@]}"; do
+    number=$((index + 1))
+    if [ ${#selected[@]} -gt 0 ] && [[ ! " ${selected[*]} " == *" $number "* ]]; then continue; fi
+    entry=${mutants[$index]}
+    file=${entry%%@@*}
+    rest=${entry#*@@}
+    text=${rest%%@@*}
+    replacement=${rest#*@@}
+    target="$copy/Sources/GatehouseCore/$file"
+    label="#$number $file: $(head -n1 <<<"$text")"
+    cp "$target" "$work/original"
+    if ! replace "$target" "$text" "$replacement"; then
+        survivors+=("$label (its text is not in the file exactly once: update the list)")
+        echo "mutant $label: TEXT NOT FOUND"
+        continue
+    fi
+    if ! build; then
+        survivors+=("$label (does not compile: a mutant must be a bug, not a syntax error)")
+        echo "mutant $label: DOES NOT COMPILE"
+    elif unit_tests; then
+        survivors+=("$label")
+        echo "mutant $label: SURVIVED"
+    else
+        killed=$((killed + 1))
+        echo "mutant $label: killed"
+    fi
+    cp "$work/original" "$target"
+done
+
+echo "mutants: $killed killed, ${#survivors[@]} survived ($((SECONDS - start)) s)"
+if [ ${#survivors[@]} -gt 0 ]; then
+    printf '  survived: %s\n' "${survivors[@]}"
+    exit 1
+fi
