@@ -47,8 +47,11 @@ cc -shared -o build/mod_gatehouse.so \
     -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
 
 # A module directory for `lighttpd -m`: Debian's modules plus ours.
+# (never a link to an installed mod_gatehouse.so: the copy would overwrite the package's file)
 rm -rf build/modules && mkdir -p build/modules
-ln -s /usr/lib/lighttpd/*.so build/modules/
+for module in /usr/lib/lighttpd/*.so; do
+    [ "$(basename "$module")" = mod_gatehouse.so ] || ln -s "$module" build/modules/
+done
 cp build/mod_gatehouse.so build/modules/
 
 exported=$(nm -D --defined-only build/mod_gatehouse.so | awk '{print $3}' | grep -v '^_' || true)
