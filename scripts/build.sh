@@ -36,7 +36,9 @@ cc -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
     -c CModule/mod_gatehouse.c -o build/mod_gatehouse.o
 
 printf '{ global: mod_gatehouse_plugin_init; local: *; };\n' > build/exports.map
-cc -shared -o build/mod_gatehouse.so \
+# gold, the linker swiftc uses here: GNU ld cannot make the Swift metadata sections read-only
+# after relocation (no RELRO segment, so lintian's hardening-no-relro).
+cc -shared -fuse-ld=gold -o build/mod_gatehouse.so \
     build/mod_gatehouse.o \
     .build-module/release/libGatehouseCore.a \
     "$swift_static/$arch/swiftrt.o" \
@@ -49,7 +51,9 @@ cc -shared -o build/mod_gatehouse.so \
 # A module directory for `lighttpd -m`: Debian's modules plus ours.
 rm -rf build/modules && mkdir -p build/modules
 ln -s /usr/lib/lighttpd/*.so build/modules/
-cp build/mod_gatehouse.so build/modules/
+# (--remove-destination: with lighttpd-mod-gatehouse installed, the link just made would lead cp
+# to overwrite the package's module instead of placing the one just built.)
+cp --remove-destination build/mod_gatehouse.so build/modules/
 
 exported=$(nm -D --defined-only build/mod_gatehouse.so | awk '{print $3}' | grep -v '^_' || true)
 [ "$exported" = "mod_gatehouse_plugin_init" ] || { echo "build: unexpected exports: $exported" >&2; exit 1; }
