@@ -78,8 +78,9 @@ def listing_of(entries, folder):
 
 
 @pytest.fixture(scope="module")
-def machine(tmp_path_factory):
-    """The machine's state before the test, and, whatever happens, that state again after it."""
+def machine(tmp_path_factory, packages):
+    """The machine's state before the test (after building, which may install what it needs), and,
+    whatever happens, that state again after it."""
     if os.geteuid() != 0:
         pytest.fail("the package test installs a package: run it as root")
     if package_state() != ("", ""):
@@ -108,9 +109,10 @@ def packages():
 class DebianLighttpd:
     """/usr/sbin/lighttpd with Debian's /etc/lighttpd/lighttpd.conf, in the foreground in a network
     namespace of its own, stopped by its PID. A wrapper configuration includes Debian's file and
-    moves only its PID file and error log (to stderr, which lighttpd opens before it becomes
-    www-data, into `output`); it also sets mod_status's page (10-status.conf leaves it commented
-    out) so that a test can show that this page, too, is behind Gatehouse."""
+    moves only its PID file and error log (to stderr, into `output`: lighttpd opens a log file as
+    www-data, which cannot write in pytest's folders); it also sets mod_status's page (Debian's
+    10-status.conf leaves it commented out) so that a test can show that this page, too, is behind
+    Gatehouse."""
 
     def __init__(self, folder):
         self.wrapper = os.path.join(folder, "lighttpd.conf")
@@ -198,7 +200,7 @@ def test_install_enable_upgrade_remove_purge(machine, packages, server, provider
         run("/usr/sbin/lighttpd", "-tt", "-f", "/etc/lighttpd/lighttpd.conf")
         server.start()
         assert server.get("/")[0] == 403
-        assert server.get("/server-status")[0] == 403
+        assert server.get("/server-status")[0] == 403  # served unchecked if Gatehouse came after mod_status
         server.stop()
 
         # The timer's service, run as systemd would: its ExecStart with the instance and ISSUER.
