@@ -36,7 +36,9 @@ cc -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
     -c CModule/mod_gatehouse.c -o build/mod_gatehouse.o
 
 printf '{ global: mod_gatehouse_plugin_init; local: *; };\n' > build/exports.map
-cc -shared -o build/mod_gatehouse.so \
+# gold, the linker swiftc uses here: GNU ld cannot make the Swift metadata sections read-only
+# after relocation (no RELRO segment, so lintian's hardening-no-relro).
+cc -shared -fuse-ld=gold -o build/mod_gatehouse.so \
     build/mod_gatehouse.o \
     .build-module/release/libGatehouseCore.a \
     "$swift_static/$arch/swiftrt.o" \

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in lighttpd libssl-dev libjansson-dev libpcre2-dev libcurl4-openssl-dev dpkg-dev curl valgrind; do
+for pkg in lighttpd libssl-dev libjansson-dev libpcre2-dev libcurl4-openssl-dev dpkg-dev curl valgrind \
+        lintian man-db iproute2; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 
