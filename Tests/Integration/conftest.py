@@ -137,8 +137,13 @@ $HTTP["url"] =^ "/cgi/" {{
             if self.process.poll() is not None:
                 raise RuntimeError("lighttpd exited: " + self.process.stdout.read().decode() + self.log())
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
+                # lighttpd listens before its modules have read their configuration: wait for an
+                # answer (any status), which comes only once the server loop runs.
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as probe:
+                    probe.settimeout(max(0.1, deadline - time.time()))
+                    probe.sendall(b"OPTIONS * HTTP/1.0\r\n\r\n")
+                    if probe.recv(1):
+                        return self
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("lighttpd did not start: " + self.log())
