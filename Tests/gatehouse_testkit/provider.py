@@ -90,7 +90,7 @@ class Service:
 
 class Provider:
     """oidc-provider-mock on loopback. Tokens come from its authorization-code flow with PKCE
-    (RFC 7636), driven as a browser would (login below): the ID token it issues is an
+    (RFC 7636), driven as a browser would (`login` above): the ID token it issues is an
     RS256 JWT signed with the provider's own key, carrying the user's claims, with the client id
     as audience. Its keys are in `jwks_path`, written by `gatehouse jwks fetch` as an
     administrator runs it."""
