@@ -47,7 +47,7 @@ swift package --scratch-path .build-manual --allow-writing-to-directory "$stage/
 for page in "$stage"/man/*.1; do
     gzip -9n < "$page" > "$root/usr/share/man/man1/${page##*/}.gz"
 done
-python3 scripts/man_mod_gatehouse.py docs/configuration.md "$version" "$(date -u -d "@$SOURCE_DATE_EPOCH" '+%B %Y')" \
+python3 scripts/package/man_mod_gatehouse.py docs/configuration.md "$version" "$(date -u -d "@$SOURCE_DATE_EPOCH" '+%B %Y')" \
     | gzip -9n > "$root/usr/share/man/man5/mod_gatehouse.5.gz"
 
 # The docs, laid out as in the repository so that their links between each other hold.

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from e2e import guarded
+from gatehouse_testkit.e2e import guarded
+
+pytestmark = pytest.mark.e2e
 
 HERE = os.path.dirname(__file__)
 

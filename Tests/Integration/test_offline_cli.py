@@ -6,9 +6,8 @@ import os
 import socket
 import subprocess
 
-from conftest import ROOT
+from gatehouse_testkit.paths import GATEHOUSE, ROOT
 
-GATEHOUSE = os.path.join(ROOT, "build", "gatehouse")
 LUIGI = os.path.join(ROOT, "examples", "luigi.conf")
 OPERATOR = json.dumps({"sub": "otto", "roles": ["operator"]})
 

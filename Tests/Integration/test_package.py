@@ -15,7 +15,9 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from gatehouse_testkit.paths import ROOT
+
+pytestmark = pytest.mark.e2e  # (builds two packages: about 90 s)
 
 PACKAGE = "lighttpd-mod-gatehouse"
 CONFFILE = "/etc/lighttpd/conf-available/05-gatehouse.conf"

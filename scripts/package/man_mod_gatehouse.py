@@ -4,7 +4,7 @@ the docs have one source: its EXAMPLE is the "A minimal configuration" section, 
 "Directive reference" section, converted from the Markdown those sections use (### headings,
 paragraphs, "- " lists, tables, ``` blocks, `code`, **bold**, [links](target)) to man(7) roff.
 
-Usage: scripts/man_mod_gatehouse.py docs/configuration.md VERSION DATE > mod_gatehouse.5
+Usage: scripts/package/man_mod_gatehouse.py docs/configuration.md VERSION DATE > mod_gatehouse.5
 """
 import re
 import sys
