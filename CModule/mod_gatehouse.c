@@ -60,38 +60,16 @@ typedef struct {
     uint32_t naudit;
 } plugin_data;
 
-/* Every directive the module knows: index i here is directive i of gatehouse.h.
+/* Every directive the module knows, from gatehouse.h's list: index i here is directive i.
  * T_CONFIG_LOCAL: lighttpd leaves the value alone and the module compiles it. */
+#define MOD_GATEHOUSE_CPK(id, name, scope) \
+    { CONST_STR_LEN(name), T_CONFIG_LOCAL, \
+      (scope) == GH_V1_SCOPE_SERVER ? T_CONFIG_SCOPE_SERVER : T_CONFIG_SCOPE_CONNECTION },
 static const config_plugin_keys_t cpk[] = {
-    { CONST_STR_LEN("gatehouse.issuer"),        T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.audience"),      T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.jwks"),          T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.algorithms"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.leeway"),        T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.max-token-age"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.token-type"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.roles-claim"),   T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.groups-claim"),  T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.scope-claim"),   T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.require"),       T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.default"),       T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.headers"),       T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.strip-headers"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.env"),           T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.realm"),         T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.hmac-secret-file"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.cache-size"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_SERVER }
-   ,{ CONST_STR_LEN("gatehouse.role-inherits"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.mode"),          T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.cors-preflight"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.token-sources"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.audit-log"),     T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.audit-events"),  T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.rate-limit"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.status-url"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.path-checks"),   T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ NULL, 0,                                  T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
+    GH_V1_DIRECTIVES(MOD_GATEHOUSE_CPK)
+    { NULL, 0, T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
 };
+#undef MOD_GATEHOUSE_CPK
 _Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] and gatehouse.h disagree");
 
 INIT_FUNC(mod_gatehouse_init) {
@@ -194,10 +172,11 @@ static void mod_gatehouse_check_conditions(server * const srv, const plugin_data
     }
 }
 
-/* Hands one directive's value, as lighttpd parsed it, to GatehouseCore to compile. */
+/* Hands one directive's value, as lighttpd parsed it, to GatehouseCore to compile (`in_condition`:
+ * set inside a condition, where a server-wide directive is refused). */
 __attribute_cold__
 static gh_setting * mod_gatehouse_compile(server * const srv, plugin_data * const p, const int directive,
-                                          const data_unset * const du) {
+                                          const int in_condition, const data_unset * const du) {
     char digits[LI_ITOSTRING_LENGTH];
     gh_v1_entry one = { NULL, 0, "", 0, GH_V1_VALUE_STRING };
     const gh_v1_entry *entries = &one;
@@ -253,8 +232,8 @@ static gh_setting * mod_gatehouse_compile(server * const srv, plugin_data * cons
     }
 
     gh_setting * const s =
-      gh_v1_setting_compile(p->engine, directive, cpk[directive].k, cpk[directive].klen, kind,
-                            entries, count, mod_gatehouse_config_output, srv);
+      gh_v1_setting_compile(p->engine, directive, in_condition, kind, entries, count,
+                            mod_gatehouse_config_output, srv);
     free(list);
     free(numbers);
     return s;
@@ -318,13 +297,7 @@ SETDEFAULTS_FUNC(mod_gatehouse_set_defaults) {
         for (int k = 0; cpk[k].k; ++k) {
             const data_unset * const du = array_get_element_klen(dc->value, cpk[k].k, cpk[k].klen);
             if (NULL == du) continue;
-            if (k == GH_V1_CACHE_SIZE && 0 != p->cvlist[i].k_id) {
-                log_error(srv->errh, __FILE__, __LINE__,
-                          "gatehouse.cache-size is server-wide: set it outside every condition");
-                rc = 0;
-                continue;
-            }
-            gh_setting * const s = mod_gatehouse_compile(srv, p, k, du);
+            gh_setting * const s = mod_gatehouse_compile(srv, p, k, 0 != p->cvlist[i].k_id, du);
             if (NULL == s) {
                 rc = 0;
                 continue;

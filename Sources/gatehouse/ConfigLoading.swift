@@ -30,12 +30,13 @@ final class PolicyConfig {
     }
 
     /// One directive's compiled value; compiled once per place in the file, its warnings shown once.
+    /// `inCondition`: set inside a condition, where a server-wide directive is refused.
     func setting(
-        _ directive: Directive, _ value: ConfigValue, at location: SourceLocation
+        _ directive: Directive, _ value: ConfigValue, at location: SourceLocation, inCondition: Bool = false
     ) throws(ConfigError) -> Setting {
         let key = "\(location) \(directive.name)"
         if let known = compiled[key] { return known }
-        let setting = try Setting.compile(directive, value, offline: offline)
+        let setting = try Setting.compile(directive, value, offline: offline, inCondition: inCondition)
         compiled[key] = setting
         return setting
     }
@@ -45,7 +46,7 @@ final class PolicyConfig {
     func configuration(for request: RequestFacts) throws -> Configuration {
         var configuration = Configuration()
         for entry in config.directives(for: request, prefix: "gatehouse.") {
-            guard let directive = Directive(name: entry.key) else {
+            guard let directive = Directive.named(entry.key) else {
                 throw UsageError("\(entry.location): unknown directive \(entry.key)")
             }
             do {
@@ -66,7 +67,7 @@ extension Configuration {
     /// The key files in force that could not be read (offline): a token cannot be verified here.
     var unreadableKeys: [String] {
         [Directive.jwks, .hmacSecretFile].compactMap { directive in
-            guard case .keys(let source)? = self[directive]?.value, let why = source.unreadable else { return nil }
+            guard let source = self[directive]?.value as? KeySource, let why = source.unreadable else { return nil }
             return "\(directive.name) \(source.path) (\(why))"
         }
     }

@@ -124,7 +124,7 @@ struct EnforcementTests {
         // (lighttpd's graceful restart compiles the configuration again in the same process)
         let again = try Setting.compile(.jwks, .string(file))
         #expect(again.warnings.first?.contains("still serving the last good keys of this file") == true)
-        guard case .keys(let source) = again.value else { Issue.record("not a key setting"); return }
+        guard let source = again.value as? KeySource else { Issue.record("not a key setting"); return }
         #expect(!source.keys.keys.isEmpty)
         // a file this process never loaded well is refused
         let never = file + ".other"

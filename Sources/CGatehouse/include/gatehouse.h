@@ -32,37 +32,69 @@ typedef struct gh_engine gh_engine;
 /* The compiled value of one gatehouse.* directive in one configuration context. */
 typedef struct gh_setting gh_setting;
 
-/* The directives, in the order of mod_gatehouse.c's cpk[] table. Append only. */
+/* Where a directive may be set. */
+enum gh_v1_scope {
+    GH_V1_SCOPE_CONTEXT = 0, /* anywhere: the global context or any condition */
+    GH_V1_SCOPE_SERVER       /* the global context only: set inside a condition, it stops startup */
+};
+
+/* Every directive, the one list of them: X(ID, NAME, SCOPE) generates enum gh_v1_directive
+ * (GH_V1_ID), the shim's cpk[] table and gh_v1_directive_name/_scope below. Append only: a
+ * directive's number is its place here. What its value compiles to and the Configuration field it
+ * fills is its descriptor in Sources/GatehouseCore/Config/Directives.swift (docs/architecture.md,
+ * "Adding a directive"). */
+#define GH_V1_DIRECTIVES(X) \
+    X(ISSUER, "gatehouse.issuer", GH_V1_SCOPE_CONTEXT) \
+    X(AUDIENCE, "gatehouse.audience", GH_V1_SCOPE_CONTEXT) \
+    X(JWKS, "gatehouse.jwks", GH_V1_SCOPE_CONTEXT) \
+    X(ALGORITHMS, "gatehouse.algorithms", GH_V1_SCOPE_CONTEXT) \
+    X(LEEWAY, "gatehouse.leeway", GH_V1_SCOPE_CONTEXT) \
+    X(MAX_TOKEN_AGE, "gatehouse.max-token-age", GH_V1_SCOPE_CONTEXT) \
+    X(TOKEN_TYPE, "gatehouse.token-type", GH_V1_SCOPE_CONTEXT) \
+    X(ROLES_CLAIM, "gatehouse.roles-claim", GH_V1_SCOPE_CONTEXT) \
+    X(GROUPS_CLAIM, "gatehouse.groups-claim", GH_V1_SCOPE_CONTEXT) \
+    X(SCOPE_CLAIM, "gatehouse.scope-claim", GH_V1_SCOPE_CONTEXT) \
+    X(REQUIRE, "gatehouse.require", GH_V1_SCOPE_CONTEXT) \
+    X(DEFAULT, "gatehouse.default", GH_V1_SCOPE_CONTEXT) \
+    X(HEADERS, "gatehouse.headers", GH_V1_SCOPE_CONTEXT) \
+    X(STRIP_HEADERS, "gatehouse.strip-headers", GH_V1_SCOPE_CONTEXT) \
+    X(ENV, "gatehouse.env", GH_V1_SCOPE_CONTEXT) \
+    X(REALM, "gatehouse.realm", GH_V1_SCOPE_CONTEXT) \
+    X(HMAC_SECRET_FILE, "gatehouse.hmac-secret-file", GH_V1_SCOPE_CONTEXT) \
+    X(CACHE_SIZE, "gatehouse.cache-size", GH_V1_SCOPE_SERVER) \
+    X(ROLE_INHERITS, "gatehouse.role-inherits", GH_V1_SCOPE_CONTEXT) \
+    X(MODE, "gatehouse.mode", GH_V1_SCOPE_CONTEXT) \
+    X(CORS_PREFLIGHT, "gatehouse.cors-preflight", GH_V1_SCOPE_CONTEXT) \
+    X(TOKEN_SOURCES, "gatehouse.token-sources", GH_V1_SCOPE_CONTEXT) \
+    X(AUDIT_LOG, "gatehouse.audit-log", GH_V1_SCOPE_CONTEXT) \
+    X(AUDIT_EVENTS, "gatehouse.audit-events", GH_V1_SCOPE_CONTEXT) \
+    X(RATE_LIMIT, "gatehouse.rate-limit", GH_V1_SCOPE_CONTEXT) \
+    X(STATUS_URL, "gatehouse.status-url", GH_V1_SCOPE_CONTEXT) \
+    X(PATH_CHECKS, "gatehouse.path-checks", GH_V1_SCOPE_CONTEXT) \
+    /* (a new directive goes above this line) */
+
+#define GH_V1_DIRECTIVE_ENUM(id, name, scope) GH_V1_##id,
 enum gh_v1_directive {
-    GH_V1_ISSUER = 0,
-    GH_V1_AUDIENCE,
-    GH_V1_JWKS,
-    GH_V1_ALGORITHMS,
-    GH_V1_LEEWAY,
-    GH_V1_MAX_TOKEN_AGE,
-    GH_V1_TOKEN_TYPE,
-    GH_V1_ROLES_CLAIM,
-    GH_V1_GROUPS_CLAIM,
-    GH_V1_SCOPE_CLAIM,
-    GH_V1_REQUIRE,
-    GH_V1_DEFAULT,
-    GH_V1_HEADERS,
-    GH_V1_STRIP_HEADERS,
-    GH_V1_ENV,
-    GH_V1_REALM,
-    GH_V1_HMAC_SECRET_FILE,
-    GH_V1_CACHE_SIZE,      /* server-wide: the shim refuses it inside a condition */
-    GH_V1_ROLE_INHERITS,
-    GH_V1_MODE,
-    GH_V1_CORS_PREFLIGHT,
-    GH_V1_TOKEN_SOURCES,
-    GH_V1_AUDIT_LOG,
-    GH_V1_AUDIT_EVENTS,
-    GH_V1_RATE_LIMIT,
-    GH_V1_STATUS_URL,
-    GH_V1_PATH_CHECKS,
+    GH_V1_DIRECTIVES(GH_V1_DIRECTIVE_ENUM)
     GH_V1_DIRECTIVE_COUNT
 };
+#undef GH_V1_DIRECTIVE_ENUM
+
+/* The name of `directive` ("gatehouse.issuer"), NUL-terminated; NULL out of range. */
+static inline const char *_Nullable gh_v1_directive_name(int directive) {
+#define GH_V1_DIRECTIVE_NAME(id, name, scope) name,
+    static const char *const names[] = { GH_V1_DIRECTIVES(GH_V1_DIRECTIVE_NAME) };
+#undef GH_V1_DIRECTIVE_NAME
+    return directive >= 0 && directive < GH_V1_DIRECTIVE_COUNT ? names[directive] : NULL;
+}
+
+/* Where `directive` may be set: an enum gh_v1_scope. */
+static inline int gh_v1_directive_scope(int directive) {
+#define GH_V1_DIRECTIVE_SCOPE(id, name, scope) scope,
+    static const int scopes[] = { GH_V1_DIRECTIVES(GH_V1_DIRECTIVE_SCOPE) };
+#undef GH_V1_DIRECTIVE_SCOPE
+    return directive >= 0 && directive < GH_V1_DIRECTIVE_COUNT ? scopes[directive] : GH_V1_SCOPE_CONTEXT;
+}
 
 /* The shape of a value as lighttpd's configuration parser produced it. */
 enum gh_v1_value_kind {
@@ -139,12 +171,11 @@ void gh_v1_engine_free(gh_engine *_Nullable engine);
  * the last good keys stay); empties the verified-token cache after a reload. */
 void gh_v1_engine_tick(gh_engine *_Nonnull engine, gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 
-/* Compiles the value of one directive. `name` must be the directive's name (the
- * shim's table and this header are checked against each other). A string or an
- * integer comes as one entry; a list as one entry per element. On error,
- * reports the problem with GH_V1_LOG_ERROR and returns NULL. */
-gh_setting *_Nullable gh_v1_setting_compile(gh_engine *_Nonnull engine, int directive,
-                                            const char *_Nonnull name, size_t name_len,
+/* Compiles the value of one directive, set in the global context or (`in_condition` non-zero)
+ * inside a condition, where a server-wide directive (GH_V1_SCOPE_SERVER) is refused. A string or an
+ * integer comes as one entry; a list as one entry per element. On error, reports the problem with
+ * GH_V1_LOG_ERROR and returns NULL. */
+gh_setting *_Nullable gh_v1_setting_compile(gh_engine *_Nonnull engine, int directive, int in_condition,
                                             int kind, /* enum gh_v1_value_kind of the whole value */
                                             const gh_v1_entry *_Nonnull entries, size_t count,
                                             gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);

@@ -13,7 +13,7 @@ final class Engine {
     private var keySources: [KeySource] = []
 
     func register(_ setting: Setting) {
-        if case .keys(let source) = setting.value, !keySources.contains(where: { $0 === source }) {
+        if let source = setting.value as? KeySource, !keySources.contains(where: { $0 === source }) {
             keySources.append(source)
         }
     }
@@ -84,7 +84,9 @@ final class Engine {
 
 @c @implementation
 func gh_v1_engine_new() -> OpaquePointer? {
-    OpaquePointer(Unmanaged.passRetained(Engine()).toOpaque())
+    // The directive descriptors and gatehouse.h's list must agree (checked once, at startup).
+    guard Directive.registryMatchesHeader else { return nil }
+    return OpaquePointer(Unmanaged.passRetained(Engine()).toOpaque())
 }
 
 @c @implementation
@@ -101,15 +103,13 @@ func gh_v1_engine_tick(_ engine: OpaquePointer, _ output: gh_v1_output_fn, _ out
 
 @c @implementation
 func gh_v1_setting_compile(
-    _ engine: OpaquePointer, _ directive: Int32,
-    _ name: UnsafePointer<CChar>, _ nameLength: Int, _ kind: Int32,
+    _ engine: OpaquePointer, _ directive: Int32, _ inCondition: Int32, _ kind: Int32,
     _ entries: UnsafePointer<gh_v1_entry>, _ count: Int,
     _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
 ) -> OpaquePointer? {
     let sink = OutputSink(function: output, context: outputContext)
-    let givenName = CString.string(name, nameLength)
-    guard let known = Directive(id: Int(directive)), known.name == givenName else {
-        sink.log(GH_V1_LOG_ERROR, "\(givenName): the module and GatehouseCore disagree on the directive table")
+    guard let known = Directive.withID(Int(directive)) else {
+        sink.log(GH_V1_LOG_ERROR, "gatehouse: no directive numbered \(directive)")
         return nil
     }
     let value: ConfigValue
@@ -122,13 +122,13 @@ func gh_v1_setting_compile(
             })
     default:
         guard count == 1 else {
-            sink.log(GH_V1_LOG_ERROR, "\(givenName): expected one value")
+            sink.log(GH_V1_LOG_ERROR, "\(known.name): expected one value")
             return nil
         }
         value = configValue(entries[0])
     }
     do {
-        let setting = try Setting.compile(known, value)
+        let setting = try Setting.compile(known, value, inCondition: inCondition != 0)
         Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue().register(setting)
         for warning in setting.warnings { sink.log(GH_V1_LOG_WARNING, warning) }
         return OpaquePointer(Unmanaged.passRetained(setting).toOpaque())
@@ -164,7 +164,7 @@ func gh_v1_condition_check(
     _ directive: Int32, _ condition: UnsafePointer<CChar>, _ conditionLength: Int,
     _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
 ) -> Int32 {
-    guard let known = Directive(id: Int(directive)),
+    guard let known = Directive.withID(Int(directive)),
         let warning = ClientChosenCondition.warning(known, condition: CString.string(condition, conditionLength))
     else { return 0 }
     OutputSink(function: output, context: outputContext).emit(GH_V1_LOG_WARNING, "", warning)

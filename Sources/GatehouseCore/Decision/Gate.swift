@@ -163,7 +163,7 @@ public enum Gate {
             .map { $0?.claims }
         switch claims {
         case .success(let claims?):
-            identity = Identity(claims: claims, names: configuration.claimNames)
+            identity = Identity(claims: claims, names: configuration.claimPaths)
             decision.claims = claims
             decision.explanation?.append(
                 (presented == nil ? "token verified" : "claims given, not verified")
@@ -296,7 +296,7 @@ public enum Gate {
         _ identity: Identity, to decision: inout Decision,
         configuration: Configuration
     ) throws(TokenError) {
-        let names = configuration.claimNames
+        let names = configuration.claimPaths
         for field in configuration.headers {
             if let value = try field.render(from: identity.claims, isList: names.readsAsList(field.claim)) {
                 decision.requestHeaders.append((field.name, value))
