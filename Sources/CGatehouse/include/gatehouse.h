@@ -125,9 +125,10 @@ enum gh_v1_output_kind {
     GH_V1_LOG_WARNING,
     GH_V1_LOG_DEBUG,
     GH_V1_LOG_NOTICE,               /* an event worth a line in the error log (a key file reloaded) */
-    GH_V1_AUDIT,                    /* name: the gatehouse.audit-log target; value: one line */
-    GH_V1_RESPONSE_BODY,            /* the module answers itself (a 2xx status): name is the
-                                       Content-Type, value the body */
+    GH_V1_AUDIT,                    /* name: the gatehouse.audit-log target (the shim writes to the
+                                       one it opened for the request's context); value: one line */
+    GH_V1_RESPONSE_BODY,            /* the body of the module's own answer (GH_V1_ANSWER): name is
+                                       the Content-Type, value the body */
     GH_V1_STRIP_REQUEST_HEADER_ALIASES /* remove every request header that CGI reads as this name
                                           (compared as for GH_V1_STRIP_REQUEST_HEADER) but whose
                                           name is not this one in another letter case */
@@ -189,16 +190,21 @@ int gh_v1_settings_check(gh_engine *_Nonnull engine,
                          const gh_setting *_Nullable const *_Nonnull settings,
                          gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 
-/* Decides one request. Returns the HTTP status to answer with, or 0 to let
- * the request through; headers, environment and log lines come through
- * `output` before it returns. A 2xx: the module answers itself, with the body
- * sent as GH_V1_RESPONSE_BODY if any (gatehouse.status-url's 200, a CORS
- * preflight's 204). Any other status is a refusal, final: no handler, backend or
- * error handler may run for the request after it. Log lines never hold a
- * control character (each is one line). */
+/* What becomes of a request, as gh_v1_decide returns it. */
+enum gh_v1_outcome {
+    GH_V1_PASS = 0, /* let through, with the request headers and environment sent through `output` */
+    GH_V1_ANSWER,   /* the module answers itself with *status (gatehouse.status-url's 200, with its
+                       body sent as GH_V1_RESPONSE_BODY; a CORS preflight's 204) */
+    GH_V1_REFUSE    /* refused with *status, final: no handler, backend or error handler may run for
+                       the request after it */
+};
+
+/* Decides one request. Returns an enum gh_v1_outcome and, for GH_V1_ANSWER and GH_V1_REFUSE, stores
+ * the HTTP status in *status; headers, environment, the audit line and log lines come through
+ * `output` before it returns. Log lines never hold a control character (each is one line). */
 int gh_v1_decide(gh_engine *_Nonnull engine,
                  const gh_setting *_Nullable const *_Nonnull settings,
-                 const gh_v1_request *_Nonnull request,
+                 const gh_v1_request *_Nonnull request, int *_Nonnull status,
                  gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 
 /* Checks a configuration key that starts with "gatehouse." in any letter case (lighttpd finds keys

@@ -1,0 +1,85 @@
+/// What a decision does, computed from it: what the module applies to the request and the response,
+/// and what `gatehouse check` shows. The verdict says whether the request passes; the effects are the
+/// request headers removed and set, the environment, the response headers, the module's own body,
+/// the audit record and the log lines.
+public struct Effects: Sendable {
+    /// What becomes of the request (gatehouse.h's enum gh_v1_outcome).
+    public enum Outcome: Sendable {
+        /// Let through to lighttpd's handlers, with the request headers and environment below.
+        case pass
+        /// Answered by the module itself (`status`: the status page's 200, a CORS preflight's 204).
+        case answer
+        /// Refused with `status`: final, no handler, backend or error handler runs for it.
+        case refuse
+    }
+
+    public enum LogLevel: Sendable {
+        case error, warning, debug, notice
+    }
+
+    public var outcome = Outcome.pass
+    /// The status of an answer or a refusal; 0 for `pass`.
+    public var status = 0
+    /// Request headers removed whatever the outcome (compared as a CGI backend reads names).
+    public var stripHeaders: [String] = []
+    /// Token headers whose other spellings (the same CGI name, another name) are removed.
+    public var stripAliases: [String] = []
+    public var requestHeaders: [(name: String, value: String)] = []
+    public var environment: [(name: String, value: String)] = []
+    /// WWW-Authenticate first, then the others (a 429's Retry-After, a preflight's Access-Control-*).
+    public var responseHeaders: [(name: String, value: String)] = []
+    /// The module's own answer (gatehouse.status-url).
+    public var body: (contentType: String, text: String)?
+    /// The audit record (its line without `chain`), and the gatehouse.audit-log target it goes to.
+    public var audit: (target: String, record: String)?
+    /// Lines for lighttpd's error log; each one line (OutputSink escapes control characters).
+    public var logs: [(level: LogLevel, message: String)] = []
+
+    /// The effects of `decision` on `request` under `configuration`, at `time`. `statusPage`: the
+    /// counters gatehouse.status-url answers with (the module's runtime; the CLI's, empty).
+    public init(
+        of decision: Decision, request: HTTPRequest, configuration: Configuration,
+        time: (seconds: Int64, milliseconds: Int), statusPage: () -> String
+    ) {
+        stripHeaders = decision.stripHeaders
+        stripAliases = decision.stripAliases
+        requestHeaders = decision.requestHeaders
+        environment = decision.environment
+        if let challenge = decision.wwwAuthenticate { responseHeaders.append(("WWW-Authenticate", challenge)) }
+        responseHeaders += decision.responseHeaders
+        if let target = configuration.auditLog,
+            configuration.auditsAll || !decision.allowed || decision.wouldRefuse != nil
+        {
+            audit = (
+                target,
+                AuditLog.record(
+                    decision, request: request, token: decision.token, identity: decision.claims,
+                    reportOnly: configuration.reportOnly, time: time)
+            )
+        }
+        if decision.status == 0, let statusURL = configuration.statusURL, statusURL.sameBytes(request.path),
+            request.originalPath.map({ statusURL.sameBytes($0) }) ?? true
+        {
+            outcome = .answer
+            status = 200
+            body = ("text/plain; version=0.0.4; charset=utf-8", statusPage())
+            return
+        }
+        outcome = decision.status == 0 ? .pass : decision.allowed ? .answer : .refuse
+        status = decision.status
+        if let problem = decision.problem {
+            logs.append((.warning, "gatehouse: \(request.method) \(request.path): \(problem)"))
+        }
+        if let status = decision.wouldRefuse {
+            logs.append(
+                (
+                    .warning,
+                    "gatehouse report-only: \(request.method) \(request.path) would be refused "
+                        + "with \(status) (\(decision.reason.rawValue), rule \(decision.rule))"
+                ))
+        }
+        if let explanation = decision.explanation {
+            logs.append((.debug, "gatehouse: \(request.method) \(request.path): " + explanation.joined(separator: "; ")))
+        }
+    }
+}
