@@ -32,6 +32,22 @@ struct EnforcementTests {
                         now: Fixtures.tokens.now))
     }
 
+    @Test func rulesMatchThePathsBytesNotAReplacementCharacter() throws {
+        // "/x/\u{FFFD}" is what a lossy decoding of the bytes "/x/\xFF" reads: rules must see the bytes.
+        let configuration = try GateTests.configuration([
+            (.require, .list([("/", .string("anonymous")), ("/x/\u{FFFD}", .string("deny"))]))
+        ])
+        let bytes: [UInt8] = [0x2F, 0x78, 0x2F, 0xFF]
+        let request = HTTPRequest(
+            method: "GET", pathBytes: bytes, originalPathBytes: nil, host: "h", remoteIP: "192.0.2.1", query: "",
+            lowercasePaths: false, header: { _ in nil }, headerCount: nil)
+        let decision = try #require(Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now))
+        #expect(decision.status == 0 && decision.rule == "/")
+        #expect(request.path == "/x/\u{FFFD}")
+        let replaced = try decide("/x/\u{FFFD}", configuration: configuration)
+        #expect(replaced.status == 403)
+    }
+
     @Test(arguments: [
         "/public/..;/admin/x", "/t/acme/..;/globex/d", "/a;jsessionid=1", "/x/%2e%2e/admin", "/x\\..\\admin",
         "/x/\u{1}y", "/x/\u{7F}",

@@ -124,8 +124,8 @@ func gh_v1_decide(
     let lookupContext = raw.header_ctx
     let view = HTTPRequest(
         method: CString.string(raw.method, raw.method_len),
-        path: CString.string(raw.path, raw.path_len),
-        originalPath: raw.original_path.map { CString.string($0, raw.original_path_len) },
+        pathBytes: CString.bytes(raw.path, raw.path_len),
+        originalPathBytes: raw.original_path.map { CString.bytes($0, raw.original_path_len) },
         host: CString.string(raw.host, raw.host_len),
         remoteIP: CString.string(raw.remote_ip, raw.remote_ip_len),
         query: CString.string(raw.query, raw.query_len),
@@ -251,6 +251,10 @@ private enum CString {
         pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
             String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
         }
+    }
+
+    static func bytes(_ pointer: UnsafePointer<CChar>, _ length: Int) -> [UInt8] {
+        pointer.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
     }
 
     static func pointer(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafePointer<CChar> {

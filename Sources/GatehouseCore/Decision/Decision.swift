@@ -1,11 +1,15 @@
 /// What lighttpd sees of a request, for a decision.
 public struct HTTPRequest {
     public var method: String
-    /// lighttpd's normalised path (decoded, dot segments resolved).
-    public var path: String
+    /// lighttpd's normalised path (decoded, dot segments resolved), as the bytes lighttpd holds:
+    /// rules match these bytes, so a path that is not UTF-8 is matched as sent, never as U+FFFD.
+    public var pathBytes: [UInt8]
     /// The path the client asked for, normalised the same way, when lighttpd serves another one
     /// for it (a `url.rewrite`, an error handler's re-dispatch); nil otherwise.
-    public var originalPath: String?
+    public var originalPathBytes: [UInt8]?
+    /// The path for logs, explanations and the audit record (bytes that are not UTF-8 shown as U+FFFD).
+    public var path: String { String(decoding: pathBytes, as: UTF8.self) }
+    public var originalPath: String? { originalPathBytes.map { String(decoding: $0, as: UTF8.self) } }
     public var host: String
     public var remoteIP: String
     /// The query string as the client sent it (after '?').
@@ -23,10 +27,21 @@ public struct HTTPRequest {
         query: String = "", lowercasePaths: Bool = false, header: @escaping (String) -> String?,
         headerCount: ((String) -> Int)? = nil
     ) {
+        self.init(
+            method: method, pathBytes: Array(path.utf8), originalPathBytes: originalPath.map { Array($0.utf8) },
+            host: host, remoteIP: remoteIP, query: query, lowercasePaths: lowercasePaths, header: header,
+            headerCount: headerCount)
+    }
+
+    public init(
+        method: String, pathBytes: [UInt8], originalPathBytes: [UInt8]?, host: String, remoteIP: String,
+        query: String, lowercasePaths: Bool, header: @escaping (String) -> String?,
+        headerCount: ((String) -> Int)?
+    ) {
         self.query = query
         self.method = method
-        self.path = path
-        self.originalPath = originalPath
+        self.pathBytes = pathBytes
+        self.originalPathBytes = originalPathBytes
         self.host = host
         self.remoteIP = remoteIP
         self.lowercasePaths = lowercasePaths

@@ -28,11 +28,11 @@ public enum Gate {
         }
         // A request lighttpd serves under another path (a rewrite, an error handler) is decided on
         // the path the client asked for too: refused if either is.
-        if let original = request.originalPath, !original.sameBytes(request.path) {
+        if let original = request.originalPathBytes, original != request.pathBytes {
             var asSent = request
-            asSent.path = original
-            asSent.originalPath = nil
-            decision.explanation?.append("the client asked for \(original); lighttpd serves \(request.path)")
+            asSent.pathBytes = original
+            asSent.originalPathBytes = nil
+            decision.explanation?.append("the client asked for \(asSent.path); lighttpd serves \(request.path)")
             judge(asSent, rules: rules, configuration: configuration, now: now, cache: cache, limiter: nil,
                   metrics: metrics, presented: presented, into: &decision)
             if decision.status != 0 || decision.wouldRefuse != nil { return decision }
@@ -50,7 +50,7 @@ public enum Gate {
     private static func screen(_ request: HTTPRequest, configuration: Configuration, into decision: inout Decision)
         -> TokenError?
     {
-        for path in [request.path, request.originalPath].compactMap({ $0 }) {
+        for path in [request.pathBytes, request.originalPathBytes].compactMap({ $0 }) {
             if let problem = configuration.pathChecks.problem(in: path) {
                 return TokenError(.unsafePath, problem + " (gatehouse.path-checks)")
             }
@@ -73,10 +73,10 @@ public enum Gate {
         let method = request.header("Access-Control-Request-Method") ?? ""
         var asked = request
         asked.method = method
-        var path = request.lowercasePaths ? lowerCased(request.path) : request.path
+        let path = request.lowercasePaths ? lowerCased(request.pathBytes) : request.pathBytes
         var methodBytes = method
         let selection = methodBytes.withUTF8 { m in
-            path.withUTF8 { p in rules.select(method: m, path: p, foldingCase: request.lowercasePaths) }
+            path.withUnsafeBufferPointer { p in rules.select(method: m, path: p, foldingCase: request.lowercasePaths) }
         }
         let expression = selection?.rule.expression ?? configuration.defaultExpression
         let context = Expression.Context(identity: nil, captures: selection?.captures ?? [], request: asked)
@@ -112,8 +112,8 @@ public enum Gate {
     }
 
     /// The path as a server that folds case serves it: ASCII letters in lower case.
-    private static func lowerCased(_ path: String) -> String {
-        String(decoding: path.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+    private static func lowerCased(_ path: [UInt8]) -> [UInt8] {
+        path.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
     }
 
     /// Chooses the rule for `request`, verifies its token and evaluates the rule into `decision`.
@@ -126,10 +126,12 @@ public enum Gate {
         var selected: Rule?
         var captures = [(name: String, value: String)]()
         var method = request.method
-        var path = request.lowercasePaths ? lowerCased(request.path) : request.path
+        let path = request.lowercasePaths ? lowerCased(request.pathBytes) : request.pathBytes
         let explain = decision.explanation != nil
         if let match = method.withUTF8({ m in
-            path.withUTF8 { p in rules.select(method: m, path: p, explain: explain, foldingCase: request.lowercasePaths) }
+            path.withUnsafeBufferPointer { p in
+                rules.select(method: m, path: p, explain: explain, foldingCase: request.lowercasePaths)
+            }
         }) {
             selected = match.rule
             captures = match.captures

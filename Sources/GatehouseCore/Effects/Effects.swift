@@ -57,8 +57,8 @@ public struct Effects: Sendable {
                     reportOnly: configuration.reportOnly, time: time)
             )
         }
-        if decision.status == 0, let statusURL = configuration.statusURL, statusURL.sameBytes(request.path),
-            request.originalPath.map({ statusURL.sameBytes($0) }) ?? true
+        if decision.status == 0, let statusURL = configuration.statusURL, statusURL.utf8.elementsEqual(request.pathBytes),
+            request.originalPathBytes.map({ statusURL.utf8.elementsEqual($0) }) ?? true
         {
             outcome = .answer
             status = 200
@@ -79,7 +79,8 @@ public struct Effects: Sendable {
                 ))
         }
         if let explanation = decision.explanation {
-            logs.append((.debug, "gatehouse: \(request.method) \(request.path): " + explanation.joined(separator: "; ")))
+            logs.append(
+                (.debug, "gatehouse: \(request.method) \(request.path): " + explanation.joined(separator: "; ")))
         }
     }
 }

@@ -26,7 +26,8 @@ final class ConfigurationTable {
         return entry.configuration
     }
 
-    private static func same(_ known: [OpaquePointer?], _ settings: UnsafePointer<OpaquePointer?>, _ count: Int) -> Bool {
+    private static func same(_ known: [OpaquePointer?], _ settings: UnsafePointer<OpaquePointer?>, _ count: Int) -> Bool
+    {
         (0..<count).allSatisfy { known[$0] == settings[$0] }
     }
 }
