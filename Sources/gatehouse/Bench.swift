@@ -133,7 +133,7 @@ struct BenchRules: ParsableCommand {
                 return HTTPRequest(method: "GET", path: path, host: "bench", remoteIP: "127.0.0.1") { _ in nil }
             }
             let perSecond = rate(requests, seconds: seconds) { request in
-                Gate.decide(request, configuration: configuration, now: 0, explain: false)?.status == 0
+                Gate.decide(request, configuration: configuration, now: 0, explain: false)?.verdict.status == 0
             }
             results.append((count, perSecond))
             print("\(String(count).leftPadded(6)) rules: \(String(Int(perSecond)).leftPadded(9)) decisions/s")

@@ -154,7 +154,7 @@ struct Outcome {
     /// lighttpd answers the request itself (400) before mod_gatehouse sees it.
     var rejected: RequestRejected?
 
-    var allowed: Bool { rejected == nil && decision?.allowed ?? true }
+    var allowed: Bool { rejected == nil && decision?.verdict.allowed ?? true }
 
     var json: JSON {
         if let rejected {
@@ -176,9 +176,9 @@ struct Outcome {
                 ]))
         }
         var members: [(key: String, value: JSON)] = [
-            ("decision", .string(decision.allowed ? "allow" : "deny")), ("status", .integer(Int64(decision.status))),
-            ("rule", .string(decision.rule)), ("reason", .string(decision.reason.rawValue)),
-            ("explanation", .array((decision.explanation ?? []).map(JSON.string))),
+            ("decision", .string(decision.verdict.allowed ? "allow" : "deny")), ("status", .integer(Int64(decision.verdict.status))),
+            ("rule", .string(decision.verdict.rule)), ("reason", .string(decision.verdict.reason.rawValue)),
+            ("explanation", .array((decision.diagnostics.explanation ?? []).map(JSON.string))),
             ("headers", .object(JSONObject(members: effects.requestHeaders.map { ($0.name, .string($0.value)) }))),
             ("env", .object(JSONObject(members: effects.environment.map { ($0.name, .string($0.value)) }))),
             ("outcome", .string(Outcome.name(effects.outcome))),
@@ -190,8 +190,8 @@ struct Outcome {
             ("audit", Outcome.audit(effects)),
             ("log", .array(effects.logs.filter { $0.level != .debug }.map { .string($0.message) })),
         ]
-        if let challenge = decision.wwwAuthenticate { members.append(("www_authenticate", .string(challenge))) }
-        if let status = decision.wouldRefuse { members.append(("report_only_status", .integer(Int64(status)))) }
+        if let challenge = decision.verdict.wwwAuthenticate { members.append(("www_authenticate", .string(challenge))) }
+        if let status = decision.diagnostics.wouldRefuse { members.append(("report_only_status", .integer(Int64(status)))) }
         return .object(JSONObject(members: members))
     }
 
@@ -217,11 +217,11 @@ struct Outcome {
             return "allow: no gatehouse.require applies here (mod_gatehouse does nothing)"
         }
         var lines = [
-            decision.allowed
-                ? "allow (rule \(decision.rule))"
-                : "deny \(decision.status) \(decision.reason.rawValue) (rule \(decision.rule))"
+            decision.verdict.allowed
+                ? "allow (rule \(decision.verdict.rule))"
+                : "deny \(decision.verdict.status) \(decision.verdict.reason.rawValue) (rule \(decision.verdict.rule))"
         ]
-        lines += (decision.explanation ?? []).map { "  - \($0)" }
+        lines += (decision.diagnostics.explanation ?? []).map { "  - \($0)" }
         lines += effects.requestHeaders.map { "  header \($0.name): \($0.value)" }
         lines += effects.environment.map { "  env \($0.name)=\($0.value)" }
         lines += effects.responseHeaders.map { header in

@@ -18,10 +18,10 @@ public enum AuditLog {
                        reportOnly: Bool, time: (seconds: Int64, milliseconds: Int)) -> String {
         var members: [(key: String, value: JSON)] = [
             ("ts", .string(timestamp(time))),
-            ("decision", .string(decision.allowed && decision.wouldRefuse == nil ? "allow" : "deny")),
-            ("status", .integer(Int64(decision.wouldRefuse ?? decision.status))),
-            ("reason", .string(decision.reason.rawValue)),
-            ("rule", .string(decision.rule)),
+            ("decision", .string(decision.verdict.allowed && decision.diagnostics.wouldRefuse == nil ? "allow" : "deny")),
+            ("status", .integer(Int64(decision.diagnostics.wouldRefuse ?? decision.verdict.status))),
+            ("reason", .string(decision.verdict.reason.rawValue)),
+            ("rule", .string(decision.verdict.rule)),
             ("method", .string(request.method)),
             ("host", .string(request.host)),
             ("path", .string(request.path)),

@@ -35,20 +35,24 @@ public struct Effects: Sendable {
     /// Lines for lighttpd's error log; each one line (OutputSink escapes control characters).
     public var logs: [(level: LogLevel, message: String)] = []
 
-    /// The effects of `decision` on `request` under `configuration`, at `time`. `statusPage`: the
-    /// counters gatehouse.status-url answers with (the module's runtime; the CLI's, empty).
+    /// The effects on the request that the decision's steps set (the headers of gatehouse.strip-headers).
+    init(stripHeaders: [String]) {
+        self.stripHeaders = stripHeaders
+    }
+
+    /// The effects of `decision` on `request` under `configuration`, at `time`: what its steps set,
+    /// with the challenge, the audit record, the status page and the log lines. `statusPage`: the
+    /// counters gatehouse.status-url answers with (the module's runtime; the CLI's, none).
     public init(
         of decision: Decision, request: HTTPRequest, configuration: Configuration,
         time: (seconds: Int64, milliseconds: Int), statusPage: () -> String
     ) {
-        stripHeaders = decision.stripHeaders
-        stripAliases = decision.stripAliases
-        requestHeaders = decision.requestHeaders
-        environment = decision.environment
-        if let challenge = decision.wwwAuthenticate { responseHeaders.append(("WWW-Authenticate", challenge)) }
-        responseHeaders += decision.responseHeaders
+        self = decision.effects
+        if let challenge = decision.verdict.wwwAuthenticate {
+            responseHeaders.insert(("WWW-Authenticate", challenge), at: 0)
+        }
         if let target = configuration.auditLog,
-            configuration.auditsAll || !decision.allowed || decision.wouldRefuse != nil
+            configuration.auditsAll || !decision.verdict.allowed || decision.diagnostics.wouldRefuse != nil
         {
             audit = (
                 target,
@@ -57,7 +61,8 @@ public struct Effects: Sendable {
                     reportOnly: configuration.reportOnly, time: time)
             )
         }
-        if decision.status == 0, let statusURL = configuration.statusURL, statusURL.utf8.elementsEqual(request.pathBytes),
+        if decision.verdict.status == 0, let statusURL = configuration.statusURL,
+            statusURL.utf8.elementsEqual(request.pathBytes),
             request.originalPathBytes.map({ statusURL.utf8.elementsEqual($0) }) ?? true
         {
             outcome = .answer
@@ -65,20 +70,20 @@ public struct Effects: Sendable {
             body = ("text/plain; version=0.0.4; charset=utf-8", statusPage())
             return
         }
-        outcome = decision.status == 0 ? .pass : decision.allowed ? .answer : .refuse
-        status = decision.status
-        if let problem = decision.problem {
+        outcome = decision.verdict.status == 0 ? .pass : decision.verdict.allowed ? .answer : .refuse
+        status = decision.verdict.status
+        if let problem = decision.diagnostics.problem {
             logs.append((.warning, "gatehouse: \(request.method) \(request.path): \(problem)"))
         }
-        if let status = decision.wouldRefuse {
+        if let status = decision.diagnostics.wouldRefuse {
             logs.append(
                 (
                     .warning,
                     "gatehouse report-only: \(request.method) \(request.path) would be refused "
-                        + "with \(status) (\(decision.reason.rawValue), rule \(decision.rule))"
+                        + "with \(status) (\(decision.verdict.reason.rawValue), rule \(decision.verdict.rule))"
                 ))
         }
-        if let explanation = decision.explanation {
+        if let explanation = decision.diagnostics.explanation {
             logs.append(
                 (.debug, "gatehouse: \(request.method) \(request.path): " + explanation.joined(separator: "; ")))
         }
