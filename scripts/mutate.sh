@@ -14,20 +14,20 @@ cd "$(dirname "$0")/.."
 
 # FILE (under Sources/GatehouseCore) @@ TEXT @@ REPLACEMENT. Each TEXT must occur exactly once.
 mutants=(
-    'Token/TokenFacts.swift@@if now >= expiry + leeway {@@if now > expiry + leeway {'
-    'Token/TokenFacts.swift@@now + leeway < notBefore@@now < notBefore'
-    'Token/TokenFacts.swift@@if let issuedAt, issuedAt > now + leeway {@@if let issuedAt, issuedAt >= now + leeway {'
-    'Token/TokenFacts.swift@@now - issuedAt > Double(maxAge) + leeway@@now - issuedAt >= Double(maxAge) + leeway'
-    'Token/TokenVerifier.swift@@guard case .string(let typ)? = type, sameMediaType(typ, required) else {@@if case .string(let typ)? = type, !sameMediaType(typ, required) {'
-    'Token/VerificationKey.swift@@if let own = self.algorithm, own != algorithm { return false }@@if let own = self.algorithm, own.family != algorithm.family { return false }'
-    'Token/VerificationKey.swift@@static let minimumRSABits = 2048@@static let minimumRSABits = 1024'
+    'Verify/TokenFacts.swift@@if now >= expiry + leeway {@@if now > expiry + leeway {'
+    'Verify/TokenFacts.swift@@now + leeway < notBefore@@now < notBefore'
+    'Verify/TokenFacts.swift@@if let issuedAt, issuedAt > now + leeway {@@if let issuedAt, issuedAt >= now + leeway {'
+    'Verify/TokenFacts.swift@@now - issuedAt > Double(maxAge) + leeway@@now - issuedAt >= Double(maxAge) + leeway'
+    'Verify/TokenVerifier.swift@@guard case .string(let typ)? = type, sameMediaType(typ, required) else {@@if case .string(let typ)? = type, !sameMediaType(typ, required) {'
+    'Verify/VerificationKey.swift@@if let own = self.algorithm, own != algorithm { return false }@@if let own = self.algorithm, own.family != algorithm.family { return false }'
+    'Verify/VerificationKey.swift@@static let minimumRSABits = 2048@@static let minimumRSABits = 1024'
     'Token/Algorithm.swift@@JWSAlgorithm.allCases.first(where: { $0.rawValue.sameBytes(name) })@@JWSAlgorithm.allCases.first(where: { $0.rawValue.uppercased() == name.uppercased() })'
-    'Token/KeySet.swift@@private static let privateMembers = ["d", "p", "q", "dp", "dq", "qi", "oth"]@@private static let privateMembers = ["p", "q", "dp", "dq", "qi", "oth"]'
-    'Token/KeySet.swift@@if let use = jwk["use"]?.stringValue, use != "sig" {@@if let use = jwk["use"]?.stringValue, use == "" {'
-    'Token/KeySet.swift@@if let kid = key.id, keys.contains(@@if let kid = key.id, kid.isEmpty, keys.contains('
-    'Token/KeySet.swift@@guard !keys.isEmpty else {@@guard !keys.isEmpty || !skipped.isEmpty else {'
-    'Token/KeySet.swift@@return (key.accepts(algorithm) ? [key] : [], true)@@return (key.accepts(algorithm) ? [key] : [], false)'
-    'Token/KeySet.swift@@(kid == nil || $0.id == nil) && $0.accepts(algorithm)@@$0.accepts(algorithm)'
+    'Verify/KeySet.swift@@private static let privateMembers = ["d", "p", "q", "dp", "dq", "qi", "oth"]@@private static let privateMembers = ["p", "q", "dp", "dq", "qi", "oth"]'
+    'Verify/KeySet.swift@@if let use = jwk["use"]?.stringValue, use != "sig" {@@if let use = jwk["use"]?.stringValue, use == "" {'
+    'Verify/KeySet.swift@@if let kid = key.id, keys.contains(@@if let kid = key.id, kid.isEmpty, keys.contains('
+    'Verify/KeySet.swift@@guard !keys.isEmpty else {@@guard !keys.isEmpty || !skipped.isEmpty else {'
+    'Verify/KeySet.swift@@return (key.accepts(algorithm) ? [key] : [], true)@@return (key.accepts(algorithm) ? [key] : [], false)'
+    'Verify/KeySet.swift@@(kid == nil || $0.id == nil) && $0.accepts(algorithm)@@$0.accepts(algorithm)'
     'Policy/Expression.swift@@if a == .no { return .no }@@if a != .unknown { return a }'
     'Policy/Expression.swift@@if a == .yes { return .yes }@@if a != .unknown { return a }'
     'Policy/Expression.swift@@case .no: return .yes
@@ -48,10 +48,10 @@ mutants=(
     'Verdict/Gate+Verdict.swift@@if rule.expression.evaluate(anonymous, trace: &ignored) == .yes {@@if rule.expression.evaluate(anonymous, trace: &ignored) != .no {'
     'Verdict/Gate+Limit.swift@@"sub:\(issuer.utf8.count):\(issuer)\($0)"@@"sub:\($0)"'
     'Verdict/Gate+Verdict.swift@@refuse(&decision, status: 401, caller.tokenError@@refuse(&decision, status: 403, caller.tokenError'
-    'Decision/IdentityField.swift@@if text.utf8.first == 0x20 || text.utf8.last == 0x20 {@@if text.utf8.first == 0x20 {'
-    'Decision/IdentityField.swift@@try IdentityField.checkSafe(text, list: isList, field: self)@@try IdentityField.checkSafe(text, list: false, field: self)'
-    'Decision/RateLimiter.swift@@if level >= 1, level / bucket.full > best?.share ?? 0 {@@if level / bucket.full > best?.share ?? 0 {'
-    'Decision/RateLimiter.swift@@if level >= bucket.full { return slot }@@if level >= 1 { return slot }'
+    'Claims/IdentityField.swift@@if text.utf8.first == 0x20 || text.utf8.last == 0x20 {@@if text.utf8.first == 0x20 {'
+    'Claims/IdentityField.swift@@try IdentityField.checkSafe(text, list: isList, field: self)@@try IdentityField.checkSafe(text, list: false, field: self)'
+    'Runtime/RateLimiter.swift@@if level >= 1, level / bucket.full > best?.share ?? 0 {@@if level / bucket.full > best?.share ?? 0 {'
+    'Runtime/RateLimiter.swift@@if level >= bucket.full { return slot }@@if level >= 1 { return slot }'
 )
 
 work=build/mutate

@@ -6,7 +6,7 @@ import GatehouseCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure verification and decision speed (see scripts/bench.sh).",
-        subcommands: [BenchVerify.self, BenchRules.self])
+        shouldDisplay: false, subcommands: [BenchVerify.self, BenchRules.self])
 }
 
 /// Verifications per second, per algorithm, without the cache (every token verified in full)

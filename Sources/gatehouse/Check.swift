@@ -41,7 +41,7 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        let policy = try PolicyConfig(path: config, allowShell: allowShell, defines: define, offline: true)
+        let policy = try LoadedConfig(path: config, allowShell: allowShell, defines: define, offline: true)
         var headers = [(name: String, value: String)]()
         for line in header {
             guard let colon = line.firstIndex(of: ":") else { throw UsageError("--header: expected \"Name: value\"") }
@@ -90,7 +90,7 @@ struct RequestCase {
         let description: String
     }
 
-    func decide(with policy: PolicyConfig, now: Int64) throws -> Outcome {
+    func decide(with policy: LoadedConfig, now: Int64) throws -> Outcome {
         var fields = headers
         if !fields.contains(where: { $0.name.caseInsensitiveCompare("Host") == .orderedSame }) {
             fields.insert(("Host", host), at: 0)

@@ -2,9 +2,10 @@ import Foundation
 import GatehouseCore
 import LighttpdConfig
 
-/// Reads lighttpd.conf the way lighttpd does and compiles the gatehouse.* values in force for
-/// one request with GatehouseCore's own compiler (the one the module uses).
-final class PolicyConfig {
+/// A lighttpd.conf as the CLI loaded it: read the way lighttpd does, with the gatehouse.* values
+/// compiled into Settings by GatehouseCore's own compiler (the one the module uses) and assembled
+/// into the Configuration in force for one request.
+final class LoadedConfig {
     let config: LighttpdConfig
     /// Offline (check, test, `lint --offline`): key and secret files that cannot be opened are warnings.
     let offline: Bool

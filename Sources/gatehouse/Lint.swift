@@ -21,7 +21,7 @@ struct Lint: ParsableCommand {
     }
 
     func run() throws {
-        let policy = try PolicyConfig(path: config, allowShell: allowShell, defines: define, offline: offline)
+        let policy = try LoadedConfig(path: config, allowShell: allowShell, defines: define, offline: offline)
         // What lighttpd accepts but reads differently from how it looks (dropped tokens, wrapped numbers).
         var findings = policy.config.warnings.map {
             Finding(location: $0.location, severity: "warning", message: $0.message)
