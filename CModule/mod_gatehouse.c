@@ -4,7 +4,8 @@
  * A thin shim: it reads the gatehouse.* directives, hands their values to
  * GatehouseCore (Swift) to compile, and on each request hands the request to
  * GatehouseCore to decide, then applies the decision with lighttpd's own API.
- * It never parses tokens, JSON or policy (see gatehouse.h).
+ * It never parses tokens, JSON or policy (see gatehouse.h, and docs/architecture.md for how a
+ * request and a directive flow through it).
  */
 #include "first.h"
 

@@ -9,6 +9,7 @@
  * - strings cross as (pointer, length) and need no NUL terminator;
  * - no function throws, traps or keeps a pointer it was given beyond the call;
  * - output (headers, environment, log lines) goes through a caller's callback.
+ * Who allocates and frees what, and how long it lives: docs/architecture.md, "The C boundary".
  */
 #ifndef GATEHOUSE_H
 #define GATEHOUSE_H

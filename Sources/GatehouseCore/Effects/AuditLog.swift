@@ -4,7 +4,7 @@ internal import COpenSSL
 import Glibc
 #endif
 
-/// The audit trail (DESIGN.md §6): one JSON object per decision, each line chained to the one
+/// The audit trail (docs/configuration.md, "gatehouse.audit-log, gatehouse.audit-events"): one JSON object per decision, each line chained to the one
 /// before by `chain`, the hex SHA-256 of the previous line's `chain` and this line's other
 /// fields (the line's bytes up to `,"chain"`, closed with `}`). Editing, deleting, inserting
 /// or reordering a line breaks the chain from there on; `gatehouse audit verify` finds where.
@@ -13,7 +13,7 @@ public enum AuditLog {
     public static let genesis = String(repeating: "0", count: 64)
 
     /// The record of one decision, without `chain`: compact JSON, every non-ASCII and control
-    /// character escaped, in DESIGN.md §6's order.
+    /// character escaped, in the order docs/configuration.md gives.
     static func record(_ decision: Decision, request: HTTPRequest, token: String?, identity: JSONObject?,
                        reportOnly: Bool, time: (seconds: Int64, milliseconds: Int)) -> String {
         var members: [(key: String, value: JSON)] = [

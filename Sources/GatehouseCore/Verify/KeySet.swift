@@ -99,7 +99,9 @@ public struct KeySet: Sendable {
     /// (a key file holding one is refused). `published`: the key comes from a provider's public JWKS
     /// (`jwks fetch`), where a symmetric key is readable by anyone, so never trusted, and a key that
     /// cannot load is left out instead of refusing the file.
-    public static func accept(_ jwk: JSONObject, label: String, published: Bool = false) throws(KeyError)
+    public static func accept(
+        _ jwk: JSONObject, label: String, published: Bool = false
+    ) throws(KeyError)
         -> Acceptance
     {
         if let reason = try unusable(jwk, label: label) { return .skipped(reason) }
@@ -112,7 +114,8 @@ public struct KeySet: Sendable {
             guard published else { throw error }
             let prefix = label + ": "
             return .skipped(
-                error.description.hasPrefix(prefix) ? String(error.description.dropFirst(prefix.count)) : error.description)
+                error.description.hasPrefix(prefix)
+                    ? String(error.description.dropFirst(prefix.count)) : error.description)
         }
     }
 
