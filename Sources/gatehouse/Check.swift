@@ -176,7 +176,8 @@ struct Outcome {
                 ]))
         }
         var members: [(key: String, value: JSON)] = [
-            ("decision", .string(decision.verdict.allowed ? "allow" : "deny")), ("status", .integer(Int64(decision.verdict.status))),
+            ("decision", .string(decision.verdict.allowed ? "allow" : "deny")),
+            ("status", .integer(Int64(decision.verdict.status))),
             ("rule", .string(decision.verdict.rule)), ("reason", .string(decision.verdict.reason.rawValue)),
             ("explanation", .array((decision.diagnostics.explanation ?? []).map(JSON.string))),
             ("headers", .object(JSONObject(members: effects.requestHeaders.map { ($0.name, .string($0.value)) }))),
@@ -191,7 +192,9 @@ struct Outcome {
             ("log", .array(effects.logs.filter { $0.level != .debug }.map { .string($0.message) })),
         ]
         if let challenge = decision.verdict.wwwAuthenticate { members.append(("www_authenticate", .string(challenge))) }
-        if let status = decision.diagnostics.wouldRefuse { members.append(("report_only_status", .integer(Int64(status)))) }
+        if let status = decision.diagnostics.wouldRefuse {
+            members.append(("report_only_status", .integer(Int64(status))))
+        }
         return .object(JSONObject(members: members))
     }
 

@@ -45,7 +45,8 @@ struct GateTests {
         let decision = try decide("/read/x", authorization: "Bearer " + Fixtures.token(named: "expired"))
         #expect(decision.verdict.status == 401 && decision.verdict.reason == .expired)
         #expect(
-            decision.verdict.wwwAuthenticate?.contains("error=\"invalid_token\", error_description=\"the token has expired\"")
+            decision.verdict.wwwAuthenticate?.contains(
+                "error=\"invalid_token\", error_description=\"the token has expired\"")
                 == true)
     }
 
@@ -60,7 +61,8 @@ struct GateTests {
         #expect(decision.verdict.status == 0)
         #expect(decision.effects.requestHeaders.map(\.name) == ["X-Auth-Subject"])
         #expect(decision.effects.requestHeaders.map(\.value) == ["alice"])
-        #expect(decision.effects.environment.map { "\($0.name)=\($0.value)" } == ["REMOTE_USER=alice", "AUTH_TYPE=Bearer"])
+        #expect(
+            decision.effects.environment.map { "\($0.name)=\($0.value)" } == ["REMOTE_USER=alice", "AUTH_TYPE=Bearer"])
         #expect(decision.effects.stripHeaders == ["X-Auth-Subject"])
     }
 
@@ -86,7 +88,9 @@ struct GateTests {
     @Test func noMatchingRuleFallsToTheDefault() throws {
         let configuration = try GateTests.configuration([(.require, .list([("/api/", .string("authenticated"))]))])
         let decision = try decide("/elsewhere", authorization: viewer, configuration: configuration)
-        #expect(decision.verdict.status == 403 && decision.verdict.reason == .noRule && decision.verdict.rule == "gatehouse.default")
+        #expect(
+            decision.verdict.status == 403 && decision.verdict.reason == .noRule
+                && decision.verdict.rule == "gatehouse.default")
         let open = try GateTests.configuration([
             (.require, .list([("/api/", .string("deny"))])),
             (.defaultRule, .string("authenticated")),
@@ -129,9 +133,13 @@ struct GateTests {
         let token = "Bearer " + Fixtures.token(named: "sub with a line break (valid; unsafe in a header)")
         let decision = try decide("/read/x", authorization: token)
         #expect(decision.verdict.status == 403 && decision.verdict.reason == .unsafeClaimValue)
-        #expect(decision.effects.requestHeaders.isEmpty && decision.effects.environment.isEmpty && decision.verdict.wwwAuthenticate == nil)
+        #expect(
+            decision.effects.requestHeaders.isEmpty && decision.effects.environment.isEmpty
+                && decision.verdict.wwwAuthenticate == nil)
         let anonymous = try decide("/public/x", authorization: token)  // goes on, without the identity
-        #expect(anonymous.verdict.status == 0 && anonymous.effects.requestHeaders.isEmpty && anonymous.diagnostics.problem != nil)
+        #expect(
+            anonymous.verdict.status == 0 && anonymous.effects.requestHeaders.isEmpty
+                && anonymous.diagnostics.problem != nil)
     }
 
     @Test func tokensComeFromTheConfiguredSourcesAndFromOneOnly() throws {
@@ -177,7 +185,9 @@ struct GateTests {
         #expect(try decide(viewer, at: now).verdict.status == 0)
         #expect(try decide(viewer, at: now).verdict.status == 0)
         let refused = try decide(viewer, at: now)
-        #expect(refused.verdict.status == 429 && refused.verdict.reason == .rateLimited && refused.effects.requestHeaders.isEmpty)
+        #expect(
+            refused.verdict.status == 429 && refused.verdict.reason == .rateLimited
+                && refused.effects.requestHeaders.isEmpty)
         #expect(refused.effects.responseHeaders.first { $0.name == "Retry-After" }?.value == "30")
         #expect(try decide(nil, at: now).verdict.status == 0)  // another caller: the client address
         #expect(try decide(viewer, at: now + 30).verdict.status == 0)  // one request refilled
@@ -197,10 +207,14 @@ struct GateTests {
     @Test func reportOnlyDecidesButNeverRefuses() throws {
         let configuration = try GateTests.configuration([(.require, GateTests.rules), (.mode, .string("report-only"))])
         let decision = try decide("/admin", authorization: viewer, configuration: configuration)
-        #expect(decision.verdict.status == 0 && decision.diagnostics.wouldRefuse == 403 && decision.verdict.reason == .policyDenied)
+        #expect(
+            decision.verdict.status == 0 && decision.diagnostics.wouldRefuse == 403
+                && decision.verdict.reason == .policyDenied)
         #expect(decision.effects.requestHeaders.isEmpty && decision.verdict.wwwAuthenticate == nil)
         let allowed = try decide("/read/x", authorization: viewer, configuration: configuration)
-        #expect(allowed.verdict.status == 0 && allowed.diagnostics.wouldRefuse == nil && allowed.effects.requestHeaders.count == 1)
+        #expect(
+            allowed.verdict.status == 0 && allowed.diagnostics.wouldRefuse == nil
+                && allowed.effects.requestHeaders.count == 1)
     }
 
     @Test func insufficientScopeNamesOnlyTheScopesAskedFor() throws {
@@ -209,7 +223,9 @@ struct GateTests {
     }
 
     @Test func aTabAfterBearerIsMalformed() throws {
-        #expect(try decide("/read/", authorization: "Bearer\t" + Fixtures.token(named: "RS256")).verdict.reason == .malformed)
+        #expect(
+            try decide("/read/", authorization: "Bearer\t" + Fixtures.token(named: "RS256")).verdict.reason
+                == .malformed)
     }
 
     @Test func claimsWithControlCharactersAreRefused() throws {
@@ -249,7 +265,9 @@ struct GateTests {
         let base: [(String, JSON)] = [("sub", .string("alice"))]
         let decision = try attached(base.filter { $0.0 != claim } + [(claim, value)])
         #expect(decision.verdict.status == 403 && decision.verdict.reason == .unsafeClaimValue)
-        #expect(decision.effects.requestHeaders.isEmpty && decision.effects.environment.isEmpty && decision.verdict.wwwAuthenticate == nil)
+        #expect(
+            decision.effects.requestHeaders.isEmpty && decision.effects.environment.isEmpty
+                && decision.verdict.wwwAuthenticate == nil)
     }
 
     @Test func aConfiguredListClaimIsAListToo() throws {

@@ -206,7 +206,9 @@ private struct OutputSink {
         for header in effects.requestHeaders { emit(GH_V1_SET_REQUEST_HEADER, header.name, header.value) }
         for variable in effects.environment { emit(GH_V1_SET_ENV, variable.name, variable.value) }
         for header in effects.responseHeaders { emit(GH_V1_SET_RESPONSE_HEADER, header.name, header.value) }
-        if let audit = effects.audit { emit(GH_V1_AUDIT, audit.target, auditChains.line(for: audit.record, to: audit.target)) }
+        if let audit = effects.audit {
+            emit(GH_V1_AUDIT, audit.target, auditChains.line(for: audit.record, to: audit.target))
+        }
         if let body = effects.body { emit(GH_V1_RESPONSE_BODY, body.contentType, body.text) }
         for line in effects.logs { log(line.level, line.message) }
     }
@@ -254,7 +256,9 @@ private enum CString {
     }
 
     static func bytes(_ pointer: UnsafePointer<CChar>, _ length: Int) -> [UInt8] {
-        pointer.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+        pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+            Array(UnsafeBufferPointer(start: $0, count: length))
+        }
     }
 
     static func pointer(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafePointer<CChar> {

@@ -224,7 +224,8 @@ extension Directive {
 
     public static let rateLimit = Directive(GH_V1_RATE_LIMIT, fills: \.rateLimits) { input throws(ConfigError) in
         let expected =
-            "a list of METHODS => \"N/second|minute|hour|day\" like ( \"POST\" => \"30/minute\", \"*\" => \"600/minute\" )"
+            "a list of METHODS => \"N/second|minute|hour|day\" like "
+            + "( \"POST\" => \"30/minute\", \"*\" => \"600/minute\" )"
         guard case .list(let entries) = input.value, !entries.isEmpty else { throw input.fail(expected) }
         var limits = [RateLimiter.Limit]()
         for entry in entries {

@@ -4,10 +4,11 @@ internal import COpenSSL
 import Glibc
 #endif
 
-/// The audit trail (docs/configuration.md, "gatehouse.audit-log, gatehouse.audit-events"): one JSON object per decision, each line chained to the one
-/// before by `chain`, the hex SHA-256 of the previous line's `chain` and this line's other
-/// fields (the line's bytes up to `,"chain"`, closed with `}`). Editing, deleting, inserting
-/// or reordering a line breaks the chain from there on; `gatehouse audit verify` finds where.
+/// The audit trail (docs/configuration.md, "gatehouse.audit-log, gatehouse.audit-events"): one JSON
+/// object per decision, each line chained to the one before by `chain`, the hex SHA-256 of the
+/// previous line's `chain` and this line's other fields (the line's bytes up to `,"chain"`, closed
+/// with `}`). Editing, deleting, inserting or reordering a line breaks the chain from there on;
+/// `gatehouse audit verify` finds where.
 public enum AuditLog {
     /// The `chain` before the first line.
     public static let genesis = String(repeating: "0", count: 64)
@@ -18,7 +19,10 @@ public enum AuditLog {
                        reportOnly: Bool, time: (seconds: Int64, milliseconds: Int)) -> String {
         var members: [(key: String, value: JSON)] = [
             ("ts", .string(timestamp(time))),
-            ("decision", .string(decision.verdict.allowed && decision.diagnostics.wouldRefuse == nil ? "allow" : "deny")),
+            (
+                "decision",
+                .string(decision.verdict.allowed && decision.diagnostics.wouldRefuse == nil ? "allow" : "deny")
+            ),
             ("status", .integer(Int64(decision.diagnostics.wouldRefuse ?? decision.verdict.status))),
             ("reason", .string(decision.verdict.reason.rawValue)),
             ("rule", .string(decision.verdict.rule)),

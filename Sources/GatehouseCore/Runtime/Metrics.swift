@@ -24,7 +24,8 @@ public final class Metrics {
     public init() {}
 
     func count(_ decision: Decision) {
-        let outcome = decision.diagnostics.wouldRefuse != nil ? "report_only_deny" : decision.verdict.allowed ? "allow" : "deny"
+        let outcome =
+            decision.diagnostics.wouldRefuse != nil ? "report_only_deny" : decision.verdict.allowed ? "allow" : "deny"
         decisions[DecisionKey(outcome: outcome, reason: decision.verdict.reason), default: 0] += 1
     }
 
