@@ -40,12 +40,13 @@ public struct Effects: Sendable {
         self.stripHeaders = stripHeaders
     }
 
-    /// The effects of `decision` on `request` under `configuration`, at `time`: what its steps set,
-    /// with the challenge, the audit record, the status page and the log lines. `statusPage`: the
-    /// counters gatehouse.status-url answers with (the module's runtime; the CLI's, none).
+    /// The effects of `decision` on `request` under `configuration`: what its steps set, with the
+    /// challenge, the audit record (stamped with `time`, read only then), the status page and the
+    /// log lines. `statusPage`: the counters gatehouse.status-url answers with (the module's
+    /// runtime; the CLI's, none).
     public init(
         of decision: Decision, request: HTTPRequest, configuration: Configuration,
-        time: (seconds: Int64, milliseconds: Int), statusPage: () -> String
+        time: @autoclosure () -> (seconds: Int64, milliseconds: Int), statusPage: () -> String
     ) {
         self = decision.effects
         if let challenge = decision.verdict.wwwAuthenticate {
@@ -58,7 +59,7 @@ public struct Effects: Sendable {
                 target,
                 AuditLog.record(
                     decision, request: request, token: decision.token, identity: decision.claims,
-                    reportOnly: configuration.reportOnly, time: time)
+                    reportOnly: configuration.reportOnly, time: time())
             )
         }
         if decision.verdict.status == 0, let statusURL = configuration.statusURL,
