@@ -269,8 +269,8 @@ static void mod_gatehouse_context_config(server * const srv, plugin_data * const
     }
 }
 
-/* The audit target of one context's gatehouse.audit-log: opened once however many contexts name it
- * (the contexts compiled before this one are searched; it names one target), and not under -tt, like mod_accesslog (a
+/* The audit target of context `upto`'s gatehouse.audit-log: opened once however many contexts name
+ * it (the contexts compiled before this one are searched), and not under -tt, like mod_accesslog (a
  * "|command" would start the program). Returns 0 when it cannot be opened. */
 __attribute_cold__
 static int mod_gatehouse_audit_open(server * const srv, const plugin_data * const p, const int upto,
