@@ -6,24 +6,26 @@
 /// of conditions that can hold together, which lighttpd does not expose.)
 final class ConfigurationTable {
     private var table: [Int: [(settings: [OpaquePointer?], configuration: Configuration)]] = [:]
-    /// The vector seen last: most requests of a server fall in the context of the one before.
-    private var last: (settings: [OpaquePointer?], configuration: Configuration)?
+    /// The vector seen last, and its Configuration: most requests of a server fall in the context of
+    /// the one before.
+    private var lastSettings: [OpaquePointer?] = []
+    private var lastConfiguration = Configuration()
 
     func configuration(for settings: UnsafePointer<OpaquePointer?>) -> Configuration {
         let count = Directive.count
-        if let last, Self.same(last.settings, settings, count) { return last.configuration }
+        if lastSettings.count == count, Self.same(lastSettings, settings, count) { return lastConfiguration }
         var hasher = Hasher()
         for index in 0..<count { hasher.combine(settings[index]) }
         let key = hasher.finalize()
-        let entry =
-            table[key]?.first { Self.same($0.settings, settings, count) }
-            ?? {
-                let built = (Array(UnsafeBufferPointer(start: settings, count: count)), Configuration(settings))
-                table[key, default: []].append(built)
-                return built
-            }()
-        last = entry
-        return entry.configuration
+        if let known = table[key]?.first(where: { Self.same($0.settings, settings, count) }) {
+            lastSettings = known.settings
+            lastConfiguration = known.configuration
+        } else {
+            lastSettings = Array(UnsafeBufferPointer(start: settings, count: count))
+            lastConfiguration = Configuration(settings)
+            table[key, default: []].append((lastSettings, lastConfiguration))
+        }
+        return lastConfiguration
     }
 
     private static func same(_ known: [OpaquePointer?], _ settings: UnsafePointer<OpaquePointer?>, _ count: Int) -> Bool
