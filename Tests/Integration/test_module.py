@@ -356,7 +356,6 @@ def test_each_context_writes_to_its_own_audit_target(lighttpd, tmp_path):
 
 def test_check_shows_the_headers_environment_and_audit_record_the_module_produces(lighttpd, keys, tmp_path):
     import subprocess
-    from conftest import ROOT
     audit = tmp_path / "audit.log"
     policy = (POLICY + f'gatehouse.audit-log = "{audit}"\ngatehouse.audit-events = "all"\n'
               'gatehouse.env = ( "REMOTE_USER" => "sub", "AUTH_ROLES" => "roles" )\n')
@@ -368,7 +367,7 @@ def test_check_shows_the_headers_environment_and_audit_record_the_module_produce
     assert refused.status_code == 401
     lighttpd.stop()
     written = [json.loads(line) for line in audit.read_text().splitlines()]
-    gatehouse = os.path.join(ROOT, "build", "gatehouse")
+    gatehouse = GATEHOUSE
     shown = []
     for token in (admin, None):
         argv = [gatehouse, "check", "--json", "--config", lighttpd.config(policy), "--path", "/api/flows",
