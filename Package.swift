@@ -28,6 +28,7 @@ let package = Package(
             dependencies: [
                 "GatehouseCore",
                 "LighttpdConfig",
+                "COpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

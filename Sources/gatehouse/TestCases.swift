@@ -18,7 +18,8 @@ struct TestCases: ParsableCommand {
                "now": 1700000000,
                "expect": {"decision": "allow"|"deny", "status": 403,
                           "reason": "policy_denied", "rule": "/api/",
-                          "headers": {"X-Auth-Subject": "alice"}}}
+                          "headers": {"X-Auth-Subject": "alice", "X-Auth-Email": null},
+                          "env": {"AUTH_USER": "alice"}}}
             The request is the one a client sends, parsed as lighttpd parses it
             (see gatehouse help check). "path" is the request-target as sent,
             percent-encoded, and may carry the query; "query" is appended after
@@ -28,7 +29,9 @@ struct TestCases: ParsableCommand {
             as "Authorization: Bearer TOKEN"; "claims" are taken as verified (no
             keys needed); "anonymous" says the request carries no token (a case
             that still has one fails).
-            Only "decision" is required in "expect". "status" is 0 for a request
+            A key the format does not have is an error naming the closest one.
+            Only "decision" is required in "expect"; a header or env variable
+            expected null must be absent. "status" is 0 for a request
             let through, 400 for one lighttpd refuses before any module (reason
             "rejected_by_lighttpd"). Key and secret files that cannot be read are
             warnings; a case whose token needs them fails and says so.
@@ -40,6 +43,10 @@ struct TestCases: ParsableCommand {
     @Option(help: "NAME=VALUE: replaces the configuration's var.NAME (repeatable).") var define: [String] = []
     @Flag(help: "Run include_shell commands of the configuration.") var allowShell = false
     @Flag(help: "Machine-readable output: every case with its outcome.") var json = false
+    @Flag(name: [.short, .customLong("verbose")], help: "List every case with PASS or FAIL.") var verbose = false
+    @Option(name: .customLong("run"), help: "Run only the cases whose name this regular expression finds.")
+    var only: String?
+    @Option(help: "Also write the results as JUnit XML to this file, for CI.") var junit: String?
 
     func run() throws {
         let policy = try LoadedConfig(path: config, allowShell: allowShell, defines: define, offline: true)
@@ -56,13 +63,24 @@ struct TestCases: ParsableCommand {
             list = elements
         default: throw UsageError("\(cases): expected {\"cases\": [...]}")
         }
+        let filter: NSRegularExpression?
+        do { filter = try only.map { try NSRegularExpression(pattern: $0) } } catch {
+            throw UsageError("--run: \"\(only ?? "")\" is not a regular expression")
+        }
         var passed = 0
+        var skipped = 0
         var results = [JSON]()
+        var report = JUnitReport(suite: cases)
         for (index, element) in list.enumerated() {
             guard case .object(let test) = element else {
                 throw UsageError("\(cases): case \(index + 1) is not an object")
             }
             let name = test["name"]?.stringValue ?? "case \(index + 1)"
+            try CaseKeys.check(test, name: name)
+            if let filter, filter.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) == nil {
+                skipped += 1
+                continue
+            }
             var outcome: Outcome?
             var problems: [String]
             do {
@@ -73,6 +91,7 @@ struct TestCases: ParsableCommand {
                 problems = [problem.description]
             }
             if problems.isEmpty { passed += 1 }
+            report.add(name: name, problems: problems)
             if json {
                 var members: [(key: String, value: JSON)] = [
                     ("name", .string(name)), ("passed", .bool(problems.isEmpty)),
@@ -82,9 +101,16 @@ struct TestCases: ParsableCommand {
                 results.append(.object(JSONObject(members: members)))
             } else if !problems.isEmpty {
                 print("FAIL \(name): " + problems.joined(separator: "; "))
+            } else if verbose {
+                print("PASS \(name)")
             }
         }
-        let failed = list.count - passed
+        let failed = list.count - skipped - passed
+        if let junit {
+            guard FileManager.default.createFile(atPath: junit, contents: Data(report.xml.utf8)) else {
+                throw UsageError("--junit: cannot write \(junit)")
+            }
+        }
         if json {
             print(
                 JSON.object(
@@ -94,7 +120,7 @@ struct TestCases: ParsableCommand {
                     ])
                 ).serialized)
         } else {
-            print("\(passed) passed, \(failed) failed")
+            print("\(passed) passed, \(failed) failed" + (skipped > 0 ? ", \(skipped) not matching --run" : ""))
         }
         if failed > 0 { throw ExitCode(1) }
     }
@@ -162,16 +188,20 @@ struct TestCases: ParsableCommand {
             problems.append("expected \(decision), got \(got["decision"]?.stringValue ?? "?")")
         }
         for key in ["status", "reason", "rule"] {
-            if let wanted = expect[key], let actual = got[key], wanted.serialized != actual.serialized {
-                problems.append("expected \(key) \(wanted.serialized), got \(actual.serialized)")
+            if let wanted = expect[key], wanted.serialized != got[key]?.serialized {
+                problems.append("expected \(key) \(wanted.serialized), got \(got[key]?.serialized ?? "none")")
             }
         }
-        for member in expect["headers"]?.objectValue?.members ?? [] {
-            let actual = got["headers"]?.objectValue?[member.key]
-            if actual?.serialized != member.value.serialized {
-                problems.append(
-                    "expected header \(member.key) \(member.value.serialized), got "
-                        + (actual?.serialized ?? "none"))
+        for (field, what) in [("headers", "header"), ("env", "env")] {
+            for member in expect[field]?.objectValue?.members ?? [] {
+                let actual = got[field]?.objectValue?[member.key]
+                if case .null = member.value {
+                    if let actual { problems.append("expected no \(what) \(member.key), got \(actual.serialized)") }
+                } else if actual?.serialized != member.value.serialized {
+                    problems.append(
+                        "expected \(what) \(member.key) \(member.value.serialized), got "
+                            + (actual?.serialized ?? "none"))
+                }
             }
         }
         if !problems.isEmpty, let reason = got["reason"]?.stringValue, let rule = got["rule"]?.serialized {

@@ -87,8 +87,8 @@ extension Directive {
         return "unknown directive \(key) (expected one of \(allCases.map(\.name).joined(separator: ", ")))"
     }
 
-    /// Levenshtein distance: insertions, deletions and substitutions.
-    private static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    /// Levenshtein distance: insertions, deletions and substitutions (the CLI's suggestions use it too).
+    public static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
         var previous = Array(0...b.count)
         for (i, x) in a.enumerated() {
             var current = [i + 1]
