@@ -18,9 +18,14 @@ enum CaseKeys {
     private static func check(_ object: JSONObject, known: [String], place: String, name: String) throws {
         for key in object.members.map(\.key) where !known.contains(key) {
             let distance = { (candidate: String) in Directive.editDistance(Array(candidate.utf8), Array(key.utf8)) }
-            let nearest = known.min { distance($0) < distance($1) } ?? ""
+            let places = [(testCase, "the case"), (request, "\"request\""), (expect, "\"expect\"")]
+            let candidates = places.flatMap { keys, owner in keys.map { (key: $0, owner: owner) } }
+            let nearest = candidates.min { distance($0.key) < distance($1.key) }!
+            let hint =
+                nearest.owner == place
+                ? "did you mean \"\(nearest.key)\"?" : "did you mean \"\(nearest.key)\" (a key of \(nearest.owner))?"
             throw UsageError(
-                "\(name): unknown key \"\(key)\" in \(place): did you mean \"\(nearest)\"? "
+                "\(name): unknown key \"\(key)\" in \(place): \(hint) "
                     + "(\(place) has \(known.map { "\"\($0)\"" }.joined(separator: ", ")))")
         }
     }

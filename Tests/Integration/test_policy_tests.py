@@ -1,0 +1,165 @@
+"""`gatehouse dev` (a test key and tokens signed with it) checked against PyJWT and the real module,
+and `gatehouse test`'s -v, --run, --junit, unknown keys and absent expectations."""
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import time
+import xml.etree.ElementTree as ElementTree
+
+import jwt
+import pytest
+
+from gatehouse_testkit.lighttpd import POLICY, Lighttpd
+from gatehouse_testkit.paths import GATEHOUSE
+from gatehouse_testkit.tokens import AUDIENCE, ISSUER
+
+
+def gatehouse(*args):
+    result = subprocess.run([GATEHOUSE, *args], capture_output=True, text=True, timeout=60)
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module", params=["rsa", "ec"])
+def dev_key(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dev-" + request.param)
+    code, out, err = gatehouse("dev", "key", "--out", str(folder), "--type", request.param)
+    assert code == 0, err
+    return request.param, folder / "signing-key.pem", folder / "jwks.json"
+
+
+def test_dev_key_writes_a_private_key_only_its_owner_reads_and_a_signature_jwks(dev_key):
+    kind, key, jwks = dev_key
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    (published,) = json.loads(jwks.read_text())["keys"]
+    assert published["use"] == "sig" and published["alg"] == {"rsa": "RS256", "ec": "ES256"}[kind]
+    assert "d" not in published and jwt.PyJWK(published).key is not None
+    code, _, err = gatehouse("dev", "key", "--out", str(key.parent))
+    assert code == 2 and "exists" in err
+
+
+def thumbprint(jwk):
+    members = ("e", "kty", "n") if jwk["kty"] == "RSA" else ("crv", "kty", "x", "y")
+    canonical = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+def test_the_kid_is_the_rfc7638_thumbprint(dev_key):
+    _, _, jwks = dev_key
+    (published,) = json.loads(jwks.read_text())["keys"]
+    assert published["kid"] == jwt.utils.base64url_encode(thumbprint(published)).decode()
+
+
+def test_pyjwt_verifies_a_dev_token(dev_key):
+    kind, key, jwks = dev_key
+    code, token, err = gatehouse("dev", "token", "--key", str(key), "--sub", "alice", "--issuer", "https://i",
+                                 "--audience", "api", "--lifetime", "120", "--claims", '{"roles":["viewer"]}')
+    assert code == 0, err
+    (published,) = json.loads(jwks.read_text())["keys"]
+    public = jwt.PyJWK(published)
+    claims = jwt.decode(token.strip(), public.key, algorithms=[published["alg"]], audience="api", issuer="https://i")
+    assert claims["sub"] == "alice" and claims["roles"] == ["viewer"]
+    assert claims["exp"] - claims["iat"] == 120
+    assert jwt.get_unverified_header(token.strip())["kid"] == published["kid"]
+    # a token signed by another key fails: the signature is really checked
+    other = key.parent.parent / ("other-" + kind)
+    assert gatehouse("dev", "key", "--out", str(other), "--type", kind)[0] == 0
+    (foreign,) = json.loads((other / "jwks.json").read_text())["keys"]
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token.strip(), jwt.PyJWK(foreign).key, algorithms=[published["alg"]], audience="api")
+
+
+def test_the_module_verifies_a_pyjwt_token_against_a_dev_jwks(dev_key, backend, tmp_path):
+    kind, key, jwks = dev_key
+    (published,) = json.loads(jwks.read_text())["keys"]
+    server = Lighttpd(str(tmp_path), backend, str(jwks)).start(POLICY)
+    try:
+        now = int(time.time())
+        claims = {"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 60, "roles": ["admin"]}
+        token = jwt.encode(claims, key.read_bytes(), algorithm=published["alg"], headers={"kid": published["kid"]})
+        assert server.get("/api/x", token=token).status_code == 200
+        assert server.get("/api/x", token=token[:-4] + "AAAA").status_code == 401
+        viewer = jwt.encode(dict(claims, roles=["viewer"]), key.read_bytes(), algorithm=published["alg"],
+                            headers={"kid": published["kid"]})
+        assert server.get("/api/x", token=viewer).status_code == 403
+    finally:
+        server.stop()
+
+
+CONFIG = """
+gatehouse.issuer = "https://idp.example.test"
+gatehouse.audience = "api"
+gatehouse.jwks = "/nonexistent/jwks.json"
+gatehouse.headers = ( "X-Auth-Subject" => "sub", "X-Auth-Email" => "email" )
+gatehouse.env = ( "AUTH_EMAIL" => "email" )
+gatehouse.require = ( "GET /api/" => "role:viewer", "/api/" => "role:admin" )
+"""
+
+
+def run_cases(tmp_path, cases, *args):
+    config = tmp_path / "lighttpd.conf"
+    config.write_text(CONFIG)
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps({"cases": cases}))
+    return gatehouse("test", "--config", str(config), str(path), *args)
+
+
+VIEWER = {"sub": "alice", "roles": ["viewer"]}
+
+
+def test_verbose_lists_every_case_and_run_filters_them(tmp_path):
+    cases = [
+        {"name": "viewer reads", "request": {"path": "/api/x"}, "claims": VIEWER, "expect": {"decision": "allow"}},
+        {"name": "viewer writes", "request": {"method": "POST", "path": "/api/x"}, "claims": VIEWER,
+         "expect": {"decision": "allow"}},
+    ]
+    code, out, err = run_cases(tmp_path, cases, "-v")
+    assert code == 1, err
+    lines = out.splitlines()
+    assert lines[0] == "PASS viewer reads"
+    assert lines[1].startswith("FAIL viewer writes: expected allow, got deny")
+    assert lines[-1] == "1 passed, 1 failed"
+    code, out, err = run_cases(tmp_path, cases, "--run", "^viewer r")
+    assert (code, out.splitlines()[-1]) == (0, "1 passed, 0 failed, 1 not matching --run"), out + err
+    code, _, err = run_cases(tmp_path, cases, "--run", "(")
+    assert code == 2 and "--run" in err
+
+
+def test_junit_names_every_case_and_the_failures(tmp_path):
+    cases = [
+        {"name": "viewer reads", "request": {"path": "/api/x"}, "claims": VIEWER, "expect": {"decision": "allow"}},
+        {"name": "viewer <writes>", "request": {"method": "POST", "path": "/api/x"}, "claims": VIEWER,
+         "expect": {"decision": "allow"}},
+    ]
+    report = tmp_path / "junit.xml"
+    code, _, err = run_cases(tmp_path, cases, "--junit", str(report))
+    assert code == 1, err
+    suite = ElementTree.parse(report).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    testcases = suite.findall("testcase")
+    assert [case.get("name") for case in testcases] == ["viewer reads", "viewer <writes>"]
+    assert testcases[0].find("failure") is None
+    assert "expected allow, got deny" in testcases[1].find("failure").get("message")
+
+
+@pytest.mark.parametrize("case, message", [
+    ({"statuss": 0}, 'unknown key "statuss" in the case: did you mean "status" (a key of "expect")?'),
+    ({"expectt": {"decision": "allow"}}, 'unknown key "expectt" in the case: did you mean "expect"?'),
+    ({"expect": {"decision": "allow", "statuss": 0}}, 'unknown key "statuss" in "expect": did you mean "status"?'),
+    ({"request": {"path": "/api/x", "header": {}}}, 'unknown key "header" in "request": did you mean "headers"?'),
+])
+def test_an_unknown_key_is_an_error_naming_the_closest(tmp_path, case, message):
+    full = {"name": "c", "claims": VIEWER, "expect": {"decision": "allow"}, **case}
+    code, out, err = run_cases(tmp_path, [full])
+    assert code == 2 and message in err, out + err
+
+
+def test_null_expects_an_absent_header_or_env_variable(tmp_path):
+    absent = {"name": "no email", "request": {"path": "/api/x"}, "claims": VIEWER,
+              "expect": {"decision": "allow", "headers": {"X-Auth-Email": None}, "env": {"AUTH_EMAIL": None}}}
+    code, out, err = run_cases(tmp_path, [absent])
+    assert (code, out.strip()) == (0, "1 passed, 0 failed"), out + err
+    present = dict(absent, claims=dict(VIEWER, email="a@example.test"))
+    code, out, err = run_cases(tmp_path, [present])
+    assert code == 1 and "expected no header X-Auth-Email" in out, out + err
