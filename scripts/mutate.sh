@@ -33,6 +33,8 @@ mutants=(
     'Policy/Expression.swift@@case .no: return .yes
             case .unknown: return .unknown@@case .no: return .yes
             case .unknown: return .yes'
+    'Policy/Coverage.swift@@[left, right] + left.branches + right.branches@@[left, right]'
+    'Policy/Coverage.swift@@self.rule = rule@@self.rule = ""'
     'Policy/Expression.swift@@return list.contains { Comparison.equal(a, $0) }@@return list.contains { Comparison.contains.holds($0, a) }'
     'Policy/Expression.swift@@return Comparison.substring(Array(part.utf8), of: text)@@return Comparison.equal(a, b)'
     'Policy/Expression.swift@@guard let a, let b else { return false }@@guard let a, let b else { return self == .notEqual }'

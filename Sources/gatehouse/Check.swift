@@ -90,7 +90,10 @@ struct RequestCase {
         let description: String
     }
 
-    func decide(with policy: LoadedConfig, now: Int64) throws -> Outcome {
+    /// `coverage`: the recorder for the gatehouse.require at a place (`gatehouse test --coverage`).
+    func decide(
+        with policy: LoadedConfig, now: Int64, coverage: ((SourceLocation) -> Coverage)? = nil
+    ) throws -> Outcome {
         var fields = headers
         if !fields.contains(where: { $0.name.caseInsensitiveCompare("Host") == .orderedSame }) {
             fields.insert(("Host", host), at: 0)
@@ -122,7 +125,9 @@ struct RequestCase {
             remoteIP: facts.remoteIP, query: facts.query,
             lowercasePaths: policy.config.enabled("server.force-lowercase-filenames", for: facts),
             header: { parsed.header($0) }, headerCount: { parsed.cgiCount($0) })
-        let decision = Gate.decide(request, configuration: configuration, now: now, presented: presented)
+        let recorder = coverage.flatMap { pick in policy.requireLocation(for: facts).map(pick) }
+        let decision = Gate.decide(
+            request, configuration: configuration, now: now, presented: presented, coverage: recorder)
         if decision?.token != nil {
             if anonymous {
                 throw Problem(

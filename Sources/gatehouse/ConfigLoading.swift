@@ -62,6 +62,11 @@ final class LoadedConfig {
         }
         return configuration
     }
+
+    /// Where the gatehouse.require in force for one request got its value (nil: none applies).
+    func requireLocation(for request: RequestFacts) -> SourceLocation? {
+        config.directives(for: request, prefix: "gatehouse.").last { $0.key == Directive.require.name }?.location
+    }
 }
 
 extension Configuration {

@@ -47,6 +47,12 @@ struct TestCases: ParsableCommand {
     @Option(name: .customLong("run"), help: "Run only the cases whose name this regular expression finds.")
     var only: String?
     @Option(help: "Also write the results as JUnit XML to this file, for CI.") var junit: String?
+    @Flag(
+        help: """
+            Per gatehouse.require rule of every context, whether a case chose it, and per operand of \
+            an and / or, whether it was both true and false in some case.
+            """)
+    var coverage = false
 
     func run() throws {
         let policy = try LoadedConfig(path: config, allowShell: allowShell, defines: define, offline: true)
@@ -71,6 +77,7 @@ struct TestCases: ParsableCommand {
         var skipped = 0
         var results = [JSON]()
         var report = JUnitReport(suite: cases)
+        let exercised = PolicyCoverage()
         for (index, element) in list.enumerated() {
             guard case .object(let test) = element else {
                 throw UsageError("\(cases): case \(index + 1) is not an object")
@@ -84,7 +91,7 @@ struct TestCases: ParsableCommand {
             var outcome: Outcome?
             var problems: [String]
             do {
-                let decided = try decide(test, name: name, policy: policy)
+                let decided = try decide(test, name: name, policy: policy, coverage: exercised)
                 outcome = decided
                 problems = try compare(decided, with: test, name: name)
             } catch let problem as RequestCase.Problem {
@@ -122,10 +129,21 @@ struct TestCases: ParsableCommand {
         } else {
             print("\(passed) passed, \(failed) failed" + (skipped > 0 ? ", \(skipped) not matching --run" : ""))
         }
+        if coverage && !json {
+            let (lines, gaps) = try exercised.report(policy)
+            print("coverage:")
+            lines.forEach { print($0) }
+            print(
+                gaps == 0
+                    ? "coverage: every rule chosen, every and / or operand both true and false"
+                    : "coverage: \(gaps) gap\(gaps == 1 ? "" : "s") (NOT CHOSEN or NEVER above)")
+        }
         if failed > 0 { throw ExitCode(1) }
     }
 
-    private func decide(_ test: JSONObject, name: String, policy: LoadedConfig) throws -> Outcome {
+    private func decide(
+        _ test: JSONObject, name: String, policy: LoadedConfig, coverage exercised: PolicyCoverage
+    ) throws -> Outcome {
         func string(_ object: JSONObject?, _ key: String, _ fallback: String) -> String {
             object?[key]?.stringValue ?? fallback
         }
@@ -144,7 +162,7 @@ struct TestCases: ParsableCommand {
             scheme: string(request, "scheme", "http"), serverSocket: request?["server_socket"]?.stringValue,
             headers: headers, presented: test["claims"]?.objectValue,
             anonymous: test["anonymous"].map { $0.serialized == "true" } ?? false)
-        return try requestCase.decide(with: policy, now: time)
+        return try requestCase.decide(with: policy, now: time, coverage: coverage ? exercised.recorder : nil)
     }
 
     /// `{"Name": "value", "Name2": ["v1", "v2"]}` or `[["Name", "value"], ...]`, in the order given.

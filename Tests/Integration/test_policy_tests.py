@@ -163,3 +163,32 @@ def test_null_expects_an_absent_header_or_env_variable(tmp_path):
     present = dict(absent, claims=dict(VIEWER, email="a@example.test"))
     code, out, err = run_cases(tmp_path, [present])
     assert code == 1 and "expected no header X-Auth-Email" in out, out + err
+
+
+def test_coverage_names_rules_never_chosen_and_operands_never_both_true_and_false(tmp_path):
+    cases = [{"name": "viewer reads", "request": {"path": "/api/x"}, "claims": VIEWER, "expect": {"decision": "allow"}}]
+    config = tmp_path / "lighttpd.conf"
+    config.write_text(CONFIG.replace('"/api/" => "role:admin"', '"/api/" => "role:admin or claims.tier == \'gold\'"'))
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    code, out, err = gatehouse("test", "--coverage", "--config", str(config), str(path))
+    assert code == 0, out + err
+    assert "  chosen     \"GET /api/\" => \"role:viewer\"" in out
+    assert "  NOT CHOSEN \"/api/\" => \"role:admin or claims.tier == 'gold'\"" in out
+    assert "      NEVER true OR false role:admin" in out
+    assert out.splitlines()[-1] == "coverage: 3 gaps (NOT CHOSEN or NEVER above)"
+    # a writer's case chooses the rule: role:admin false, the tier true
+    cases.append({"name": "gold writes", "request": {"method": "POST", "path": "/api/x"},
+                  "claims": dict(VIEWER, tier="gold"), "expect": {"decision": "allow"}})
+    path.write_text(json.dumps(cases))
+    code, out, err = gatehouse("test", "--coverage", "--config", str(config), str(path))
+    assert "  chosen     \"/api/\"" in out and "      NEVER true          role:admin" in out, out + err
+    assert out.splitlines()[-1] == "coverage: 2 gaps (NOT CHOSEN or NEVER above)"
+
+
+def test_the_reports_example_passes_with_complete_coverage():
+    code, out, err = gatehouse("test", "-v", "--coverage", "--config", "examples/reports.conf",
+                               "examples/reports.cases.json")
+    assert code == 0, out + err
+    assert "FAIL" not in out and "NOT CHOSEN" not in out and "NEVER" not in out
+    assert out.splitlines()[-1] == "coverage: every rule chosen, every and / or operand both true and false"

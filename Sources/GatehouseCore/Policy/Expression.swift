@@ -40,7 +40,8 @@ public indirect enum Expression: Sendable, CustomStringConvertible {
     ///
     /// so a result that does not depend on who is asking is known without a token, and one
     /// that does is never decided for someone who did not prove who they are.
-    public func evaluate(_ context: Context, trace: inout [String]?) -> Truth {
+    /// `coverage` records the truth of each `and` / `or` operand evaluated (`gatehouse test --coverage`).
+    public func evaluate(_ context: Context, trace: inout [String]?, coverage: Coverage? = nil) -> Truth {
         switch self {
         case .anonymous: return .yes
         case .deny: return .no
@@ -83,21 +84,25 @@ public indirect enum Expression: Sendable, CustomStringConvertible {
             trace?.append("\(self): \(value != nil)")
             return value != nil ? .yes : .no
         case .not(let inner):
-            switch inner.evaluate(context, trace: &trace) {
+            switch inner.evaluate(context, trace: &trace, coverage: coverage) {
             case .yes: return .no
             case .no: return .yes
             case .unknown: return .unknown
             }
         case .and(let left, let right):
-            let a = left.evaluate(context, trace: &trace)
+            let a = left.evaluate(context, trace: &trace, coverage: coverage)
+            coverage?.record(left, a)
             if a == .no { return .no }
-            let b = right.evaluate(context, trace: &trace)
+            let b = right.evaluate(context, trace: &trace, coverage: coverage)
+            coverage?.record(right, b)
             if b == .no { return .no }
             return a == .yes && b == .yes ? .yes : .unknown
         case .or(let left, let right):
-            let a = left.evaluate(context, trace: &trace)
+            let a = left.evaluate(context, trace: &trace, coverage: coverage)
+            coverage?.record(left, a)
             if a == .yes { return .yes }
-            let b = right.evaluate(context, trace: &trace)
+            let b = right.evaluate(context, trace: &trace, coverage: coverage)
+            coverage?.record(right, b)
             if b == .yes { return .yes }
             return a == .no && b == .no ? .no : .unknown
         }

@@ -44,4 +44,7 @@ public struct Diagnostics: Sendable {
     public var problem: String?
     /// Under gatehouse.mode = "report-only": the status enforcing would have answered.
     public var wouldRefuse: Int?
+    /// The rules chosen and the `and` / `or` operands' truths, for `gatehouse test --coverage`; nil
+    /// in the module.
+    public var coverage: Coverage?
 }

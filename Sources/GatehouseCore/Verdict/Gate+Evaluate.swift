@@ -5,6 +5,7 @@ extension Gate {
         _ rule: ChosenRule, _ caller: Caller, _ request: HTTPRequest, into decision: inout Decision
     ) -> Expression.Truth {
         let context = Expression.Context(identity: caller.identity, captures: rule.captures, request: request)
-        return rule.expression.evaluate(context, trace: &decision.diagnostics.explanation)
+        return rule.expression.evaluate(
+            context, trace: &decision.diagnostics.explanation, coverage: decision.diagnostics.coverage)
     }
 }

@@ -43,6 +43,7 @@ extension Gate {
             decision.diagnostics.explanation?.append(
                 "no rule matches \(request.method) \(request.path); gatehouse.default is \"\(expression)\"")
         }
+        decision.diagnostics.coverage?.choose(selected?.pattern.description ?? "gatehouse.default")
         return ChosenRule(expression: expression, rule: selected, captures: captures)
     }
 

@@ -5,16 +5,17 @@ public enum Gate {
     /// Decides `request` under `configuration` at Unix time `now`; nil when the configuration
     /// has no `gatehouse.require` (the module does nothing there).
     /// `presented`: claims taken as already verified instead of a token from the request
-    /// (`gatehouse check --claims`, for testing policies without keys).
+    /// (`gatehouse check --claims`, for testing policies without keys). `coverage`: records what the
+    /// rules exercised (`gatehouse test --coverage`).
     public static func decide(
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
         cache: TokenCache? = nil, limiter: RateLimiter? = nil, metrics: Metrics? = nil, explain: Bool = true,
-        presented: JSONObject? = nil
+        presented: JSONObject? = nil, coverage: Coverage? = nil
     ) -> Decision? {
         guard let rules = configuration.rules else { return nil }
         var decision = Decision(
             verdict: Verdict(), effects: Effects(stripHeaders: configuration.strippedHeaders),
-            diagnostics: Diagnostics(explanation: explain ? [] : nil))
+            diagnostics: Diagnostics(explanation: explain ? [] : nil, coverage: coverage))
         decision.effects.stripAliases = configuration.tokenSources.compactMap(\.headerName)
         if let refusal = screen(request, configuration: configuration, into: &decision) {
             refuse(&decision, status: 400, refusal, realm: "")
