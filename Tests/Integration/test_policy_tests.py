@@ -3,6 +3,8 @@ and `gatehouse test`'s -v, --run, --junit, unknown keys and absent expectations.
 import hashlib
 import json
 import os
+import shutil
+import re
 import stat
 import subprocess
 import time
@@ -12,7 +14,7 @@ import jwt
 import pytest
 
 from gatehouse_testkit.lighttpd import POLICY, Lighttpd
-from gatehouse_testkit.paths import GATEHOUSE
+from gatehouse_testkit.paths import GATEHOUSE, ROOT
 from gatehouse_testkit.tokens import AUDIENCE, ISSUER
 
 
@@ -187,8 +189,36 @@ def test_coverage_names_rules_never_chosen_and_operands_never_both_true_and_fals
 
 
 def test_the_reports_example_passes_with_complete_coverage():
-    code, out, err = gatehouse("test", "-v", "--coverage", "--config", "examples/reports.conf",
-                               "examples/reports.cases.json")
+    code, out, err = gatehouse("test", "-v", "--coverage", "--config", os.path.join(ROOT, "examples", "reports.conf"),
+                               os.path.join(ROOT, "examples", "reports.cases.json"))
     assert code == 0, out + err
     assert "FAIL" not in out and "NOT CHOSEN" not in out and "NEVER" not in out
     assert out.splitlines()[-1] == "coverage: every rule chosen, every and / or operand both true and false"
+
+
+def test_the_complete_cases_file_of_the_docs_passes(tmp_path):
+    page = open(os.path.join(ROOT, "docs", "policy-tests.md"), encoding="utf-8").read()
+    example = tmp_path / "cases.json"
+    example.write_text(re.search(r"```json\n(.*?)```", page, re.S).group(1))
+    code, out, err = gatehouse("test", "-v", "--config", os.path.join(ROOT, "examples", "reports.conf"),
+                               str(example))
+    assert (code, out.splitlines()[-1]) == (0, "1 passed, 0 failed"), out + err
+
+
+def test_the_ci_recipe_runs_as_written(tmp_path):
+    page = open(os.path.join(ROOT, "docs", "recipes", "policy-tests-in-ci.md"), encoding="utf-8").read()
+    (steps,) = re.findall(r"## The steps \(any CI\)\n\n```sh\n(.*?)```", page, re.S)
+    shutil.copy(os.path.join(ROOT, "examples", "reports.conf"), tmp_path / "lighttpd.conf")
+    shutil.copy(os.path.join(ROOT, "examples", "reports.cases.json"), tmp_path / "policy-cases.json")
+    assert gatehouse("dev", "key", "--out", str(tmp_path / "ci"))[0] == 0
+    env = dict(os.environ, PATH=os.path.dirname(GATEHOUSE) + os.pathsep + os.environ["PATH"])
+    run = subprocess.run(["bash", "-c", steps], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "\n12 passed, 0 failed\n" in run.stdout, run.stdout
+    assert "\nallow (rule GET,HEAD /teams/{team}/reports/)\n" in run.stdout, run.stdout
+    suite = ElementTree.parse(tmp_path / "results.xml").getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("12", "0")
+    # the token step really verifies: a token for another audience is refused
+    other = subprocess.run(["bash", "-c", steps.replace("--audience reports-api", "--audience other")], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert other.returncode == 1, other.stdout + other.stderr
