@@ -8,6 +8,7 @@ struct TestCases: ParsableCommand {
         commandName: "test",
         abstract: "Check a JSON file of requests against the decisions they must get.",
         discussion: """
+            docs/policy-tests.md has a complete cases file and describes coverage.
             CASES.json is {"cases": [CASE, ...]} (or a bare list). A CASE:
               {"name": "...",
                "request": {"method": "GET", "path": "/api/x?a=1", "query": "b=2",
