@@ -127,10 +127,12 @@ static void mod_gatehouse_patch_config(request_st * const r, plugin_data * const
     }
 }
 
-/* Logs one line (GatehouseCore escapes control characters: a message is never two lines). */
+/* Logs one line (GatehouseCore escapes control characters: a message is never two lines), tagged
+ * "(mod_gatehouse.0)": lighttpd prefixes "(FILE.LINE)", and the module's name says more to an
+ * administrator than this file's name and line. */
 __attribute_cold__
 static void mod_gatehouse_log(log_error_st * const errh, const int kind, const char * const s, const size_t len) {
-    log_error(errh, __FILE__, __LINE__, "%s%.*s", kind == GH_V1_LOG_WARNING ? "WARNING: " : "", (int)len, s);
+    log_error(errh, "mod_gatehouse", 0, "%s%.*s", kind == GH_V1_LOG_WARNING ? "WARNING: " : "", (int)len, s);
 }
 
 /* Log lines GatehouseCore sends outside a request: loading the configuration, reloading keys (ctx: server). */

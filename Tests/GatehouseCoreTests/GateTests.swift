@@ -191,9 +191,14 @@ struct GateTests {
         #expect(refused.effects.responseHeaders.first { $0.name == "Retry-After" }?.value == "30")
         #expect(try decide(nil, at: now).verdict.status == 0)  // another caller: the client address
         #expect(try decide(viewer, at: now + 30).verdict.status == 0)  // one request refilled
-        #expect(RateLimiter.Limit(methods: "get", rate: "2/minute") == nil)
-        #expect(RateLimiter.Limit(methods: "*", rate: "0/minute") == nil)
-        #expect(RateLimiter.Limit(methods: "GET,POST", rate: "10/fortnight") == nil)
+        for (methods, rate, says) in [
+            ("get", "2/minute", "the methods must be"), ("*", "0/minute", "the count must be"),
+            ("*", "30", "the rate must be N/unit"),
+            ("GET,POST", "30/min", "the unit must be second, minute, hour or day, not \"min\""),
+        ] {
+            let error = #expect(throws: ConfigError.self) { try RateLimiter.Limit(methods: methods, rate: rate) }
+            #expect(error?.description.hasPrefix(says) == true)
+        }
     }
 
     @Test func inheritedRolesCount() throws {

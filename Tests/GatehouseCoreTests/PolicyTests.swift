@@ -153,7 +153,11 @@ import Testing
             ("path.tenant == 'x'", nil, "unknown 'path.tenant' (gatehouse.default has no pattern)"),
             ("claims.email matches '(unclosed'", ["tenant"], "bad regular expression"),
             ("claims.email matches claims.x", ["tenant"], "'matches' takes a regular expression in quotes"),
-            ("request.ip in ['10.0.0.0/33']", ["tenant"], "expected addresses and CIDR blocks"),
+            ("request.ip in ['10.0.0.0/33']", ["tenant"], "the prefix length of '10.0.0.0/33' is too long: /33, at most /32"),
+            ("request.ip in ['::1/129']", ["tenant"], "the prefix length of '::1/129' is too long: /129, at most /128 for an IPv6"),
+            ("request.ip in ['10.0.0.0/x']", ["tenant"], "the prefix length of '10.0.0.0/x' must be a number"),
+            ("request.ip in ['010.0.0.1']", ["tenant"], "'010.0.0.1' is not an IPv4 or IPv6 address"),
+            ("request.ip in [claims.net]", ["tenant"], "expected addresses and CIDR blocks"),
             ("claims.x in 'abc'", ["tenant"], "'in' takes a list"),
             ("claims.x < true", ["tenant"], "'<' compares numbers or strings"),
             ("claims.x", ["tenant"], "expected an operator"),
@@ -166,6 +170,15 @@ import Testing
             _ = try PolicyParser.parse(source, captures: captures)
         } throws: { error in
             (error as? PolicyError)?.message.hasPrefix(message) == true
+        }
+    }
+
+    @Test func aBadNetworkPointsAtItsEntry() {
+        do {
+            _ = try PolicyParser.parse("request.ip in ['10.0.0.0/8', '127.0.0.0/33']")
+            Issue.record("compiled")
+        } catch {
+            #expect(error.column == 31)  // the first character of 127.0.0.0/33
         }
     }
 

@@ -3,7 +3,7 @@ import Testing
 @testable import GatehouseCore
 
 @Suite struct RateLimiterTests {
-    let twoPerMinute = RateLimiter.Limit(methods: "*", rate: "2/minute")!
+    let twoPerMinute = try! RateLimiter.Limit(methods: "*", rate: "2/minute")
 
     @Test func floodingWithNewCallersNeverResetsALimitedCaller() {
         let limiter = RateLimiter(capacity: 100)

@@ -430,7 +430,7 @@ def test_a_changed_key_file_is_reloaded_and_a_broken_one_refused(lighttpd, keys,
         time.sleep(0.2)
     assert lighttpd.get("/api/flows", token=new).status_code == 200
     assert lighttpd.get("/api/flows", token=old).status_code == 401  # its key is gone, cached or not
-    assert f"gatehouse: reloaded {jwks} (1 keys)" in lighttpd.log()
+    assert f"(mod_gatehouse.0) gatehouse: reloaded {jwks} (1 key)\n" in lighttpd.log()
     staged.write_text('{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}')
     os.replace(staged, jwks)
     deadline = time.time() + 10

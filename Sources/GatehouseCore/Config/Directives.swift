@@ -229,10 +229,12 @@ extension Directive {
         guard case .list(let entries) = input.value, !entries.isEmpty else { throw input.fail(expected) }
         var limits = [RateLimiter.Limit]()
         for entry in entries {
-            guard let methods = entry.key, case .string(let rate) = entry.value,
-                let limit = RateLimiter.Limit(methods: methods, rate: rate)
-            else { throw input.fail(expected) }
-            limits.append(limit)
+            guard let methods = entry.key, case .string(let rate) = entry.value else { throw input.fail(expected) }
+            do throws(ConfigError) {
+                limits.append(try RateLimiter.Limit(methods: methods, rate: rate))
+            } catch {
+                throw ConfigError("\(input.name): entry \"\(methods)\" => \"\(rate)\": \(error.description)")
+            }
         }
         return limits
     }

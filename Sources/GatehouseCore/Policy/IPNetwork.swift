@@ -20,6 +20,21 @@ public struct IPNetwork: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Why `IPNetwork(text)` is nil, for the error that stops startup.
+    static func problem(with text: String) -> String {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { return "'\(text)' has more than one '/'" }
+        guard let address = parseAddress(String(parts[0])) else {
+            return "'\(parts[0])' is not an IPv4 or IPv6 address (no leading zeros, no host names)"
+        }
+        let most = address.count * 8
+        guard parts.count == 2, let length = Int(parts[1]), parts[1].allSatisfy(\.isASCII), length >= 0 else {
+            return "the prefix length of '\(text)' must be a number from 0 to \(most)"
+        }
+        return "the prefix length of '\(text)' is too long: /\(length), at most /\(most) for an IPv"
+            + (most == 32 ? "4" : "6") + " address"
+    }
+
     public func contains(_ address: String) -> Bool {
         guard var other = IPNetwork.parseAddress(address) else { return false }
         if other.count == 16, bytes.count == 4, other[0..<12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] {

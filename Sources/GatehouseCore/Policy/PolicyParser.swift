@@ -172,10 +172,16 @@ public struct PolicyParser {
                 }
                 var networks = [IPNetwork]()
                 for element in elements {
-                    guard case .literal(.string(let cidr)) = element, let network = IPNetwork(cidr) else {
+                    guard case .literal(.string(let cidr)) = element else {
                         throw PolicyError(
                             "expected addresses and CIDR blocks in quotes ('10.0.0.0/8', '::1')",
                             in: text, at: rightStart)
+                    }
+                    guard let network = IPNetwork(cidr) else {
+                        // the caret under the entry itself, when it is written as it reads
+                        let quoted = Array("'\(cidr)'".utf8)
+                        let entry = (rightStart..<bytes.count).first { bytes[$0...].starts(with: quoted) }
+                        throw PolicyError(IPNetwork.problem(with: cidr), in: text, at: (entry ?? rightStart) + 1)
                     }
                     networks.append(network)
                 }

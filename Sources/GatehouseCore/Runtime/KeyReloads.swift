@@ -19,7 +19,7 @@ final class KeyReloads {
             case .success(let count)?:
                 reloaded = true
                 metrics.keyReloads += 1
-                report(.notice, "gatehouse: reloaded \(source.path) (\(count) keys)")
+                report(.notice, "gatehouse: reloaded \(source.path) (\(count) key\(count == 1 ? "" : "s"))")
                 for skipped in source.keys.skipped { report(.warning, "gatehouse: \(skipped)") }
             case .failure(let error)?:
                 metrics.keyLoadErrors += 1

@@ -12,19 +12,24 @@ public final class RateLimiter {
         public let seconds: Int
         public let description: String
 
-        public init?(methods: String, rate: String) {
+        /// Refuses an entry saying which part is wrong: the methods, the count or the unit.
+        public init(methods: String, rate: String) throws(ConfigError) {
             description = "\(methods) => \(rate)"
             if methods == "*" {
                 self.methods = nil
             } else {
                 let names = methods.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
                 guard names.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { (0x41...0x5A).contains($0) } }) else {
-                    return nil
+                    throw ConfigError(
+                        "the methods must be upper-case names separated by commas (\"POST,PUT\") or \"*\"")
                 }
                 self.methods = names
             }
             let parts = rate.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 2, let count = Int(parts[0]), count > 0, count <= 1_000_000 else { return nil }
+            guard parts.count == 2 else { throw ConfigError("the rate must be N/unit, like \"30/minute\"") }
+            guard let count = Int(parts[0]), count > 0, count <= 1_000_000 else {
+                throw ConfigError("the count must be a whole number from 1 to 1000000, not \"\(parts[0])\"")
+            }
             let unit: Int? =
                 switch parts[1] {
                 case "second": 1
@@ -33,7 +38,9 @@ public final class RateLimiter {
                 case "day": 86_400
                 default: nil
                 }
-            guard let unit else { return nil }
+            guard let unit else {
+                throw ConfigError("the unit must be second, minute, hour or day, not \"\(parts[1])\"")
+            }
             requests = count
             seconds = unit
         }
