@@ -12,7 +12,9 @@ enum CaseKeys {
         if let object = test["request"]?.objectValue {
             try check(object, known: request, place: "\"request\"", name: name)
         }
-        if let object = test["expect"]?.objectValue { try check(object, known: expect, place: "\"expect\"", name: name) }
+        if let object = test["expect"]?.objectValue {
+            try check(object, known: expect, place: "\"expect\"", name: name)
+        }
     }
 
     private static func check(_ object: JSONObject, known: [String], place: String, name: String) throws {

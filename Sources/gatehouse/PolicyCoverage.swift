@@ -37,14 +37,16 @@ final class PolicyCoverage {
                     let pattern = rule.pattern.description
                     let chosen = coverage.chosen.contains(pattern)
                     if !chosen { gaps += 1 }
-                    lines.append("  \(chosen ? "chosen    " : "NOT CHOSEN") \"\(pattern)\" => \"\(rule.expression)\"")
+                    let mark = chosen ? "chosen    " : "NOT CHOSEN"
+                    lines.append("  \(mark) \"\(pattern)\" => \"\(rule.expression)\"")
                     for branch in rule.expression.branches {
                         let took = coverage.truths(of: branch, inRule: pattern)
                         let missing = [(Expression.Truth.yes, "true"), (.no, "false")].filter { !took.contains($0.0) }
                         if !missing.isEmpty { gaps += 1 }
                         let verdict =
                             missing.isEmpty ? "true and false" : "NEVER " + missing.map(\.1).joined(separator: " OR ")
-                        lines.append("      " + verdict + String(repeating: " ", count: 20 - verdict.count) + "\(branch)")
+                        let padding = String(repeating: " ", count: 20 - verdict.count)
+                        lines.append("      " + verdict + padding + "\(branch)")
                     }
                 }
                 let fallback = coverage.chosen.contains("gatehouse.default")

@@ -133,7 +133,7 @@ struct TestCases: ParsableCommand {
         if coverage && !json {
             let (lines, gaps) = try exercised.report(policy)
             print("coverage:")
-            lines.forEach { print($0) }
+            for line in lines { print(line) }
             print(
                 gaps == 0
                     ? "coverage: every rule chosen, every and / or operand both true and false"
