@@ -33,15 +33,23 @@ struct AuditVerify: ParsableCommand {
         let result = AuditLog.verify(text, after: after)
         switch result {
         case .success(let lines):
-            print(json ? JSON.object(JSONObject(members: [("valid", .bool(true)), ("lines", .integer(Int64(lines)))]))
-                .serialized : "\(file): \(lines) lines, the chain is intact")
+            print(
+                json
+                    ? JSON.object(JSONObject(members: [("valid", .bool(true)), ("lines", .integer(Int64(lines)))]))
+                        .serialized : "\(file): \(lines) lines, the chain is intact")
         case .failure(let problem):
-            let line: Int = switch problem {
-            case .unchained(let line), .broken(let line): line
-            }
-            print(json ? JSON.object(JSONObject(members: [
-                ("valid", .bool(false)), ("line", .integer(Int64(line))), ("message", .string(problem.description)),
-            ])).serialized : "\(file): \(problem)")
+            let line: Int =
+                switch problem {
+                case .unchained(let line), .broken(let line): line
+                }
+            print(
+                json
+                    ? JSON.object(
+                        JSONObject(members: [
+                            ("valid", .bool(false)), ("line", .integer(Int64(line))),
+                            ("message", .string(problem.description)),
+                        ])
+                    ).serialized : "\(file): \(problem)")
             throw ExitCode(1)
         }
     }

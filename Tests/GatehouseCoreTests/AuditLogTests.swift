@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GatehouseCore
 
 @Suite("The audit log's hash chain")
@@ -42,8 +43,8 @@ struct AuditLogTests {
     }
 }
 
-private extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

@@ -27,8 +27,16 @@ struct BoundaryTests {
     @Test func issuedInTheFutureAndTooOldAtTheirEdges() {
         #expect(failure(at: -70) == nil)
         #expect(failure(at: -71) == .issuedInFuture)
-        #expect(failure(at: 0) { $0.leeway = 0; $0.maxTokenAge = 10 } == nil)
-        #expect(failure(at: 1) { $0.leeway = 0; $0.maxTokenAge = 10 } == .tooOld)
+        #expect(
+            failure(at: 0) {
+                $0.leeway = 0
+                $0.maxTokenAge = 10
+            } == nil)
+        #expect(
+            failure(at: 1) {
+                $0.leeway = 0
+                $0.maxTokenAge = 10
+            } == .tooOld)
     }
 
     @Test func aRequiredTypeRefusesATokenWithoutOne() {

@@ -26,10 +26,12 @@ struct EnforcementTests {
     ) throws -> Decision {
         let request = HTTPRequest(
             method: method, path: path, originalPath: originalPath, host: "h", remoteIP: "192.0.2.1",
-            lowercasePaths: lowercase, header: { headers[$0] }, headerCount: { counts[$0] ?? (headers[$0] == nil ? 0 : 1) })
+            lowercasePaths: lowercase, header: { headers[$0] },
+            headerCount: { counts[$0] ?? (headers[$0] == nil ? 0 : 1) })
         return try #require(
-            Gate.decide(request, configuration: configuration ?? EnforcementTests.configuration(),
-                        now: Fixtures.tokens.now))
+            Gate.decide(
+                request, configuration: configuration ?? EnforcementTests.configuration(),
+                now: Fixtures.tokens.now))
     }
 
     @Test func rulesMatchThePathsBytesNotAReplacementCharacter() throws {
@@ -93,7 +95,9 @@ struct EnforcementTests {
         #expect(try decide("/ADMIN/x").verdict.status == 0)  // (a server that does not fold serves another file)
     }
 
-    func preflight(_ path: String, origin: String = "https://app.example.test", method: String = "POST")
+    func preflight(
+        _ path: String, origin: String = "https://app.example.test", method: String = "POST"
+    )
         throws -> Decision
     {
         try decide(
@@ -117,7 +121,8 @@ struct EnforcementTests {
         #expect(try preflight("/admin/x", origin: "https://evil.example").verdict.status == 403)
         #expect(try preflight("/admin/x", method: "DELETE").verdict.reason == .preflightRefused)
         // without the directive, a preflight is a request like any other
-        let plain = try decide("/admin/x", method: "OPTIONS", headers: ["Origin": "o", "Access-Control-Request-Method": "GET"])
+        let plain = try decide(
+            "/admin/x", method: "OPTIONS", headers: ["Origin": "o", "Access-Control-Request-Method": "GET"])
         #expect(plain.verdict.status == 401)
     }
 
@@ -140,7 +145,10 @@ struct EnforcementTests {
         // (lighttpd's graceful restart compiles the configuration again in the same process)
         let again = try Setting.compile(.jwks, .string(file))
         #expect(again.warnings.first?.contains("still serving the last good keys of this file") == true)
-        guard let source = again.value as? KeySource else { Issue.record("not a key setting"); return }
+        guard let source = again.value as? KeySource else {
+            Issue.record("not a key setting")
+            return
+        }
         #expect(!source.keys.keys.isEmpty)
         // a file this process never loaded well is refused
         let never = file + ".other"

@@ -146,8 +146,13 @@ struct GateTests {
         let token = Fixtures.token(named: "RS256")
         let configuration = try GateTests.configuration([
             (.require, GateTests.rules),
-            (.tokenSources, .list([(nil, .string("cookie:session")), (nil, .string("query:access_token")),
-                                   (nil, .string("header:X-Token"))])),
+            (
+                .tokenSources,
+                .list([
+                    (nil, .string("cookie:session")), (nil, .string("query:access_token")),
+                    (nil, .string("header:X-Token")),
+                ])
+            ),
         ])
         func decide(cookie: String? = nil, query: String = "", header: String? = nil) throws -> Decision {
             let request = HTTPRequest(method: "GET", path: "/read/x", host: "h", remoteIP: "192.0.2.1", query: query) {
@@ -247,8 +252,13 @@ struct GateTests {
     func attached(_ claims: [(String, JSON)], rolesClaim: String? = nil) throws -> Decision {
         var directives: [(Directive, ConfigValue)] = [
             (.require, .list([("/", .string("authenticated")), ("/public/", .string("anonymous"))])),
-            (.headers, .list([("X-Auth-Subject", .string("sub")), ("X-Auth-Roles", .string("roles")),
-                              ("X-Auth-Team", .string("team")), ("X-Auth-Name", .string("name"))])),
+            (
+                .headers,
+                .list([
+                    ("X-Auth-Subject", .string("sub")), ("X-Auth-Roles", .string("roles")),
+                    ("X-Auth-Team", .string("team")), ("X-Auth-Name", .string("name")),
+                ])
+            ),
             (.env, .list([("REMOTE_USER", .string("sub"))])),
         ]
         if let rolesClaim { directives.append((.rolesClaim, .string(rolesClaim))) }
@@ -257,8 +267,9 @@ struct GateTests {
             nil
         }
         return try #require(
-            Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now,
-                        presented: JSONObject(members: claims)))
+            Gate.decide(
+                request, configuration: configuration, now: Fixtures.tokens.now,
+                presented: JSONObject(members: claims)))
     }
 
     @Test(arguments: [

@@ -63,11 +63,15 @@ import Testing
     }
 
     @Test(arguments: [
-        ("{\"kid\": \"weak\", \"n\": \"w-sW4UWRICwBJEQB6WpsGmiiCqqGGJrsUWexl0O6rwj3Pa6WYGpjUtZv0mp8erS27Zk43t3NImfN"
-            + "x1p2CsDqoEdPECIzutC2PLfkS2rcAHfdoRGE-LUW_hCESGfUF9J5vs_-0FOf6pdDEBpK32qx-KCBXp43IW-w1j9tUJ1AzYM\"}",
-         "key #8 (kid \"weak\"): RSA keys must have at least 2048 bits, this one has 1024"),
-        ("{\"kid\": \"leak\", \"use\": \"enc\", \"d\": \"c2VjcmV0\"}",
-         "key #8 (kid \"leak\"): holds private key material (\"d\")"),
+        (
+            "{\"kid\": \"weak\", \"n\": \"w-sW4UWRICwBJEQB6WpsGmiiCqqGGJrsUWexl0O6rwj3Pa6WYGpjUtZv0mp8erS27Zk43t3NImfN"
+                + "x1p2CsDqoEdPECIzutC2PLfkS2rcAHfdoRGE-LUW_hCESGfUF9J5vs_-0FOf6pdDEBpK32qx-KCBXp43IW-w1j9tUJ1AzYM\"}",
+            "key #8 (kid \"weak\"): RSA keys must have at least 2048 bits, this one has 1024"
+        ),
+        (
+            "{\"kid\": \"leak\", \"use\": \"enc\", \"d\": \"c2VjcmV0\"}",
+            "key #8 (kid \"leak\"): holds private key material (\"d\")"
+        ),
         ("{\"kid\": \"odd\", \"use\": 3}", "key #8 (kid \"odd\"): \"use\" must be a string"),
     ])
     func aKeyThatBreaksACheckStillRefusesTheSet(_ change: String, _ message: String) throws {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs libFuzzer's driver (`LLVMFuzzerRunDriver`) from a SwiftPM executable's own main,
@@ -8,14 +8,16 @@ public func fuzz(_ test: @escaping (UnsafeBufferPointer<UInt8>) -> Void) -> Neve
     target = test
     var argc = CommandLine.argc
     var argv = CommandLine.unsafeArgv
-    exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-        target?(UnsafeBufferPointer(start: data, count: size))
-        return 0
-    })
+    exit(
+        LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+            target?(UnsafeBufferPointer(start: data, count: size))
+            return 0
+        })
 }
 
 nonisolated(unsafe) private var target: ((UnsafeBufferPointer<UInt8>) -> Void)?
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @_silgen_name("LLVMFuzzerRunDriver")
 private func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>,

@@ -8,7 +8,8 @@ fuzz { bytes in
     let pattern = parts.count == 2 ? String(parts[0]) : "/api/{tenant}/"
     let expression = String(parts.last ?? "")
     if let rules = try? RuleSet([(pattern, expression)]) {
-        var method = "GET", path = "/api/acme/x"
+        var method = "GET"
+        var path = "/api/acme/x"
         _ = method.withUTF8 { m in path.withUTF8 { p in rules.select(method: m, path: p, explain: true) } }
         _ = rules.unreachable
     }

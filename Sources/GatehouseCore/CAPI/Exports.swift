@@ -6,6 +6,7 @@ internal import CGatehouse
 // hand-written header. Nothing here throws or traps on what a client sends: every failure is an
 // outcome or a log line (docs/architecture.md, "The C boundary").
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
 func gh_v1_engine_new() -> OpaquePointer? {
     // The directive descriptors and gatehouse.h's list must agree (checked once, at startup).
@@ -13,18 +14,21 @@ func gh_v1_engine_new() -> OpaquePointer? {
     return OpaquePointer(Unmanaged.passRetained(Runtime()).toOpaque())
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
 func gh_v1_engine_free(_ engine: OpaquePointer?) {
     guard let engine else { return }
     Unmanaged<Runtime>.fromOpaque(UnsafeRawPointer(engine)).release()
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
 func gh_v1_engine_tick(_ engine: OpaquePointer, _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?) {
     let sink = OutputSink(function: output, context: outputContext)
     runtime(engine).tick { level, message in sink.log(level, message) }
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
 func gh_v1_setting_compile(
     _ engine: OpaquePointer, _ directive: Int32, _ inCondition: Int32, _ kind: Int32,
@@ -73,6 +77,7 @@ private func configValue(_ entry: gh_v1_entry) -> ConfigValue {
     }
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
 func gh_v1_directive_name_check(
     _ name: UnsafePointer<CChar>, _ nameLength: Int,
@@ -83,6 +88,7 @@ func gh_v1_directive_name_check(
     return 0
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
 func gh_v1_condition_check(
     _ directive: Int32, _ condition: UnsafePointer<CChar>, _ conditionLength: Int,
@@ -95,12 +101,14 @@ func gh_v1_condition_check(
     return 1
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
 func gh_v1_setting_free(_ setting: OpaquePointer?) {
     guard let setting else { return }
     Unmanaged<Setting>.fromOpaque(UnsafeRawPointer(setting)).release()
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
 func gh_v1_settings_check(
     _ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePointer?>,
@@ -112,6 +120,7 @@ func gh_v1_settings_check(
     return problems.isEmpty ? 1 : 0
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
 func gh_v1_decide(
     _ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePointer?>,
@@ -238,7 +247,8 @@ private struct OutputSink {
             case 0x0A: escaped += Array("\\n".utf8)
             case 0x0D: escaped += Array("\\r".utf8)
             case 0x09: escaped += Array("\\t".utf8)
-            case 0..<0x20, 0x7F: escaped += [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            case 0..<0x20, 0x7F:
+                escaped += [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
             default: escaped.append(byte)
             }
         }

@@ -1,7 +1,7 @@
 internal import COpenSSL
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The audit trail (docs/configuration.md, "gatehouse.audit-log, gatehouse.audit-events"): one JSON
@@ -15,8 +15,10 @@ public enum AuditLog {
 
     /// The record of one decision, without `chain`: compact JSON, every non-ASCII and control
     /// character escaped, in the order docs/configuration.md gives.
-    static func record(_ decision: Decision, request: HTTPRequest, token: String?, identity: JSONObject?,
-                       reportOnly: Bool, time: (seconds: Int64, milliseconds: Int)) -> String {
+    static func record(
+        _ decision: Decision, request: HTTPRequest, token: String?, identity: JSONObject?,
+        reportOnly: Bool, time: (seconds: Int64, milliseconds: Int)
+    ) -> String {
         var members: [(key: String, value: JSON)] = [
             ("ts", .string(timestamp(time))),
             (
@@ -55,7 +57,8 @@ public enum AuditLog {
         guard line.utf8.count > suffixLength + marker.utf8.count, line.hasSuffix("\"}") else { return nil }
         let hex = line.utf8.dropLast(2).suffix(64)
         guard hex.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
-              line.utf8.dropLast(suffixLength).suffix(marker.utf8.count).elementsEqual(marker.utf8) else { return nil }
+            line.utf8.dropLast(suffixLength).suffix(marker.utf8.count).elementsEqual(marker.utf8)
+        else { return nil }
         return Substring(hex)
     }
 
@@ -113,8 +116,11 @@ public enum AuditLog {
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let millis = time.milliseconds < 10 ? "00\(time.milliseconds)" : time.milliseconds < 100
-            ? "0\(time.milliseconds)" : "\(time.milliseconds)"
+        let millis =
+            time.milliseconds < 10
+            ? "00\(time.milliseconds)"
+            : time.milliseconds < 100
+                ? "0\(time.milliseconds)" : "\(time.milliseconds)"
         return "\(year)-\(two(month))-\(two(day))T\(two(secondsOfDay / 3600)):\(two(secondsOfDay / 60 % 60)):"
             + "\(two(secondsOfDay % 60)).\(millis)Z"
     }

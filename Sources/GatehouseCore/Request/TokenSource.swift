@@ -11,7 +11,8 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
 
     public init?(_ text: String) {
         guard let colon = text.firstIndex(of: ":") else { return nil }
-        let kind = text[..<colon], name = String(text[text.index(after: colon)...])
+        let kind = text[..<colon]
+        let name = String(text[text.index(after: colon)...])
         guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ";") }) else {
             return nil
         }
@@ -72,10 +73,11 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
             return .success(token.count == 1 ? [String(token[0])] : token.isEmpty ? [] : [value])
         case .cookie(let name):
             guard let value = request.header("Cookie") else { return .success([]) }
-            return .success(TokenSource.values(named: name, in: value, separator: ";").map { cookie in
-                cookie.count >= 2 && cookie.hasPrefix("\"") && cookie.hasSuffix("\"")
-                    ? String(cookie.dropFirst().dropLast()) : cookie
-            })
+            return .success(
+                TokenSource.values(named: name, in: value, separator: ";").map { cookie in
+                    cookie.count >= 2 && cookie.hasPrefix("\"") && cookie.hasSuffix("\"")
+                        ? String(cookie.dropFirst().dropLast()) : cookie
+                })
         case .query(let name):
             return .success(TokenSource.values(named: name, in: request.query, separator: "&"))
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Counters for `gatehouse.status-url`, in Prometheus' text format (version 0.0.4). One set
@@ -49,7 +49,9 @@ public final class Metrics {
     func text(cache: TokenCache?, keys: [KeySource], now: Int64) -> String {
         var out = "# HELP gatehouse_decisions_total Decisions by outcome and reason code.\n"
         out += "# TYPE gatehouse_decisions_total counter\n"
-        let sorted = decisions.sorted { ($0.key.outcome, $0.key.reason.rawValue) < ($1.key.outcome, $1.key.reason.rawValue) }
+        let sorted = decisions.sorted {
+            ($0.key.outcome, $0.key.reason.rawValue) < ($1.key.outcome, $1.key.reason.rawValue)
+        }
         for (key, value) in sorted {
             out += "gatehouse_decisions_total{outcome=\"\(key.outcome)\",reason=\"\(key.reason.rawValue)\"} \(value)\n"
         }
@@ -71,11 +73,13 @@ public final class Metrics {
         out += "# TYPE gatehouse_key_reloads_total counter\ngatehouse_key_reloads_total \(keyReloads)\n"
         out += "# HELP gatehouse_key_load_errors_total Changed key files refused (the last good keys stayed).\n"
         out += "# TYPE gatehouse_key_load_errors_total counter\ngatehouse_key_load_errors_total \(keyLoadErrors)\n"
-        out += "# HELP gatehouse_rate_limit_evictions_total Rate-limit buckets dropped to make room for a new "
+        out +=
+            "# HELP gatehouse_rate_limit_evictions_total Rate-limit buckets dropped to make room for a new "
             + "caller (never one refusing its caller).\n"
         out += "# TYPE gatehouse_rate_limit_evictions_total counter\n"
         out += "gatehouse_rate_limit_evictions_total \(rateLimitEvictions)\n"
-        out += "# HELP gatehouse_rate_limit_overflow_total Requests of new callers charged to the shared overflow "
+        out +=
+            "# HELP gatehouse_rate_limit_overflow_total Requests of new callers charged to the shared overflow "
             + "bucket: every bucket looked at was refusing its caller.\n"
         out += "# TYPE gatehouse_rate_limit_overflow_total counter\n"
         out += "gatehouse_rate_limit_overflow_total \(rateLimitOverflows)\n"

@@ -39,7 +39,8 @@ public struct CORSPreflight: Sendable {
                     continue
                 }
                 for origin in list where !isOrigin(origin) {
-                    throw fail("\"origins\": \"\(origin)\" is not an origin like https://app.example.com or \"*\" alone")
+                    throw fail(
+                        "\"origins\": \"\(origin)\" is not an origin like https://app.example.com or \"*\" alone")
                 }
                 guard !list.isEmpty else { throw fail("\"origins\" is empty") }
                 origins = .some(list)
@@ -66,8 +67,9 @@ public struct CORSPreflight: Sendable {
         if chosen == nil, credentials {
             throw fail("\"origins\" => \"*\" cannot go with \"credentials\" => \"enable\": list the origins")
         }
-        return CORSPreflight(origins: chosen, methods: methods, headers: headers, maxAge: maxAge,
-                             credentials: credentials)
+        return CORSPreflight(
+            origins: chosen, methods: methods, headers: headers, maxAge: maxAge,
+            credentials: credentials)
     }
 
     /// Whether `request` is a CORS preflight: OPTIONS with `Origin` and

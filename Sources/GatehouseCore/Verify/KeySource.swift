@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A key file in force (`gatehouse.jwks`, `gatehouse.hmac-secret-file`): its keys, read again
 /// when the file changes. lighttpd's once-a-second trigger asks (never a request); a new file
@@ -91,7 +92,8 @@ public final class KeySource: @unchecked Sendable {
     private static func stamp(of path: String) -> Stamp? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
-        return Stamp(device: UInt(status.st_dev), inode: UInt(status.st_ino), size: Int(status.st_size),
-                     seconds: Int(status.st_mtim.tv_sec), nanoseconds: Int(status.st_mtim.tv_nsec))
+        return Stamp(
+            device: UInt(status.st_dev), inode: UInt(status.st_ino), size: Int(status.st_size),
+            seconds: Int(status.st_mtim.tv_sec), nanoseconds: Int(status.st_mtim.tv_nsec))
     }
 }
