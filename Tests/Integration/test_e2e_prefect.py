@@ -142,7 +142,8 @@ def test_operators_cannot_delete_runs_in_bulk(prefect, deployment):
     before = len(tap.requests)
     assert site.request("POST", "/api/flow_runs/bulk_delete", tokens["operator"],
                         json={"flow_runs": {}}).status_code == 403
-    assert len(tap.requests) == before
+    # (other clients of this Prefect, a worker's heartbeats, may be heard meanwhile)
+    assert not [r for r in tap.requests[before:] if "bulk_delete" in r["path"]]
 
 
 FLOW = '''from prefect import flow, task
