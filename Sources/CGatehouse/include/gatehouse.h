@@ -61,6 +61,21 @@ enum gh_v1_directive {
     GH_V1_RATE_LIMIT,
     GH_V1_STATUS_URL,
     GH_V1_PATH_CHECKS,
+    /* browser sign-in (docs/browser-sign-in.md) */
+    GH_V1_LOGIN,
+    GH_V1_CLIENT_ID,
+    GH_V1_CLIENT_SECRET_FILE,
+    GH_V1_TOKEN_ENDPOINT_AUTH,
+    GH_V1_SESSION_KEY_FILE,
+    GH_V1_PROVIDER_METADATA,
+    GH_V1_LOGIN_SCOPES,
+    GH_V1_CALLBACK_PATH,
+    GH_V1_LOGOUT_PATH,
+    GH_V1_POST_LOGOUT_REDIRECT,
+    GH_V1_SESSION_LIFETIME,
+    GH_V1_SESSION_IDLE_TIMEOUT,
+    GH_V1_SIGN_IN_WORKERS,   /* server-wide */
+    GH_V1_SIGN_IN_TIMEOUT,   /* server-wide */
     GH_V1_DIRECTIVE_COUNT
 };
 
@@ -96,9 +111,11 @@ enum gh_v1_output_kind {
     GH_V1_AUDIT,                    /* name: the gatehouse.audit-log target; value: one line */
     GH_V1_RESPONSE_BODY,            /* the module answers itself (a 2xx status): name is the
                                        Content-Type, value the body */
-    GH_V1_STRIP_REQUEST_HEADER_ALIASES /* remove every request header that CGI reads as this name
+    GH_V1_STRIP_REQUEST_HEADER_ALIASES, /* remove every request header that CGI reads as this name
                                           (compared as for GH_V1_STRIP_REQUEST_HEADER) but whose
                                           name is not this one in another letter case */
+    GH_V1_JOB                       /* the decision waits for an off-loop job: value is its id in
+                                       decimal (gh_v1_decide then returns GH_V1_SUSPENDED) */
 };
 
 typedef void (*gh_v1_output_fn)(void *_Nullable ctx, int kind,
@@ -129,6 +146,7 @@ typedef struct gh_v1_request {
     gh_v1_header_fn _Nonnull header;
     gh_v1_header_count_fn _Nonnull header_count;
     void *_Nullable header_ctx;     /* for header and header_count */
+    const char *_Nonnull scheme;    size_t scheme_len; /* "http" or "https", as lighttpd serves it */
 } gh_v1_request;
 
 gh_engine *_Nullable gh_v1_engine_new(void);
@@ -169,6 +187,34 @@ int gh_v1_decide(gh_engine *_Nonnull engine,
                  const gh_setting *_Nullable const *_Nonnull settings,
                  const gh_v1_request *_Nonnull request,
                  gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
+
+/* gh_v1_decide's answer when the decision waits for a call to the identity provider made off
+ * lighttpd's loop (a sign-in callback's code exchange): the job's id came through GH_V1_JOB.
+ * Suspend the request; when the job's id comes out of gh_v1_pool_drain, gh_v1_job_finish
+ * answers it. (A status is 0 or at least 100: 1 is never one.) */
+#define GH_V1_SUSPENDED 1
+
+/* Off-loop jobs (docs/browser-sign-in.md, "How it works"): worker threads per lighttpd process
+ * that serves requests, started after lighttpd forks (worker_init) and stopped before the
+ * settings are freed (cleanup). Every function here runs on lighttpd's main thread; the
+ * workers call nothing of lighttpd's, and write 8 bytes to `wake_fd` (an eventfd) each time a
+ * job completes.
+ * Starts the pool when some context signs people in. `settings`: the server-wide settings
+ * (gatehouse.sign-in-workers, gatehouse.sign-in-timeout). Returns the seconds after which a
+ * suspended request is answered 504 whatever its job does; 0 when no pool is needed; -1 on
+ * error (reported with GH_V1_LOG_ERROR). */
+int gh_v1_pool_start(gh_engine *_Nonnull engine, const gh_setting *_Nullable const *_Nonnull settings, int wake_fd,
+                     gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
+/* Writes the ids of up to `max` jobs completed since the last call; returns how many. */
+size_t gh_v1_pool_drain(gh_engine *_Nonnull engine, uint64_t *_Nonnull ids, size_t max);
+/* Answers the request that waited for completed job `id`, like gh_v1_decide (status, response
+ * headers and log lines through `output`), and forgets the job. 500 for an unknown id. */
+int gh_v1_job_finish(gh_engine *_Nonnull engine, uint64_t id, gh_v1_output_fn _Nonnull output,
+                     void *_Nullable output_ctx);
+/* Forgets job `id` whose request is gone or was answered (504): cancelled, its result dropped. */
+void gh_v1_job_discard(gh_engine *_Nonnull engine, uint64_t id);
+/* Stops the pool: aborts what runs, joins the threads. Idempotent. */
+void gh_v1_pool_stop(gh_engine *_Nonnull engine);
 
 /* Checks a configuration key that starts with "gatehouse." in any letter case (lighttpd finds keys
  * in any letter case). Returns 1 for a directive as written; otherwise reports the key with

@@ -9,10 +9,17 @@ final class Engine {
     private var tokens: TokenCache?
     let limiter = RateLimiter()
     let metrics = Metrics()
+    /// Off-loop work (sign-in callbacks), when a context signs people in.
+    var pool: JobPool?
+    /// Whether some context signs people in (gatehouse.login = "enable").
+    var signsIn = false
+    /// The `state` of each login finished here until it expires: a callback is used once.
+    var consumedStates = BoundedStore<String, Int64>(capacity: 100_000)
     /// Every key file a setting compiled with this engine reads.
     private var keySources: [KeySource] = []
 
     func register(_ setting: Setting) {
+        if case .signIn(.enabled(true)) = setting.value { signsIn = true }
         if case .keys(let source) = setting.value, !keySources.contains(where: { $0 === source }) {
             keySources.append(source)
         }
@@ -224,20 +231,37 @@ func gh_v1_decide(
         })
     let engine = Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
     let configuration = engine.configuration(settings)
+    let sink = OutputSink(function: output, context: outputContext)
+    let scheme = CString.string(raw.scheme, raw.scheme_len)
+    var session: (claims: JSONObject, headers: [(name: String, value: String)])?
+    if configuration.signIn.enabled {
+        switch engine.signIn(view, scheme: scheme, configuration: configuration, now: raw.now, sink: sink) {
+        case .answered(let status): return status
+        case .session(let claims, let headers): session = (claims, headers)
+        case .decide: break
+        }
+    }
     guard
         let decision = Gate.decide(
             view, configuration: configuration, now: raw.now,
             cache: engine.cache(for: configuration), limiter: engine.limiter, metrics: engine.metrics,
-            explain: raw.debug != 0)
+            explain: raw.debug != 0, presented: session?.claims)
     else { return 0 }
-
-    let sink = OutputSink(function: output, context: outputContext)
+    if configuration.signIn.enabled, decision.status == 401, decision.reason == .noToken, SignIn.isNavigation(view),
+        let redirect = SignIn.loginRedirect(view, scheme: scheme, settings: configuration.signIn, now: raw.now)
+    {
+        engine.metrics.count(decision)
+        return engine.answer(redirect, sink: sink)
+    }
     for name in decision.stripHeaders { sink.emit(GH_V1_STRIP_REQUEST_HEADER, name, "") }
     for name in decision.stripAliases { sink.emit(GH_V1_STRIP_REQUEST_HEADER_ALIASES, name, "") }
     for header in decision.requestHeaders { sink.emit(GH_V1_SET_REQUEST_HEADER, header.name, header.value) }
     for variable in decision.environment { sink.emit(GH_V1_SET_ENV, variable.name, variable.value) }
     if let challenge = decision.wwwAuthenticate { sink.emit(GH_V1_SET_RESPONSE_HEADER, "WWW-Authenticate", challenge) }
     for header in decision.responseHeaders { sink.emit(GH_V1_SET_RESPONSE_HEADER, header.name, header.value) }
+    if decision.status == 0, let session {
+        for header in session.headers { sink.emit(GH_V1_SET_RESPONSE_HEADER, header.name, header.value) }
+    }
     if let line = engine.auditLine(decision, request: view, configuration: configuration),
        let target = configuration.auditLog {
         sink.emit(GH_V1_AUDIT, target, line)
@@ -276,7 +300,7 @@ func configuration(_ settings: UnsafePointer<OpaquePointer?>) -> Configuration {
 }
 
 /// Calls the shim's output function with Swift strings.
-private struct OutputSink {
+struct OutputSink {
     let function: gh_v1_output_fn
     let context: UnsafeMutableRawPointer?
 
@@ -312,7 +336,7 @@ private struct OutputSink {
     }
 }
 
-private enum CString {
+enum CString {
     private static let empty: StaticString = ""
 
     static func string(_ pointer: UnsafePointer<CChar>, _ length: Int) -> String {

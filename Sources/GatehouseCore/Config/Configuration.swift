@@ -45,6 +45,8 @@ public struct Configuration: Sendable {
     /// gatehouse.token-sources, in order.
     public private(set) var tokenSources = [TokenSource.authorization]
     public private(set) var realm: String?
+    /// gatehouse.login and the directives of browser sign-in.
+    public private(set) var signIn = SignInSettings { _ in nil }
 
     public init() {
         settings = Array(repeating: nil, count: Directive.count)
@@ -99,14 +101,15 @@ public struct Configuration: Sendable {
         rateLimits = if case .limits(let limits)? = value(.rateLimit) { limits } else { [] }
         tokenSources = if case .sources(let sources)? = value(.tokenSources) { sources } else { [.authorization] }
         realm = if case .text(let text)? = value(.realm) { text } else { nil }
+        signIn = SignInSettings { directive in if case .signIn(let v)? = value(directive) { v } else { nil } }
     }
 
     /// Cross-directive checks for a context: returns the problems, empty when it is consistent.
     public func problems() -> [String] {
-        guard let rules else { return [] }
+        guard let rules else { return signIn.problems() }
         let needsToken = rules.rules.contains { $0.expression.needsToken } || defaultExpression.needsToken
-        guard needsToken else { return [] }
-        var problems = [String]()
+        var problems = signIn.problems()
+        guard needsToken else { return problems }
         let requirements = tokenRequirements
         if self[.jwks] == nil && self[.hmacSecretFile] == nil {
             problems.append(

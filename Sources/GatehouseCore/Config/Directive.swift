@@ -6,6 +6,8 @@ public enum Directive: CaseIterable, Sendable {
     case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
     case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight, tokenSources, auditLog, auditEvents, rateLimit, statusURL
     case pathChecks
+    case login, clientID, clientSecretFile, tokenEndpointAuth, sessionKeyFile, providerMetadata, loginScopes
+    case callbackPath, logoutPath, postLogoutRedirect, sessionLifetime, sessionIdleTimeout, signInWorkers, signInTimeout
 
     /// The index in gatehouse.h's `enum gh_v1_directive`.
     public var id: Int {
@@ -38,6 +40,20 @@ public enum Directive: CaseIterable, Sendable {
         case .rateLimit: GH_V1_RATE_LIMIT
         case .statusURL: GH_V1_STATUS_URL
         case .pathChecks: GH_V1_PATH_CHECKS
+        case .login: GH_V1_LOGIN
+        case .clientID: GH_V1_CLIENT_ID
+        case .clientSecretFile: GH_V1_CLIENT_SECRET_FILE
+        case .tokenEndpointAuth: GH_V1_TOKEN_ENDPOINT_AUTH
+        case .sessionKeyFile: GH_V1_SESSION_KEY_FILE
+        case .providerMetadata: GH_V1_PROVIDER_METADATA
+        case .loginScopes: GH_V1_LOGIN_SCOPES
+        case .callbackPath: GH_V1_CALLBACK_PATH
+        case .logoutPath: GH_V1_LOGOUT_PATH
+        case .postLogoutRedirect: GH_V1_POST_LOGOUT_REDIRECT
+        case .sessionLifetime: GH_V1_SESSION_LIFETIME
+        case .sessionIdleTimeout: GH_V1_SESSION_IDLE_TIMEOUT
+        case .signInWorkers: GH_V1_SIGN_IN_WORKERS
+        case .signInTimeout: GH_V1_SIGN_IN_TIMEOUT
             }
         return Int(value.rawValue)
     }
@@ -83,6 +99,20 @@ public enum Directive: CaseIterable, Sendable {
         case .rateLimit: "gatehouse.rate-limit"
         case .statusURL: "gatehouse.status-url"
         case .pathChecks: "gatehouse.path-checks"
+        case .login: "gatehouse.login"
+        case .clientID: "gatehouse.client-id"
+        case .clientSecretFile: "gatehouse.client-secret-file"
+        case .tokenEndpointAuth: "gatehouse.token-endpoint-auth"
+        case .sessionKeyFile: "gatehouse.session-key-file"
+        case .providerMetadata: "gatehouse.provider-metadata"
+        case .loginScopes: "gatehouse.login-scopes"
+        case .callbackPath: "gatehouse.callback-path"
+        case .logoutPath: "gatehouse.logout-path"
+        case .postLogoutRedirect: "gatehouse.post-logout-redirect"
+        case .sessionLifetime: "gatehouse.session-lifetime"
+        case .sessionIdleTimeout: "gatehouse.session-idle-timeout"
+        case .signInWorkers: "gatehouse.sign-in-workers"
+        case .signInTimeout: "gatehouse.sign-in-timeout"
         }
     }
 }

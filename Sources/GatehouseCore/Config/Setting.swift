@@ -20,6 +20,7 @@ public final class Setting: Sendable {
         case sources([TokenSource])
         case auditsAll(Bool)
         case limits([RateLimiter.Limit])
+        case signIn(SignInValue)
     }
 
     public let directive: Directive
@@ -44,6 +45,10 @@ public final class Setting: Sendable {
             ConfigError("\(name): expected \(expected), got \(value)")
         }
         switch directive {
+        case .login, .clientID, .clientSecretFile, .tokenEndpointAuth, .sessionKeyFile, .providerMetadata,
+            .loginScopes, .callbackPath, .logoutPath, .postLogoutRedirect, .sessionLifetime, .sessionIdleTimeout,
+            .signInWorkers, .signInTimeout:
+            return Setting(directive: directive, value: .signIn(try SignInSettings.compile(directive, value, offline: offline)))
         case .issuer:
             let issuers = try strings(value, orFail: fail("a string or a list of strings (\"https://idp.example/\")"))
             return Setting(directive: directive, value: .strings(issuers))
