@@ -1,0 +1,124 @@
+"""Browser sign-in plumbing for the tests: a lighttpd whose context signs people in with
+oidc-provider-mock, and a browser stand-in that drives the provider's login form with
+`requests`, keeping cookies itself (a `__Host-` cookie is Secure, which `requests` would not
+send over http, so the tests hold and send them explicitly)."""
+import base64
+import http.cookies
+import os
+import secrets
+import urllib.parse
+
+import requests
+
+from conftest import Lighttpd
+
+CLIENT_ID = "gatehouse-web"
+
+POLICY = """
+gatehouse.login = "enable"
+gatehouse.client-id = "{client_id}"
+gatehouse.client-secret-file = "{secret}"
+gatehouse.session-key-file = "{session_keys}"
+gatehouse.provider-metadata = "{metadata}"
+gatehouse.require = (
+    "/private/" => "authenticated",
+    "/admin/" => "role:admin",
+    "/api/" => "authenticated",
+    "/" => "anonymous",
+)
+"""
+
+
+def write_key_file(path, count=1):
+    with open(path, "w") as f:
+        for _ in range(count):
+            f.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def save_metadata(provider, path):
+    """The provider's discovery document, saved as `gatehouse jwks fetch --metadata-out` saves it."""
+    import subprocess
+    from e2e import GATEHOUSE
+    result = subprocess.run([GATEHOUSE, "jwks", "fetch", "--issuer", provider.issuer, "--out",
+                             path + ".jwks", "--metadata-out", path], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+class SignInSite(Lighttpd):
+    """lighttpd with browser sign-in turned on; `extra` goes after the policy."""
+
+    def __init__(self, folder, backend_port, provider, key_file=None, metadata=None):
+        super().__init__(folder, backend_port, provider.jwks_path)
+        self.values["issuer"] = provider.issuer
+        self.values["audience"] = CLIENT_ID
+        self.key_file = key_file or write_key_file(os.path.join(folder, "session.keys"))
+        self.metadata = metadata or save_metadata(provider, os.path.join(folder, "provider.json"))
+        self.provider = provider
+        self.secret = os.path.join(folder, "client.secret")
+        with open(self.secret, "w") as f:
+            f.write("mock-accepts-any-secret\n")
+        os.makedirs(os.path.join(self.docroot, "private"), exist_ok=True)
+        with open(os.path.join(self.docroot, "private", "page.html"), "w") as f:
+            f.write("private page\n")
+
+    def policy(self, extra=""):
+        return POLICY.format(client_id=CLIENT_ID, session_keys=self.key_file, metadata=self.metadata,
+                             secret=self.secret) + extra
+
+    def url(self, target):
+        return f"http://127.0.0.1:{self.port}{target}"
+
+
+NAVIGATE = {"Accept": "text/html,application/xhtml+xml", "Sec-Fetch-Mode": "navigate"}
+
+
+class Browser:
+    """Holds the cookies lighttpd sets, as a browser holds them, and signs in through the
+    provider's real login form."""
+
+    def __init__(self, site):
+        self.site = site
+        self.cookies = {}
+        self.provider = requests.Session()
+
+    def cookie_header(self):
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def remember(self, response):
+        for line in response.raw.headers.getlist("Set-Cookie"):
+            jar = http.cookies.SimpleCookie()
+            jar.load(line)
+            for name, morsel in jar.items():
+                if morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+
+    def get(self, target, headers=None, method="GET", **kwargs):
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["Cookie"] = self.cookie_header()
+        response = requests.request(method, self.site.url(target), headers=sent, allow_redirects=False,
+                                    timeout=30, **kwargs)
+        self.remember(response)
+        return response
+
+    def authorize(self, location, sub, claims=None):
+        """At the provider: sets the user's claims, posts the login form; returns the callback URL."""
+        self.provider.put(f"{self.site.provider.issuer}/users/{urllib.parse.quote(sub, safe='')}",
+                          json=claims or {}).raise_for_status()
+        self.provider.get(location).raise_for_status()
+        answer = self.provider.post(location, data={"sub": sub}, allow_redirects=False)
+        assert answer.status_code == 302, answer.text[:300]
+        return answer.headers["Location"]
+
+    def sign_in(self, target, sub, claims=None):
+        """Navigates to `target`, signs in, follows the callback; returns the callback's answer."""
+        first = self.get(target, NAVIGATE)
+        assert first.status_code == 302, (first.status_code, first.text)
+        callback = self.authorize(first.headers["Location"], sub, claims)
+        parts = urllib.parse.urlsplit(callback)
+        return self.get(parts.path + "?" + parts.query, NAVIGATE)

@@ -1,0 +1,79 @@
+"""Browser sign-in end to end: the real lighttpd with mod_gatehouse, oidc-provider-mock's real
+login form, the authorization code flow with PKCE, the sealed session cookie."""
+import urllib.parse
+
+import pytest
+
+from sign_in import NAVIGATE, Browser, SignInSite
+
+
+@pytest.fixture
+def site(tmp_path, backend, provider):
+    server = SignInSite(str(tmp_path), backend, provider)
+    server.start(server.policy())
+    yield server
+    server.stop()
+
+
+def test_a_navigation_without_a_session_is_sent_to_the_provider(site):
+    answer = Browser(site).get("/private/page.html?x=1", NAVIGATE)
+    assert answer.status_code == 302
+    location = urllib.parse.urlsplit(answer.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}" == site.provider.issuer
+    query = urllib.parse.parse_qs(location.query)
+    assert query["response_type"] == ["code"] and query["client_id"] == ["gatehouse-web"]
+    assert query["redirect_uri"] == [site.url("/.gatehouse/callback")]
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
+    assert query["scope"] == ["openid profile email"]
+    assert len(query["state"][0]) >= 43 and len(query["nonce"][0]) >= 43
+    cookie = answer.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-gatehouse-login=")
+    for attribute in ("Path=/", "Secure", "HttpOnly", "SameSite=Lax", "Max-Age=600"):
+        assert attribute in cookie
+
+
+@pytest.mark.parametrize("headers,method", [
+    ({"Accept": "application/json"}, "GET"),
+    ({"Accept": "text/html", "Sec-Fetch-Mode": "cors"}, "GET"),
+    ({"Accept": "text/html", "X-Requested-With": "XMLHttpRequest"}, "GET"),
+    ({"Accept": "text/html", "Authorization": "Bearer x.y.z"}, "GET"),
+    (NAVIGATE, "POST"),
+])
+def test_api_calls_and_other_methods_get_401_never_a_redirect(site, headers, method):
+    answer = Browser(site).get("/private/page.html", headers, method=method)
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "Location" not in answer.headers
+
+
+def test_sign_in_end_to_end(site):
+    browser = Browser(site)
+    answer = browser.sign_in("/private/page.html?x=1", "alice", {"roles": ["viewer"], "email": "a@example.org"})
+    assert answer.status_code == 302, site.log()
+    assert answer.headers["Location"] == "/private/page.html?x=1"
+    assert "__Host-gatehouse" in browser.cookies and "__Host-gatehouse-login" not in browser.cookies
+    assert "Secure" in answer.headers["Set-Cookie"] and "HttpOnly" in answer.headers["Set-Cookie"]
+    page = browser.get("/private/page.html", NAVIGATE)
+    assert page.status_code == 200 and page.text == "private page\n"
+    # the same identity reaches the backend as with a bearer token
+    api = browser.get("/api/who", {"Accept": "application/json", "Sec-Fetch-Site": "same-origin"})
+    assert api.status_code == 200, site.log()
+    seen = dict(api.json()["headers"])
+    assert seen.get("X-Auth-Subject") == "alice"
+    # the rules decide for sessions as for tokens
+    assert browser.get("/admin/x", NAVIGATE).status_code == 403
+
+
+def test_logout_clears_the_session_and_goes_to_the_provider(site):
+    browser = Browser(site)
+    assert browser.sign_in("/private/page.html", "bob").status_code == 302
+    answer = browser.get("/.gatehouse/logout", NAVIGATE)
+    assert answer.status_code == 302
+    location = urllib.parse.urlsplit(answer.headers["Location"])
+    query = urllib.parse.parse_qs(location.query)
+    assert location.path.endswith("/end_session")
+    assert query["post_logout_redirect_uri"] == [site.url("/")]
+    assert query["id_token_hint"][0].count(".") == 2
+    assert "__Host-gatehouse" not in browser.cookies
+    again = browser.get("/private/page.html", NAVIGATE)
+    assert again.status_code == 302 and again.headers["Location"].startswith(site.provider.issuer)
