@@ -20,13 +20,11 @@ gatehouse.client-id = "{client_id}"
 gatehouse.client-secret-file = "{secret}"
 gatehouse.session-key-file = "{session_keys}"
 gatehouse.provider-metadata = "{metadata}"
-gatehouse.require = (
-    "/private/" => "authenticated",
-    "/admin/" => "role:admin",
-    "/api/" => "authenticated",
-    "/" => "anonymous",
-)
+gatehouse.require = ( {rules} )
 """
+
+RULES = '"/private/" => "authenticated", "/admin/" => "role:admin", "/api/" => "authenticated", "/" => "anonymous"'
+
 
 
 def write_key_file(path, count=1):
@@ -64,9 +62,9 @@ class SignInSite(Lighttpd):
         with open(os.path.join(self.docroot, "private", "page.html"), "w") as f:
             f.write("private page\n")
 
-    def policy(self, extra=""):
+    def policy(self, extra="", rules=RULES):
         return POLICY.format(client_id=CLIENT_ID, session_keys=self.key_file, metadata=self.metadata,
-                             secret=self.secret) + extra
+                             secret=self.secret, rules=rules) + extra
 
     def url(self, target):
         return f"http://127.0.0.1:{self.port}{target}"
@@ -122,3 +120,61 @@ class Browser:
         callback = self.authorize(first.headers["Location"], sub, claims)
         parts = urllib.parse.urlsplit(callback)
         return self.get(parts.path + "?" + parts.query, NAVIGATE)
+
+
+class SlowTokenEndpoint:
+    """A loopback relay in front of the provider's token endpoint that waits `delay` seconds
+    before passing each request on: a slow identity provider."""
+
+    def __init__(self, provider, delay):
+        import http.server
+        import threading
+        self.delay = delay
+        self.calls = 0
+        self.requests = []  # (headers, body) of each token request
+        relay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                import time
+                relay.calls += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                relay.requests.append((dict(self.headers.items()), body.decode()))
+                time.sleep(relay.delay)
+                forwarded = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+                try:
+                    answer = requests.post(provider.issuer + self.path, data=body, headers=forwarded, timeout=30)
+                    status, payload = answer.status_code, answer.content
+                except requests.RequestException:
+                    status, payload = 502, b""
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/oauth2/token"
+
+    def metadata(self, original, path):
+        """A copy of the provider's saved endpoints with the token endpoint behind this relay."""
+        import json
+        with open(original) as f:
+            document = json.load(f)
+        document["token_endpoint"] = self.url
+        with open(path, "w") as f:
+            json.dump(document, f)
+        return path
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
