@@ -77,3 +77,45 @@ def test_logout_clears_the_session_and_goes_to_the_provider(site):
     assert "__Host-gatehouse" not in browser.cookies
     again = browser.get("/private/page.html", NAVIGATE)
     assert again.status_code == 302 and again.headers["Location"].startswith(site.provider.issuer)
+
+
+def without(policy, directive):
+    return "\n".join(line for line in policy.splitlines() if not line.startswith(directive))
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda p, s: without(p, "gatehouse.client-id"), "gatehouse.login = \"enable\" needs gatehouse.client-id"),
+    (lambda p, s: without(p, "gatehouse.session-key-file"), "needs gatehouse.session-key-file"),
+    (lambda p, s: without(p, "gatehouse.provider-metadata"), "needs gatehouse.provider-metadata"),
+    (lambda p, s: p.replace(s.key_file, s.key_file + ".missing"), "gatehouse.session-key-file: cannot read"),
+    (lambda p, s: p.replace('gatehouse.login = "enable"', 'gatehouse.login = "yes"'),
+     'gatehouse.login: expected "enable" or "disable", got "yes"'),
+    (lambda p, s: p + 'gatehouse.session-lifetime = "forever"\n',
+     'gatehouse.session-lifetime: expected a duration from 1 second to 2592000 seconds'),
+    (lambda p, s: p + 'gatehouse.token-endpoint-auth = "private_key_jwt"\n',
+     'gatehouse.token-endpoint-auth: expected "client_secret_basic", "client_secret_post" or "none"'),
+    (lambda p, s: p + 'gatehouse.token-endpoint-auth = "none"\n',
+     'gatehouse.token-endpoint-auth = "none" sends no secret'),
+    (lambda p, s: p + 'gatehouse.login-scopes = "profile email"\n', 'including "openid"'),
+    (lambda p, s: p + '$HTTP["host"] == "x" { gatehouse.sign-in-workers = 4 }\n',
+     "gatehouse.sign-in-workers is server-wide"),
+])
+def test_lighttpd_tt_refuses_a_login_context_that_cannot_work(tmp_path, backend, provider, change, message):
+    site = SignInSite(str(tmp_path), backend, provider)
+    code, output = site.check(change(site.policy(), site))
+    assert code != 0 and message in output, output
+
+
+def test_lighttpd_tt_refuses_a_key_of_the_wrong_size(tmp_path, backend, provider):
+    site = SignInSite(str(tmp_path), backend, provider)
+    with open(site.key_file, "w") as f:
+        f.write("c2hvcnQ=\n")
+    code, output = site.check(site.policy())
+    assert code != 0 and "line 1: expected the base64 of 32 random bytes" in output, output
+    assert "gatehouse.session-key-file" in output
+
+
+def test_lighttpd_tt_accepts_the_sign_in_configuration(tmp_path, backend, provider):
+    site = SignInSite(str(tmp_path), backend, provider)
+    code, output = site.check(site.policy())
+    assert code == 0, output
