@@ -7,7 +7,7 @@ struct Gatehouse: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatehouse",
         abstract: "Identity-aware authorization for lighttpd: verify tokens and test policies offline.",
-        subcommands: [Verify.self, Check.self, Lint.self, TestCases.self, Audit.self, JWKS.self, Bench.self]
+        subcommands: [Verify.self, Check.self, Lint.self, TestCases.self, Audit.self, JWKS.self, Session.self, Bench.self]
     )
 }
 

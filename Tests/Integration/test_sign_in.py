@@ -1,5 +1,7 @@
 """Browser sign-in end to end: the real lighttpd with mod_gatehouse, oidc-provider-mock's real
 login form, the authorization code flow with PKCE, the sealed session cookie."""
+import base64
+import json
 import urllib.parse
 
 import pytest
@@ -119,3 +121,50 @@ def test_lighttpd_tt_accepts_the_sign_in_configuration(tmp_path, backend, provid
     site = SignInSite(str(tmp_path), backend, provider)
     code, output = site.check(site.policy())
     assert code == 0, output
+
+
+# --- the CLI ---------------------------------------------------------------------------------
+
+def gatehouse(*args, stdin=None):
+    import subprocess
+    from e2e import GATEHOUSE
+    return subprocess.run([GATEHOUSE, *args], capture_output=True, text=True, timeout=60, input=stdin)
+
+
+def test_session_new_key_writes_a_private_key_file_and_rotates(tmp_path):
+    import os
+    import stat
+    path = str(tmp_path / "keys")
+    assert gatehouse("session", "new-key", "--out", path).returncode == 0
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    first = open(path).read()
+    refused = gatehouse("session", "new-key", "--out", path)
+    assert refused.returncode == 2 and "exists" in refused.stderr and open(path).read() == first
+    assert gatehouse("session", "new-key", "--out", path, "--rotate").returncode == 0
+    lines = open(path).read().splitlines()
+    assert len(lines) == 2 and lines[1] == first.strip() and len(base64.b64decode(lines[0])) == 32
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_session_inspect_and_check_read_a_cookie_lighttpd_sealed(site):
+    browser = Browser(site)
+    assert browser.sign_in("/private/page.html", "frank", {"roles": ["viewer"]}).status_code == 302
+    cookie = browser.cookies["__Host-gatehouse"]
+    shown = gatehouse("session", "inspect", "--key-file", site.key_file, "--cookie", cookie, "--json")
+    assert shown.returncode == 0, shown.stderr
+    contents = json.loads(shown.stdout)
+    assert contents["claims"]["sub"] == "frank" and contents["claims"]["roles"] == ["viewer"]
+    assert contents["ended"] is None and contents["has_id_token"] is True
+    assert "nonce" not in contents["claims"] and "aud" not in contents["claims"]
+    later = gatehouse("session", "inspect", "--key-file", site.key_file, "--cookie", cookie,
+                      "--now", str(contents["idle_deadline"]))
+    assert later.returncode == 1 and "idle" in later.stdout
+    tampered = gatehouse("session", "inspect", "--key-file", site.key_file, "--cookie", cookie[:-2] + "AA")
+    assert tampered.returncode == 1 and "does not open" in tampered.stdout
+    config = site.config(site.policy())
+    base = ["check", "--config", config, "--session-key-file", site.key_file, "--session-cookie", cookie]
+    assert gatehouse(*base, "--path", "/private/page.html").returncode == 0
+    assert gatehouse(*base, "--path", "/admin/x").returncode == 1
+    assert gatehouse(*base, "--path", "/api/x", "--method", "POST", "--header", "Origin: https://evil").returncode == 1
+    assert gatehouse(*base, "--path", "/api/x", "--method", "POST", "--host", f"127.0.0.1:{site.port}",
+                     "--header", f"Origin: http://127.0.0.1:{site.port}").returncode == 0

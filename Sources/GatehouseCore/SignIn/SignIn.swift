@@ -1,7 +1,7 @@
 /// Browser sign-in around the decision (docs/browser-sign-in.md): the callback and logout paths,
 /// the session cookie as an identity, cross-site request forgery, and the redirect to the
 /// provider for a browser navigation that has no identity.
-enum SignIn {
+public enum SignIn {
     /// What sign-in does with a request before the rules decide it.
     enum Step {
         /// Answer now (a refused callback, a logout).
@@ -15,7 +15,7 @@ enum SignIn {
     }
 
     /// The origin this request came to: what `redirect_uri` and same-origin checks are made of.
-    static func origin(_ request: HTTPRequest, scheme: String) -> String {
+    public static func origin(_ request: HTTPRequest, scheme: String) -> String {
         "\(scheme == "https" ? "https" : "http")://\(request.host)"
     }
 
@@ -62,7 +62,7 @@ enum SignIn {
 
     /// A state-changing request with a session must come from this origin (the Fetch
     /// standard's Origin, else Sec-Fetch-Site).
-    static func sameOrigin(_ request: HTTPRequest, scheme: String) -> Bool {
+    public static func sameOrigin(_ request: HTTPRequest, scheme: String) -> Bool {
         if let origin = request.header("Origin") { return origin.sameBytes(Self.origin(request, scheme: scheme)) }
         return request.header("Sec-Fetch-Site").map { $0.sameBytes("same-origin") } ?? false
     }
