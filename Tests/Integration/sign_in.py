@@ -15,6 +15,7 @@ from conftest import Lighttpd
 CLIENT_ID = "gatehouse-web"
 
 POLICY = """
+mimetype.assign = ( ".html" => "text/html; charset=utf-8", ".png" => "image/png" )
 gatehouse.login = "enable"
 gatehouse.client-id = "{client_id}"
 gatehouse.client-secret-file = "{secret}"
