@@ -18,7 +18,11 @@ def chromium():
                      # loopback only: any other name fails at once (the provider's page links a CDN)
                      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"):
         options.add_argument(argument)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    # each test's pages come from lighttpd, never from the cache of an earlier sign-in
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+    return driver
 
 
 def wait(driver, condition, timeout=20):

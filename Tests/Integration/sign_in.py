@@ -179,3 +179,25 @@ class SlowTokenEndpoint:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def sign_in_files(provider, folder):
+    """The var. values an example's browser sign-in needs: a client secret, a session key file
+    and the provider's endpoints (saved by `gatehouse jwks fetch --metadata-out`)."""
+    secret = os.path.join(folder, "client.secret")
+    with open(secret, "w") as f:
+        f.write("mock-accepts-any-secret\n")
+    return {"client_id": CLIENT_ID, "client_secret": secret,
+            "session_keys": write_key_file(os.path.join(folder, "session.keys")),
+            "provider_metadata": save_metadata(provider, os.path.join(folder, "provider.json"))}
+
+
+class Origin:
+    """What Browser needs of a site: its URLs and its provider."""
+
+    def __init__(self, port, provider):
+        self.port = port
+        self.provider = provider
+
+    def url(self, target):
+        return f"http://127.0.0.1:{self.port}{target}"

@@ -48,7 +48,8 @@ public final class Setting: Sendable {
         case .login, .clientID, .clientSecretFile, .tokenEndpointAuth, .sessionKeyFile, .providerMetadata,
             .loginScopes, .callbackPath, .logoutPath, .postLogoutRedirect, .sessionLifetime, .sessionIdleTimeout,
             .signInWorkers, .signInTimeout:
-            return Setting(directive: directive, value: .signIn(try SignInSettings.compile(directive, value, offline: offline)))
+            let (signIn, warning) = try SignInSettings.compile(directive, value, offline: offline)
+            return Setting(directive: directive, value: .signIn(signIn), warnings: warning.map { [$0] } ?? [])
         case .issuer:
             let issuers = try strings(value, orFail: fail("a string or a list of strings (\"https://idp.example/\")"))
             return Setting(directive: directive, value: .strings(issuers))

@@ -10,8 +10,9 @@ public enum SignInValue: Sendable {
     case enabled(Bool)
     case secret(String)
     case auth(TokenEndpointAuth)
-    case keys(SessionKeys)
-    case metadata(ProviderMetadata)
+    /// nil: the file could not be read offline (the CLI only; a warning said so).
+    case keys(SessionKeys?)
+    case metadata(ProviderMetadata?)
     case scopes(String)
     case path(String)
     case seconds(Int64)
@@ -26,6 +27,9 @@ public struct SignInSettings: Sendable {
     public var tokenEndpointAuth: TokenEndpointAuth?
     public var keys: SessionKeys?
     public var metadata: ProviderMetadata?
+    /// gatehouse.session-key-file and gatehouse.provider-metadata are set (read or not, offline).
+    var keysConfigured = false
+    var metadataConfigured = false
     public var scopes = "openid profile email"
     public var callbackPath = "/.gatehouse/callback"
     public var logoutPath = "/.gatehouse/logout"
@@ -44,8 +48,8 @@ public struct SignInSettings: Sendable {
         if case .secret(let id)? = value(.clientID) { clientID = id }
         if case .secret(let secret)? = value(.clientSecretFile) { clientSecret = secret }
         if case .auth(let auth)? = value(.tokenEndpointAuth) { tokenEndpointAuth = auth }
-        if case .keys(let keys)? = value(.sessionKeyFile) { self.keys = keys }
-        if case .metadata(let metadata)? = value(.providerMetadata) { self.metadata = metadata }
+        if case .keys(let keys)? = value(.sessionKeyFile) { (self.keys, keysConfigured) = (keys, true) }
+        if case .metadata(let metadata)? = value(.providerMetadata) { (self.metadata, metadataConfigured) = (metadata, true) }
         if case .scopes(let scopes)? = value(.loginScopes) { self.scopes = scopes }
         if case .path(let path)? = value(.callbackPath) { callbackPath = path }
         if case .path(let path)? = value(.logoutPath) { logoutPath = path }
@@ -63,11 +67,11 @@ public struct SignInSettings: Sendable {
         if clientID == nil {
             problems.append("gatehouse.login = \"enable\" needs gatehouse.client-id (the client registered with the provider)")
         }
-        if keys == nil {
+        if !keysConfigured {
             problems.append(
                 "gatehouse.login = \"enable\" needs gatehouse.session-key-file (gatehouse session new-key writes one)")
         }
-        if metadata == nil {
+        if !metadataConfigured {
             problems.append(
                 "gatehouse.login = \"enable\" needs gatehouse.provider-metadata (the provider's endpoints, saved by "
                     + "gatehouse jwks fetch --metadata-out FILE)")
@@ -83,8 +87,19 @@ public struct SignInSettings: Sendable {
         return problems
     }
 
-    /// Compiles a sign-in directive's value (Setting.compile hands these here).
-    static func compile(_ directive: Directive, _ value: ConfigValue, offline: Bool) throws(ConfigError) -> SignInValue {
+    /// Compiles a sign-in directive's value (Setting.compile hands these here), with the warning
+    /// to show when `offline` (the CLI) could not read a file the module will need.
+    static func compile(_ directive: Directive, _ value: ConfigValue, offline: Bool) throws(ConfigError)
+        -> (SignInValue, warning: String?)
+    {
+        var warning: String?
+        let value = try compileValue(directive, value, offline: offline, warning: &warning)
+        return (value, warning)
+    }
+
+    private static func compileValue(
+        _ directive: Directive, _ value: ConfigValue, offline: Bool, warning: inout String?
+    ) throws(ConfigError) -> SignInValue {
         let name = directive.name
         func fail(_ expected: String) -> ConfigError { ConfigError("\(name): expected \(expected), got \(value)") }
         func text() throws(ConfigError) -> String {
@@ -114,7 +129,10 @@ public struct SignInSettings: Sendable {
             } catch let error as ConfigError {
                 throw error
             } catch {
-                if offline { return .secret("(unread)") }
+                if offline {
+                    warning = "\(name): cannot read \(path): \(error) (sign-in cannot be tried offline)"
+                    return .secret("")
+                }
                 throw ConfigError("\(name): cannot read \(path): \(error)")
             }
         case .tokenEndpointAuth:
@@ -127,14 +145,18 @@ public struct SignInSettings: Sendable {
             do {
                 return .keys(try SessionKeys.load(path: path))
             } catch {
-                throw ConfigError("\(name): \(error.description)")
+                guard offline, !FileBytes.exists(path) else { throw ConfigError("\(name): \(error.description)") }
+                warning = "\(name): \(error.description) (sessions cannot be opened offline)"
+                return .keys(nil)
             }
         case .providerMetadata:
             let path = try text()
             do {
                 return .metadata(try ProviderMetadata.load(path: path))
             } catch {
-                throw ConfigError("\(name): \(error.description)")
+                guard offline, !FileBytes.exists(path) else { throw ConfigError("\(name): \(error.description)") }
+                warning = "\(name): \(error.description) (sign-in cannot be tried offline)"
+                return .metadata(nil)
             }
         case .loginScopes:
             let scopes = try text()
