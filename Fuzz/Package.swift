@@ -1,5 +1,5 @@
 // swift-tools-version: 6.2
-// libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer): kept out of the main
+// libFuzzer targets (scripts/fuzz/fuzz.sh builds them with -sanitize=fuzzer): kept out of the main
 // package, whose normal builds cannot link a target without main.
 import PackageDescription
 

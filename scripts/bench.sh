@@ -23,7 +23,7 @@ case "$mode" in
 verify)
     out=build/bench
     mkdir -p "$out"
-    python3 scripts/bench_tokens.py "$out" 1000
+    PYTHONPATH=Tests python3 scripts/bench/bench_tokens.py "$out" 1000
     cc -O2 -o "$out/openssl_verify" scripts/bench/openssl_verify.c -lcrypto
     echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), pinned to core $core"
     echo "openssl: $(openssl version)"

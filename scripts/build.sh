@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 version=$(dpkg-query -W -f='${Version}' lighttpd)
 upstream=${version%%-*}
-src="build/lighttpd-src/lighttpd-${upstream}/src"
+lighttpd_source="build/lighttpd-src/lighttpd-${upstream}"
+src="$lighttpd_source/src"
 [ -f "$src/plugin.h" ] || { echo "build: $src/plugin.h missing: run scripts/setup.sh" >&2; exit 1; }
 # lighttpd's configure: LIGHTTPD_VERSION_ID=0x%x%02x%02x of major.minor.patch (1.4.69 -> 0x10445).
 IFS=. read -r major minor patch <<<"$upstream"
@@ -16,10 +17,19 @@ swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
 swift_static="$swift_bin/../lib/swift_static/linux"
 arch=$(uname -m)
 
-# The CLI's lighttpd.conf reader runs lighttpd's own grammar tables: generated from the
-# fetched source, never committed.
-mkdir -p Sources/LighttpdConfig/Generated
-python3 scripts/gen_parser_tables.py "$src/configparser.c" Sources/LighttpdConfig/Generated/ParserTables.swift
+# The CLI's lighttpd.conf reader runs lighttpd's own grammar tables, committed (so that
+# `swift build` works without the lighttpd source): they must be those of the fetched source.
+tables=Sources/LighttpdConfig/Generated/ParserTables.swift
+fresh=$(mktemp)
+python3 scripts/build/gen_parser_tables.py "$lighttpd_source" "$fresh"
+if ! cmp -s "$fresh" "$tables"; then
+    rm -f "$fresh"
+    echo "build: $tables is not lighttpd $upstream's grammar: run" >&2
+    echo "  python3 scripts/build/gen_parser_tables.py $lighttpd_source $tables" >&2
+    echo "and commit it" >&2
+    exit 1
+fi
+rm -f "$fresh"
 
 # The module's copy of the core, release, under its own scratch path so that
 # `swift test` (which rebuilds with testing enabled) never touches it.
@@ -36,7 +46,9 @@ cc -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
     -c CModule/mod_gatehouse.c -o build/mod_gatehouse.o
 
 printf '{ global: mod_gatehouse_plugin_init; local: *; };\n' > build/exports.map
-cc -shared -o build/mod_gatehouse.so \
+# gold, the linker swiftc uses here: GNU ld cannot make the Swift metadata sections read-only
+# after relocation (no RELRO segment, so lintian's hardening-no-relro).
+cc -shared -fuse-ld=gold -o build/mod_gatehouse.so \
     build/mod_gatehouse.o \
     .build-module/release/libGatehouseCore.a \
     "$swift_static/$arch/swiftrt.o" \

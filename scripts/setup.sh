@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 # chromium and chromium-driver: the browser sign-in tests drive a real, headless browser.
 for pkg in lighttpd libssl-dev libjansson-dev libpcre2-dev libcurl4-openssl-dev dpkg-dev curl valgrind \
-    chromium chromium-driver; do
+        lintian man-db iproute2 chromium chromium-driver; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 

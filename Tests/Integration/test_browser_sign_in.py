@@ -8,8 +8,10 @@ import pytest
 import requests
 from selenium.webdriver.common.by import By
 
-from browser import chromium, screenshot, sign_in_at_provider, wait
-from sign_in import SignInSite
+from gatehouse_testkit.browser import chromium, screenshot, sign_in_at_provider, wait
+from gatehouse_testkit.sign_in import SignInSite
+
+pytestmark = pytest.mark.e2e
 
 APP = """<!doctype html>
 <html><head><title>private app</title></head>

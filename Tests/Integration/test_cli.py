@@ -1,12 +1,10 @@
 """`gatehouse verify` against tokens minted by PyJWT: output and exit codes."""
 import json
-import os
 import subprocess
 import time
 
-from conftest import AUDIENCE, ISSUER, ROOT
-
-GATEHOUSE = os.path.join(ROOT, "build", "gatehouse")
+from gatehouse_testkit.paths import GATEHOUSE
+from gatehouse_testkit.tokens import AUDIENCE, ISSUER
 
 
 def verify(keys, *args, stdin=None):

@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-from conftest import ROOT
-from e2e import guarded
+from gatehouse_testkit.e2e import guarded
+from gatehouse_testkit.paths import ROOT
+
+pytestmark = pytest.mark.e2e
 
 STANDIN = os.path.join(ROOT, "examples", "backends", "cassandra_rest_standin.py")
 

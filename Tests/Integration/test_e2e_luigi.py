@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-from e2e import guarded
-from sign_in import NAVIGATE, Browser, Origin, sign_in_files
+from gatehouse_testkit.e2e import guarded
+from gatehouse_testkit.sign_in import NAVIGATE, Browser, Origin, sign_in_files
+
+pytestmark = pytest.mark.e2e
 
 HERE = os.path.dirname(__file__)
 
@@ -166,7 +168,7 @@ def test_the_visualiser_in_chromium_signed_in_as_a_viewer_then_an_operator(luigi
     (the visualiser's GET RPC, with its jQuery) is refused for a viewer and allowed for an operator."""
     import requests
     from selenium.webdriver.common.by import By
-    from browser import chromium, screenshot, sign_in_at_provider, wait
+    from gatehouse_testkit.browser import chromium, screenshot, sign_in_at_provider, wait
     site, tap = luigi
     home = f"http://127.0.0.1:{site.port}/static/visualiser/index.html"
     driver = chromium()

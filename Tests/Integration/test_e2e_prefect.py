@@ -6,8 +6,10 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
-from e2e import guarded
+from gatehouse_testkit.e2e import guarded
+from gatehouse_testkit.paths import ROOT
+
+pytestmark = pytest.mark.e2e
 
 PREFECT = os.path.join(ROOT, "build", "venv-prefect", "bin", "prefect")
 

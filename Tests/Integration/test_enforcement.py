@@ -10,7 +10,7 @@ import time
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from test_module import raw_request, seen_headers
+from gatehouse_testkit.lighttpd import raw_request
 
 RULES = """
 gatehouse.require = (

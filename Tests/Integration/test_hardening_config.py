@@ -1,13 +1,11 @@
 """Configuration that should not start, and settings a client could choose: `lighttpd -tt` (the module's
 set_defaults) and `gatehouse lint` (the CLI) each refuse or warn, naming the directive and the value."""
-import os
 import subprocess
 
 import pytest
 
-from conftest import ROOT
+from gatehouse_testkit.paths import GATEHOUSE
 
-GATEHOUSE = os.path.join(ROOT, "build", "gatehouse")
 
 POLICY = 'gatehouse.require = ( "/api/public/" => "anonymous", "/api/" => "role:admin" )\n'
 

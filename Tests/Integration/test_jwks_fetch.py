@@ -12,9 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from conftest import ROOT
-
-GATEHOUSE = os.path.join(ROOT, "build", "gatehouse")
+from gatehouse_testkit.paths import GATEHOUSE
 
 
 def public_jwk(key, **members):
@@ -75,6 +73,7 @@ def fetch(issuer, out, *extra):
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.e2e  # starts the real provider
 def test_the_real_providers_keys_are_written_once_and_left_alone_when_unchanged(provider, tmp_path):
     out = tmp_path / "jwks.json"
     first = fetch(provider.issuer, out)

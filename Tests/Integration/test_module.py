@@ -3,36 +3,9 @@ with tokens minted by PyJWT (an implementation Gatehouse did not write)."""
 import base64
 import json
 import os
-import socket
 
-POLICY = """
-gatehouse.require = (
-    "/api/public/" => "anonymous",
-    "/api/" => "role:admin",
-    "GET /api/reports/" => "role:viewer or role:admin",
-    "/cgi/" => "authenticated",
-    "/index.html" => "authenticated",
-)
-"""
-
-
-def seen_headers(response):
-    """The headers the echo backend received, name -> list of values."""
-    received = {}
-    for name, value in response.json()["headers"]:
-        received.setdefault(name.lower(), []).append(value)
-    return received
-
-
-def raw_request(port, lines):
-    """Sends a hand-written HTTP/1.1 request (for what HTTP clients refuse to send)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    status_line = data.split(b"\r\n", 1)[0].decode()
-    return int(status_line.split()[1]), data.decode(errors="replace")
+from gatehouse_testkit.lighttpd import POLICY, free_port, raw_request, seen_headers
+from gatehouse_testkit.paths import GATEHOUSE
 
 
 def test_no_token_is_refused_with_a_bearer_challenge(lighttpd):
@@ -300,7 +273,6 @@ def test_fastcgi_backends_get_the_identity_in_their_environment(lighttpd, keys):
     import subprocess
     import sys
     import time
-    from conftest import free_port
     port = free_port()
     backend = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "fastcgi_backend.py"),
                                 str(port)])
@@ -333,7 +305,6 @@ def test_fastcgi_backends_get_the_identity_in_their_environment(lighttpd, keys):
 def test_the_audit_log_records_decisions_in_a_hash_chain(lighttpd, keys, tmp_path):
     import hashlib
     import subprocess
-    from conftest import ROOT
     audit = tmp_path / "audit.log"
     lighttpd.start(POLICY + f'gatehouse.audit-log = "{audit}"\ngatehouse.audit-events = "all"\n')
     admin = keys.mint(roles=["admin"], jti="token-1")
@@ -356,19 +327,18 @@ def test_the_audit_log_records_decisions_in_a_hash_chain(lighttpd, keys, tmp_pat
         body = line[:line.rindex(',"chain":')] + "}"
         assert record["chain"] == hashlib.sha256((previous + body).encode()).hexdigest()
         previous = record["chain"]
-    gatehouse = os.path.join(ROOT, "build", "gatehouse")
-    assert subprocess.run([gatehouse, "audit", "verify", str(audit)], capture_output=True).returncode == 0
+    assert subprocess.run([GATEHOUSE, "audit", "verify", str(audit)], capture_output=True).returncode == 0
     # a restarted lighttpd goes on with the chain
     lighttpd.start(POLICY + f'gatehouse.audit-log = "{audit}"\n')  # refusals only
     assert lighttpd.get("/api/flows", token=admin).status_code == 200
     assert lighttpd.get("/api/flows").status_code == 401
     lighttpd.stop()
     assert len(audit.read_text().splitlines()) == 4
-    result = subprocess.run([gatehouse, "audit", "verify", str(audit)], capture_output=True, text=True)
+    result = subprocess.run([GATEHOUSE, "audit", "verify", str(audit)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
     tampered = audit.read_text().replace('"status":403', '"status":200')
     audit.write_text(tampered)
-    result = subprocess.run([gatehouse, "audit", "verify", str(audit)], capture_output=True, text=True)
+    result = subprocess.run([GATEHOUSE, "audit", "verify", str(audit)], capture_output=True, text=True)
     assert result.returncode == 1 and "line 2:" in result.stdout
 
 
@@ -462,13 +432,11 @@ def test_the_audit_file_is_reopened_on_sighup_like_the_access_log(lighttpd, tmp_
     assert len((tmp_path / "audit.log.1").read_text().splitlines()) == 1
     assert json.loads(audit.read_text().splitlines()[0])["reason"] == "no_token"
     import subprocess
-    from conftest import ROOT
-    gatehouse = os.path.join(ROOT, "build", "gatehouse")
-    both = subprocess.run([gatehouse, "audit", "verify", str(tmp_path / "audit.log.1"), str(audit)],
+    both = subprocess.run([GATEHOUSE, "audit", "verify", str(tmp_path / "audit.log.1"), str(audit)],
                           capture_output=True, text=True)
     assert both.returncode == 0 and "2 lines" in both.stdout  # the chain runs on across the rotation
-    alone = subprocess.run([gatehouse, "audit", "verify", str(audit)], capture_output=True, text=True)
+    alone = subprocess.run([GATEHOUSE, "audit", "verify", str(audit)], capture_output=True, text=True)
     assert alone.returncode == 1
     previous = json.loads((tmp_path / "audit.log.1").read_text())["chain"]
-    after = subprocess.run([gatehouse, "audit", "verify", "--after", previous, str(audit)], capture_output=True)
+    after = subprocess.run([GATEHOUSE, "audit", "verify", "--after", previous, str(audit)], capture_output=True)
     assert after.returncode == 0

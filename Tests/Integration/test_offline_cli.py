@@ -6,9 +6,8 @@ import os
 import socket
 import subprocess
 
-from conftest import ROOT
+from gatehouse_testkit.paths import GATEHOUSE, ROOT
 
-GATEHOUSE = os.path.join(ROOT, "build", "gatehouse")
 LUIGI = os.path.join(ROOT, "examples", "luigi.conf")
 OPERATOR = json.dumps({"sub": "otto", "roles": ["operator"]})
 
@@ -53,7 +52,7 @@ def test_lint_offline_warns_where_lint_and_lighttpd_refuse(lighttpd, tmp_path):
 
 def sign_in_defines(folder):
     """--define values for the example's browser sign-in files, written here."""
-    from sign_in import write_key_file
+    from gatehouse_testkit.sign_in import write_key_file
     secret, metadata = os.path.join(folder, "secret"), os.path.join(folder, "provider.json")
     with open(secret, "w") as f:
         f.write("s3cret\n")

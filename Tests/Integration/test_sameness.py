@@ -18,9 +18,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import ROOT
+from gatehouse_testkit.paths import GATEHOUSE
 
-GATEHOUSE = os.path.join(ROOT, "build", "gatehouse")
 
 POLICY = """
 proxy.server = ( "" => (( "host" => "127.0.0.1", "port" => {backend} )) )

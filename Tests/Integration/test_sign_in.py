@@ -6,7 +6,7 @@ import urllib.parse
 
 import pytest
 
-from sign_in import NAVIGATE, Browser, SignInSite
+from gatehouse_testkit.sign_in import NAVIGATE, Browser, SignInSite
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_lighttpd_tt_accepts_the_sign_in_configuration(tmp_path, backend, provid
 
 def gatehouse(*args, stdin=None):
     import subprocess
-    from e2e import GATEHOUSE
+    from gatehouse_testkit.paths import GATEHOUSE
     return subprocess.run([GATEHOUSE, *args], capture_output=True, text=True, timeout=60, input=stdin)
 
 

@@ -9,7 +9,7 @@ import urllib.parse
 import pytest
 import requests
 
-from sign_in import NAVIGATE, Browser, SignInSite, SlowTokenEndpoint, write_key_file
+from gatehouse_testkit.sign_in import NAVIGATE, Browser, SignInSite, SlowTokenEndpoint, write_key_file
 
 
 @pytest.fixture

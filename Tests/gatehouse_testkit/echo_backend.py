@@ -2,7 +2,7 @@
 """A backend that answers every request with the method, path and headers it
 received, as JSON: what the integration tests and the demo put behind lighttpd.
 
-    python3 echo_backend.py PORT
+    python3 -m gatehouse_testkit.echo_backend PORT   (with PYTHONPATH=Tests)
 """
 import http.server
 import json

@@ -5,7 +5,7 @@ file is rewritten, so the module reloads it, and lighttpd gets SIGUSR1, a
 graceful restart that unloads and reloads every module), stops lighttpd and
 reports what valgrind found. Exits 1 on any definite leak or memory error.
 
-    python3 scripts/valgrind.py [REQUESTS]
+    PYTHONPATH=Tests python3 scripts/evidence/valgrind.py [REQUESTS]   (scripts/evidence/valgrind.sh builds first)
 """
 import os
 import re
@@ -14,12 +14,10 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(ROOT, "Tests", "Integration"))
+import requests
 
-import requests  # noqa: E402
-from conftest import Keys, Lighttpd  # noqa: E402
-from test_module import POLICY  # noqa: E402
+from gatehouse_testkit.lighttpd import POLICY, Lighttpd
+from gatehouse_testkit.tokens import Keys
 
 count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 folder = tempfile.mkdtemp(prefix="gatehouse-valgrind-")

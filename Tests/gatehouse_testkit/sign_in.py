@@ -10,7 +10,7 @@ import urllib.parse
 
 import requests
 
-from conftest import Lighttpd
+from gatehouse_testkit.lighttpd import Lighttpd
 
 CLIENT_ID = "gatehouse-web"
 
@@ -39,7 +39,7 @@ def write_key_file(path, count=1):
 def save_metadata(provider, path):
     """The provider's discovery document, saved as `gatehouse jwks fetch --metadata-out` saves it."""
     import subprocess
-    from e2e import GATEHOUSE
+    from gatehouse_testkit.paths import GATEHOUSE
     result = subprocess.run([GATEHOUSE, "jwks", "fetch", "--issuer", provider.issuer, "--out",
                              path + ".jwks", "--metadata-out", path], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -3,10 +3,11 @@
 # (oidc-provider-mock) on 127.0.0.1:9400, its keys fetched with `gatehouse jwks fetch`, the
 # backend on loopback, and lighttpd + mod_gatehouse on 127.0.0.1:8080 with examples/NAME.conf
 # (its var. lines pointed at all this). Prints tokens from the provider and curl commands.
-#   scripts/example.sh luigi|prefect|pulsar|cassandra-api|dataflow-trigger
-#   scripts/example.sh stop
+#   scripts/examples/example.sh luigi|prefect|pulsar|cassandra-api|dataflow-trigger
+#   scripts/examples/example.sh stop
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
+export PYTHONPATH="$PWD/Tests"   # the helper package scripts and tests share (Tests/gatehouse_testkit)
 run="$PWD/build/example"
 issuer="http://127.0.0.1:9400"
 
@@ -55,7 +56,7 @@ dataflow-trigger)
     refused=(bill '{"flows": "nightly-billing"}')
     try="curl -i http://127.0.0.1:8080/flows/etl/runs -H 'Content-Type: application/json' -d '{\"parameters\": {}}'" ;;
 *)
-    echo "usage: scripts/example.sh luigi|prefect|pulsar|cassandra-api|dataflow-trigger|stop" >&2
+    echo "usage: scripts/examples/example.sh luigi|prefect|pulsar|cassandra-api|dataflow-trigger|stop" >&2
     exit 2 ;;
 esac
 
@@ -85,12 +86,12 @@ start() {  # NAME PORT COMMAND...
 start provider 9400 python3 -m oidc_provider_mock -H 127.0.0.1 -p 9400
 build/gatehouse jwks fetch --issuer "$issuer" --out "$run/jwks.json"
 start backend "$port" "${backend[@]}"
-python3 scripts/examples.py config "$name" "$run/$name.conf" \
+python3 scripts/examples/examples.py config "$name" "$run/$name.conf" \
     listen_port=8080 "issuer=$issuer" "jwks=$run/jwks.json" "state_dir=$run"
 /usr/sbin/lighttpd -tt -m build/modules -f "$run/$name.conf"
 start lighttpd 8080 /usr/sbin/lighttpd -D -m build/modules -f "$run/$name.conf"
 
-token() { python3 scripts/examples.py token --issuer "$issuer" --audience "$audience" --sub "$1" --claims "$2"; }
+token() { python3 scripts/examples/examples.py token --issuer "$issuer" --audience "$audience" --sub "$1" --claims "$2"; }
 good=$(token "${allowed[@]}")
 bad=$(token "${refused[@]}")
 # The status lighttpd answers to $try with more curl arguments: sent, not written by hand.
@@ -111,6 +112,6 @@ $try -H 'Authorization: Bearer $bad'
 $try
 
 More tokens (claims as JSON):
-  python3 scripts/examples.py token --issuer $issuer --audience $audience --sub SUB --claims '{"roles": ["…"]}'
-Stop it with: scripts/example.sh stop
+  PYTHONPATH=Tests python3 scripts/examples/examples.py token --issuer $issuer --audience $audience --sub SUB --claims '{"roles": ["…"]}'
+Stop it with: scripts/examples/example.sh stop
 MSG

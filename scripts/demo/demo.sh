@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Demo: lighttpd + mod_gatehouse on 127.0.0.1:8080 with lighttpd.conf.example,
 # an echo backend on 127.0.0.1:8081, and freshly minted tokens to try.
-#   scripts/demo.sh        install, build, start, print curl commands
-#   scripts/demo.sh stop   stop the demo
+#   scripts/demo/demo.sh        install, build, start, print curl commands
+#   scripts/demo/demo.sh stop   stop the demo
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
+export PYTHONPATH="$PWD/Tests"   # the helper package scripts and tests share (Tests/gatehouse_testkit)
 demo="$PWD/build/demo"
 
 stop() {
@@ -21,13 +22,13 @@ bash scripts/setup.sh
 bash scripts/build.sh
 stop
 mkdir -p "$demo/www/public"
-python3 scripts/demo_token.py init "$demo"
+python3 scripts/demo/demo_token.py init "$demo"
 echo "<h1>Only for people with a valid token</h1>" > "$demo/www/index.html"
 echo "<h1>Public</h1>" > "$demo/www/public/index.html"
 
 export GATEHOUSE_DEMO="$demo"
 /usr/sbin/lighttpd -tt -m build/modules -f lighttpd.conf.example
-nohup python3 Tests/Integration/echo_backend.py 8081 >/dev/null 2>&1 &
+nohup python3 -m gatehouse_testkit.echo_backend 8081 >/dev/null 2>&1 &
 echo $! > "$demo/backend.pid"
 nohup /usr/sbin/lighttpd -D -m build/modules -f lighttpd.conf.example >"$demo/lighttpd.out" 2>&1 &
 echo $! > "$demo/lighttpd.pid"
@@ -36,13 +37,13 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-admin=$(python3 scripts/demo_token.py mint "$demo" alice admin)
-viewer=$(python3 scripts/demo_token.py mint "$demo" bob viewer)
+admin=$(python3 scripts/demo/demo_token.py mint "$demo" alice admin)
+viewer=$(python3 scripts/demo/demo_token.py mint "$demo" bob viewer)
 cat <<MSG
 
 Gatehouse demo running: lighttpd on http://127.0.0.1:8080 (error log: $demo/error.log)
 Tokens are valid for one hour; mint more with:
-  python3 scripts/demo_token.py mint $demo SUBJECT ROLE[,ROLE]
+  PYTHONPATH=Tests python3 scripts/demo/demo_token.py mint $demo SUBJECT ROLE[,ROLE]
 
 # 200: alice is an admin; the backend echoes the X-Auth-Subject it received
 curl -i http://127.0.0.1:8080/api/flows -d '{"flow":"etl"}' -H 'Authorization: Bearer $admin'
@@ -59,5 +60,5 @@ curl -i http://127.0.0.1:8080/api/flows
 # 200: public pages need no token
 curl -i http://127.0.0.1:8080/public/
 
-Stop it with: scripts/demo.sh stop
+Stop it with: scripts/demo/demo.sh stop
 MSG

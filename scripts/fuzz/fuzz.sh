@@ -3,10 +3,9 @@
 # lighttpd.conf reader, FUZZ_SECONDS each (default 600), in parallel. Seeds come from the
 # test fixtures; corpora and crash files stay under build/fuzz/ (never committed).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SECONDS:-600}
 bash scripts/setup.sh >/dev/null
-bash scripts/build.sh >/dev/null   # generates LighttpdConfig's grammar tables
 (cd Fuzz && swift build -c release --scratch-path ../.build-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld)
 

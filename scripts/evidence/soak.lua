@@ -1,4 +1,4 @@
--- wrk script for scripts/soak.sh: rotates through the requests of the file SOAK_REQUESTS
+-- wrk script for scripts/evidence/soak.sh: rotates through the requests of the file SOAK_REQUESTS
 -- (one Authorization value a line, or "-" for none) and counts every response status.
 local threads = {}
 

@@ -1,7 +1,7 @@
-"""End-to-end plumbing: a real OpenID Connect provider (oidc-provider-mock), real or stand-in
-backends started as their own processes, a header tap that records what reaches each backend,
-and lighttpd running one of the complete configurations in examples/ as it is written, with only
-its installation-specific `var.` lines changed. Every request a test sends is also decided
+"""End-to-end plumbing: real or stand-in backends started as their own processes (as the
+provider is, provider.py), a header tap that records what reaches each backend, and lighttpd
+running one of the complete configurations in examples/ as it is written, with only its
+installation-specific `var.` lines changed. Every request a test sends is also decided
 offline by `gatehouse check` on the same file, which must agree with lighttpd."""
 import contextlib
 import http.client
@@ -9,90 +9,15 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
-import time
 import urllib.parse
 
 import requests
 
-from conftest import LIGHTTPD, MODULES, ROOT, free_port
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from examples import configure, login  # noqa: E402
-
-GATEHOUSE = os.path.join(ROOT, "build", "gatehouse")
-
-
-def wait_for_port(port, process, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not listen on {port} within {timeout} s")
-
-
-class Service:
-    """A backend or provider process, its output in a log file, stopped by its PID."""
-
-    def __init__(self, name, argv, port, folder, env=None, timeout=60):
-        self.name, self.port = name, port
-        self.log_path = os.path.join(folder, f"{name}.log")
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=folder,
-                                        env={**os.environ, **(env or {})}, start_new_session=True)
-        try:
-            wait_for_port(port, self.process, name, timeout)
-        except RuntimeError as error:
-            self.stop()
-            raise RuntimeError(f"{error}: {self.output()}") from None
-
-    def output(self):
-        with open(self.log_path) as f:
-            return f.read()[-4000:]
-
-    def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait()
-        self.log.close()
-
-
-class Provider:
-    """oidc-provider-mock on loopback. Tokens come from its authorization-code flow with PKCE
-    (RFC 7636), driven as a browser would (scripts/examples.py): the ID token it issues is an
-    RS256 JWT signed with the provider's own key, carrying the user's claims, with the client id
-    as audience. Its keys are in `jwks_path`, written by `gatehouse jwks fetch` as an
-    administrator runs it."""
-
-    def __init__(self, folder):
-        port = free_port()
-        self.issuer = f"http://127.0.0.1:{port}"
-        self.service = Service("oidc-provider", [sys.executable, "-m", "oidc_provider_mock", "-H", "127.0.0.1",
-                                                 "-p", str(port)], port, folder)
-        self.session = requests.Session()
-        self.jwks_path = os.path.join(folder, "jwks.json")
-        fetched = subprocess.run([GATEHOUSE, "jwks", "fetch", "--issuer", self.issuer, "--out", self.jwks_path],
-                                 capture_output=True, text=True, timeout=60)
-        if fetched.returncode != 0:
-            self.stop()
-            raise RuntimeError(f"gatehouse jwks fetch failed: {fetched.stderr}")
-
-    def token(self, sub, audience, **claims):
-        """Logs `sub` in with these claims (roles, groups, tenant, flows…) and returns the ID token."""
-        return login(self.issuer, audience, sub, claims, self.session)
-
-    def stop(self):
-        self.service.stop()
+from gatehouse_testkit.examples import configure
+from gatehouse_testkit.lighttpd import free_port
+from gatehouse_testkit.paths import GATEHOUSE, LIGHTTPD, MODULES
+from gatehouse_testkit.provider import Service, wait_for_port
 
 
 class HeaderTap:

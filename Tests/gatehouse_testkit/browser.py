@@ -7,7 +7,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "build", "screenshots")
+from gatehouse_testkit.paths import ROOT
+
+SCREENSHOTS = os.path.join(ROOT, "build", "screenshots")
 
 
 def chromium():

@@ -4,7 +4,7 @@ never dies: mutations of a valid token (bytes changed, inserted, deleted, repeat
 and non-ASCII bytes included) and tokens built from odd JOSE headers and claims, in the
 Authorization header, a cookie or the query string. Prints the count of each status.
 
-    python3 scripts/fuzz_http.py [SECONDS]
+    PYTHONPATH=Tests python3 scripts/fuzz/fuzz_http.py [SECONDS]   (after scripts/build.sh)
 """
 import base64
 import json
@@ -15,11 +15,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(ROOT, "Tests", "Integration"))
-
-from conftest import Keys, Lighttpd  # noqa: E402
-from test_module import POLICY  # noqa: E402
+from gatehouse_testkit.lighttpd import POLICY, Lighttpd
+from gatehouse_testkit.tokens import Keys
 
 ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ,\t\x00\x7f\xff\"\\"
 

@@ -4,15 +4,16 @@
 # tokens; fails if any response has a status other than the expected 200, 401 and 403, or
 # if lighttpd does not survive.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
+export PYTHONPATH="$PWD/Tests"   # the helper package scripts and tests share (Tests/gatehouse_testkit)
 DURATION=${DURATION:-60}
 CONNECTIONS=${CONNECTIONS:-256}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 [ -f build/mod_gatehouse.so ] || bash scripts/build.sh
 exec python3 - "$DURATION" "$CONNECTIONS" <<'PY'
 import os, subprocess, sys, tempfile
-sys.path.insert(0, os.path.join(os.getcwd(), "Tests", "Integration"))
-from conftest import Keys, Lighttpd
+from gatehouse_testkit.lighttpd import Lighttpd
+from gatehouse_testkit.tokens import Keys
 duration, connections = sys.argv[1], sys.argv[2]
 folder = tempfile.mkdtemp(prefix="gatehouse-soak-")
 keys = Keys(folder)
@@ -24,7 +25,7 @@ lines += [f"Bearer {keys.mint(key=keys.other, roles=['admin'])}", f"Bearer {keys
 requests_file = os.path.join(folder, "requests.txt")
 with open(requests_file, "w") as f:
     f.write("\n".join(lines) + "\n")
-result = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", "scripts/bench/soak.lua",
+result = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", "scripts/evidence/soak.lua",
                          f"http://127.0.0.1:{server.port}/"], capture_output=True, text=True,
                         env=dict(os.environ, SOAK_REQUESTS=requests_file))
 alive = server.process.poll() is None

@@ -2,8 +2,8 @@
 """Demo identity provider: makes a signing key and its JWKS, and mints tokens
 with PyJWT, the way a real provider (Keycloak, Okta, Azure AD…) would.
 
-    demo_token.py init DIR
-    demo_token.py mint DIR SUBJECT ROLE[,ROLE…] [--lifetime SECONDS]
+    PYTHONPATH=Tests python3 scripts/demo/demo_token.py init DIR
+    PYTHONPATH=Tests python3 scripts/demo/demo_token.py mint DIR SUBJECT ROLE[,ROLE…] [--lifetime SECONDS]
 """
 import argparse
 import json
@@ -13,7 +13,8 @@ import time
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
+
+from gatehouse_testkit.tokens import public_jwk
 
 ISSUER = "https://idp.demo.test/"
 AUDIENCE = "demo-api"
@@ -28,8 +29,7 @@ def init(folder):
         f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption()))
     os.chmod(key_path, 0o600)
-    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-    jwk.update(kid="demo-1", alg="RS256", use="sig")
+    jwk = public_jwk(key, "demo-1", "RS256", use="sig")
     with open(os.path.join(folder, "jwks.json"), "w") as f:
         json.dump({"keys": [jwk]}, f, indent=1)
 
