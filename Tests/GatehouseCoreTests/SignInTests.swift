@@ -132,6 +132,14 @@ struct SignInTests {
         #expect(result.log.contains { $0.text.contains("ID token") })
     }
 
+    @Test("state and nonce compare every byte", arguments: [
+        ("abcdefgh", "abcdefgh", true), ("abcdefgh", "abcdefgX", false), ("abcdefgh", "Xbcdefgh", false),
+        ("abcdefgh", "abcdefg", false), ("", "", true),
+    ])
+    func constantTimeEquality(_ a: String, _ b: String, _ equal: Bool) {
+        #expect(SignIn.constantTimeEqual(a, b) == equal)
+    }
+
     @Test func formEncodingRoundTrips() {
         let pairs = [("a b", "c&d=e"), ("ü", "+%")]
         let decoded = FormEncoding.decode(FormEncoding.encode(pairs))
