@@ -5,6 +5,7 @@ import json
 import urllib.parse
 
 import pytest
+import requests
 
 from gatehouse_testkit.sign_in import NAVIGATE, Browser, SignInSite
 
@@ -168,3 +169,27 @@ def test_session_inspect_and_check_read_a_cookie_lighttpd_sealed(site):
     assert gatehouse(*base, "--path", "/api/x", "--method", "POST", "--header", "Origin: https://evil").returncode == 1
     assert gatehouse(*base, "--path", "/api/x", "--method", "POST", "--host", f"127.0.0.1:{site.port}",
                      "--header", f"Origin: http://127.0.0.1:{site.port}").returncode == 0
+
+
+def test_the_cookie_format_is_the_documented_one(site):
+    """Python's AES-GCM opens a session lighttpd sealed, and lighttpd accepts one Python sealed."""
+    import time
+    from gatehouse_testkit.sign_in import first_key, seal, unseal
+    key = first_key(site.key_file)
+    browser = Browser(site)
+    assert browser.sign_in("/private/page.html", "heidi", {"roles": ["viewer"]}).status_code == 302
+    contents = unseal(key, "__Host-gatehouse", browser.cookies["__Host-gatehouse"])
+    assert contents["v"] == 1 and contents["claims"]["sub"] == "heidi" and contents["idt"].count(".") == 2
+    assert contents["exp"] - contents["idle"] == 7 * 3600
+    now = int(time.time())
+    forged = seal(key, "__Host-gatehouse", {"v": 1, "exp": now + 60, "idle": now + 60,
+                                            "claims": {"sub": "ivan", "iss": site.provider.issuer}})
+    answer = requests.get(site.url("/api/who"), headers={"Cookie": f"__Host-gatehouse={forged}"}, timeout=10)
+    assert answer.status_code == 200 and ["X-Auth-Subject", "ivan"] in answer.json()["headers"]
+    # sealed for the login cookie's name, the same contents are no session
+    other = seal(key, "__Host-gatehouse-login", {"v": 1, "exp": now + 60, "idle": now + 60, "claims": {"sub": "x"}})
+    assert requests.get(site.url("/api/who"), headers={"Cookie": f"__Host-gatehouse={other}"},
+                        timeout=10).status_code == 401
+    ended = seal(key, "__Host-gatehouse", {"v": 1, "exp": now + 60, "idle": now - 1, "claims": {"sub": "ivan"}})
+    assert requests.get(site.url("/api/who"), headers={"Cookie": f"__Host-gatehouse={ended}"},
+                        timeout=10).status_code == 401

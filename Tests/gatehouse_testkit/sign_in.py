@@ -201,3 +201,28 @@ class Origin:
 
     def url(self, target):
         return f"http://127.0.0.1:{self.port}{target}"
+
+
+def seal(key, name, contents):
+    """A cookie value sealed as Gatehouse seals it (docs/browser-sign-in.md, "What the cookie
+    holds"), with Python's `cryptography`: an independent implementation of the format."""
+    import hashlib
+    import json
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, json.dumps(contents, separators=(",", ":")).encode(), name.encode())
+    raw = bytes([hashlib.sha256(key).digest()[0]]) + nonce + sealed
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def unseal(key, name, value):
+    """The contents of a cookie value Gatehouse sealed, opened with Python's `cryptography`."""
+    import json
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    return json.loads(AESGCM(key).decrypt(raw[1:13], raw[13:], name.encode()))
+
+
+def first_key(path):
+    with open(path) as f:
+        return base64.b64decode(f.readline().strip())
