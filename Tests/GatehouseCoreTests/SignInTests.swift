@@ -163,3 +163,132 @@ struct SignInTests {
         }
     }
 }
+
+@Suite("Sign-in around a decision: sessions, idle deadline, callbacks, logout")
+struct SignInStepTests {
+    static let folder: String = {
+        let path = NSTemporaryDirectory() + "gatehouse-sign-in-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let key = Data(SessionTests.keys().keys[0]).base64EncodedString()
+        FileManager.default.createFile(atPath: path + "/keys", contents: Data((key + "\n").utf8))
+        let metadata = #"{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/auth","#
+            + #""token_endpoint":"https://idp.example/token","end_session_endpoint":"https://idp.example/logout"}"#
+        FileManager.default.createFile(atPath: path + "/provider.json", contents: Data(metadata.utf8))
+        return path
+    }()
+
+    static func configuration() throws -> Configuration {
+        var configuration = Configuration()
+        configuration[.login] = try Setting.compile(.login, .string("enable"))
+        configuration[.clientID] = try Setting.compile(.clientID, .string("web"))
+        configuration[.tokenEndpointAuth] = try Setting.compile(.tokenEndpointAuth, .string("none"))
+        configuration[.sessionKeyFile] = try Setting.compile(.sessionKeyFile, .string(folder + "/keys"))
+        configuration[.providerMetadata] = try Setting.compile(.providerMetadata, .string(folder + "/provider.json"))
+        configuration[.require] = try Setting.compile(.require, .list([("/", .string("authenticated"))]))
+        #expect(configuration.signIn.problems().isEmpty)
+        return configuration
+    }
+
+    static func request(
+        _ method: String = "GET", _ path: String = "/app", query: String = "", cookie: String?,
+        headers: [String: String] = [:]
+    ) -> HTTPRequest {
+        var all = headers
+        if let cookie { all["Cookie"] = cookie }
+        return HTTPRequest(method: method, path: path, host: "site.example", remoteIP: "127.0.0.1", query: query) {
+            name in all.first { $0.key.lowercased() == name.lowercased() }?.value
+        }
+    }
+
+    static func session(idleIn seconds: Int64, now: Int64) -> String {
+        let contents = SessionContents(
+            claims: JSONObject(members: [("sub", .string("alice"))]), expires: now + 8 * 3600,
+            idleDeadline: now + seconds, idToken: "h.p.s")
+        return "__Host-gatehouse=" + contents.seal(keys: SessionTests.keys())!
+    }
+
+    static func step(_ request: HTTPRequest, now: Int64 = 1_000_000) throws -> SignIn.Step {
+        var consumed = BoundedStore<String, Int64>(capacity: 10)
+        return SignIn.before(request, scheme: "https", configuration: try configuration(), now: now, consumed: &consumed)
+    }
+
+    @Test func aSessionDecidesAndItsIdleDeadlineSlidesAtMostOnceAMinute() throws {
+        let now: Int64 = 1_000_000
+        guard case .session(let claims, let headers) = try Self.step(Self.request(cookie: Self.session(idleIn: 3600 - 30, now: now)))
+        else { Issue.record("no session"); return }
+        #expect(claims["sub"]?.stringValue == "alice" && headers.isEmpty)
+        guard case .session(_, let resealed) = try Self.step(Self.request(cookie: Self.session(idleIn: 3600 - 61, now: now)))
+        else { Issue.record("no session"); return }
+        let value = String(try #require(resealed.first).value.dropFirst("__Host-gatehouse=".count).prefix { $0 != ";" })
+        #expect(SessionContents.open(value, keys: SessionTests.keys())?.idleDeadline == now + 3600)
+    }
+
+    @Test func anIdleSessionIsNone() throws {
+        guard case .none = try Self.step(Self.request(cookie: Self.session(idleIn: 0, now: 1_000_000))) else {
+            Issue.record("an idle session counted"); return
+        }
+    }
+
+    @Test func aStateChangingRequestWithTheSessionAloneMustComeFromThisOrigin() throws {
+        let cookie = Self.session(idleIn: 3000, now: 1_000_000)
+        guard case .answer(let refusal) = try Self.step(Self.request("POST", cookie: cookie)) else {
+            Issue.record("not refused"); return
+        }
+        #expect(refusal.status == 403)
+        guard case .session = try Self.step(Self.request("POST", cookie: cookie, headers: ["Origin": "https://site.example"]))
+        else { Issue.record("refused from this origin"); return }
+    }
+
+    @Test("callbacks refused on the loop", arguments: [
+        ("", nil, 400), ("code=c&state=s", nil, 400), ("code=c&state=wrong", "login", 400),
+        ("error=access_denied&state=s", "login", 403), ("state=s", "login", 400),
+    ] as [(String, String?, Int)])
+    func callbacks(_ query: String, _ cookie: String?, _ status: Int) throws {
+        let login = LoginState(state: "s", nonce: "n", verifier: "v", target: "/app", expires: 2_000_000)
+        let sealed = try #require(login.seal(keys: SessionTests.keys()))
+        let request = Self.request(
+            "GET", "/.gatehouse/callback", query: query, cookie: cookie.map { _ in "__Host-gatehouse-login=" + sealed })
+        guard case .answer(let result) = try Self.step(request) else { Issue.record("not answered"); return }
+        #expect(result.status == status)
+        #expect(result.headers.contains { $0.value.hasPrefix("__Host-gatehouse-login=;") })
+    }
+
+    @Test func aGoodCallbackIsAJobAndItsStateIsUsedOnce() throws {
+        let login = LoginState(state: "s", nonce: "n", verifier: "v", target: "/app", expires: 2_000_000)
+        let cookie = "__Host-gatehouse-login=" + (try #require(login.seal(keys: SessionTests.keys())))
+        var consumed = BoundedStore<String, Int64>(capacity: 10)
+        let request = Self.request("GET", "/.gatehouse/callback", query: "code=c&state=s", cookie: cookie)
+        let configuration = try Self.configuration()
+        guard case .submit = SignIn.before(request, scheme: "https", configuration: configuration, now: 1_000_000,
+                                           consumed: &consumed)
+        else { Issue.record("no job"); return }
+        guard case .answer(let replay) = SignIn.before(request, scheme: "https", configuration: configuration,
+                                                       now: 1_000_000, consumed: &consumed)
+        else { Issue.record("replay accepted"); return }
+        #expect(replay.status == 400 && replay.log.contains { $0.text.contains("used already") })
+    }
+
+    @Test func logoutClearsEveryCookieAndGoesToTheProvider() throws {
+        let request = Self.request("GET", "/.gatehouse/logout", cookie: Self.session(idleIn: 3000, now: 1_000_000))
+        guard case .answer(let result) = try Self.step(request) else { Issue.record("not answered"); return }
+        #expect(result.status == 302)
+        let location = try #require(result.headers.first { $0.name == "Location" }?.value)
+        #expect(location.hasPrefix("https://idp.example/logout?post_logout_redirect_uri=https%3A%2F%2Fsite.example%2F"))
+        #expect(location.hasSuffix("&id_token_hint=h.p.s"))
+        let cleared = result.headers.filter { $0.name == "Set-Cookie" && $0.value.contains("Max-Age=0") }
+        #expect(cleared.count == Cookies.maximumChunks + 1)
+    }
+
+    @Test func aNavigationWithoutASessionIsSentToTheProviderWithPKCE() throws {
+        let request = Self.request("GET", "/app", query: "x=1", cookie: nil)
+        let redirect = try #require(
+            SignIn.loginRedirect(request, scheme: "https", settings: try Self.configuration().signIn, now: 0))
+        let location = try #require(redirect.headers.first { $0.name == "Location" }?.value)
+        #expect(location.hasPrefix("https://idp.example/auth?response_type=code&client_id=web&redirect_uri="
+            + "https%3A%2F%2Fsite.example%2F.gatehouse%2Fcallback&scope=openid%20profile%20email&state="))
+        #expect(location.hasSuffix("&code_challenge_method=S256"))
+        let cookie = try #require(redirect.headers.first { $0.name == "Set-Cookie" }?.value)
+        let sealed = String(cookie.dropFirst("__Host-gatehouse-login=".count).prefix { $0 != ";" })
+        #expect(LoginState.open(sealed, keys: SessionTests.keys())?.target == "/app?x=1")
+    }
+}
