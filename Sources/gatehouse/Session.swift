@@ -44,7 +44,9 @@ struct Session: ParsableCommand {
             }
             let text = Data((lines.joined(separator: "\n") + "\n").utf8)
             let temporary = out + ".tmp-\(getpid())"
-            guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
+            guard
+                FileManager.default.createFile(
+                    atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
                 let handle = FileHandle(forWritingAtPath: temporary)
             else { throw UsageError("cannot write \(temporary)") }
             try handle.write(contentsOf: text)
@@ -82,7 +84,10 @@ struct Session: ParsableCommand {
             do { keys = try SessionKeys.load(path: keyFile) } catch { throw UsageError(error.description) }
             let value = try SessionCookie.value(cookie)
             guard let session = SessionContents.open(value, keys: keys) else {
-                print(json ? #"{"opens":false}"# : "does not open with \(keyFile): tampered, truncated, or sealed with another key")
+                print(
+                    json
+                        ? #"{"opens":false}"#
+                        : "does not open with \(keyFile): tampered, truncated, or sealed with another key")
                 throw ExitCode(1)
             }
             let at = now ?? Int64(Date().timeIntervalSince1970)

@@ -6,7 +6,9 @@ import Testing
 @Suite("Sealed session cookies (AES-256-GCM)")
 struct SessionTests {
     static func keys(_ count: Int = 1, seed: UInt8 = 0) -> SessionKeys {
-        SessionKeys(keys: (0..<count).map { index in (0..<32).map { UInt8(truncatingIfNeeded: Int($0) * 7 + index + Int(seed)) } })
+        SessionKeys(
+            keys: (0..<count).map { index in (0..<32).map { UInt8(truncatingIfNeeded: Int($0) * 7 + index + Int(seed)) }
+            })
     }
 
     static let contents = SessionContents(
@@ -78,13 +80,15 @@ struct SessionTests {
         #expect(long.ended(now: 2_000)?.contains("session-lifetime") == true)
     }
 
-    @Test("key files", arguments: [
-        ("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", nil),
-        ("# a comment\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\r\n\n", nil),
-        ("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==\n", "line 1: expected the base64 of 32 random bytes"),
-        ("not base64 at all\n", "line 1: expected the base64 of 32 random bytes"),
-        ("\n# nothing\n", "expected at least one key"),
-    ] as [(String, String?)])
+    @Test(
+        "key files",
+        arguments: [
+            ("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", nil),
+            ("# a comment\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\r\n\n", nil),
+            ("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==\n", "line 1: expected the base64 of 32 random bytes"),
+            ("not base64 at all\n", "line 1: expected the base64 of 32 random bytes"),
+            ("\n# nothing\n", "expected at least one key"),
+        ] as [(String, String?)])
     func keyFiles(_ text: String, _ problem: String?) {
         do {
             let keys = try SessionKeys.parse(Array(text.utf8), path: "k")

@@ -5,16 +5,18 @@ import Testing
 
 @Suite("Browser sign-in: return targets, navigations, the ID token of a callback")
 struct SignInTests {
-    @Test("return targets", arguments: [
-        ("/", "/"), ("/private/page?x=1", "/private/page?x=1"), ("/a%20b", "/a%20b"),
-        ("//evil.example", "/"), ("/\\evil.example", "/"), ("/\\\tevil", "/"), ("/\tevil", "/"),
-        ("https://evil.example", "/"), ("http:/evil.example", "/"), ("evil.example", "/"), ("", "/"),
-        ("/%2F%2Fevil.example", "/"), ("/%2fevil.example", "/"), ("/%5Cevil.example", "/"),
-        ("/%5cevil.example", "/"), ("/%09/evil.example", "/"), ("/%0d%0a/evil", "/"), ("/%20/evil", "/"),
-        ("/%252F/evil.example", "/"), ("/%25252F/evil.example", "/"), ("/ /evil", "/"), ("/\u{7F}/evil", "/"),
-        ("/\r\nLocation: //evil", "/"), ("/caf\u{E9}", "/"), ("/x\\y", "/"), ("/x/%2F%2Fok", "/x/%2F%2Fok"),
-        (" /x", "/"), ("/x ", "/"),
-    ])
+    @Test(
+        "return targets",
+        arguments: [
+            ("/", "/"), ("/private/page?x=1", "/private/page?x=1"), ("/a%20b", "/a%20b"),
+            ("//evil.example", "/"), ("/\\evil.example", "/"), ("/\\\tevil", "/"), ("/\tevil", "/"),
+            ("https://evil.example", "/"), ("http:/evil.example", "/"), ("evil.example", "/"), ("", "/"),
+            ("/%2F%2Fevil.example", "/"), ("/%2fevil.example", "/"), ("/%5Cevil.example", "/"),
+            ("/%5cevil.example", "/"), ("/%09/evil.example", "/"), ("/%0d%0a/evil", "/"), ("/%20/evil", "/"),
+            ("/%252F/evil.example", "/"), ("/%25252F/evil.example", "/"), ("/ /evil", "/"), ("/\u{7F}/evil", "/"),
+            ("/\r\nLocation: //evil", "/"), ("/caf\u{E9}", "/"), ("/x\\y", "/"), ("/x/%2F%2Fok", "/x/%2F%2Fok"),
+            (" /x", "/"), ("/x ", "/"),
+        ])
     func returnTargets(_ target: String, _ expected: String) {
         #expect(ReturnTarget.sanitized(target) == expected)
     }
@@ -31,31 +33,35 @@ struct SignInTests {
         }
     }
 
-    @Test("navigations", arguments: [
-        (["Sec-Fetch-Mode": "navigate"], true),
-        (["Accept": "text/html,application/xhtml+xml"], true),
-        (["Accept": "text/html", "Sec-Fetch-Mode": "cors"], false),
-        (["Accept": "application/json, text/html"], false),
-        (["Accept": "*/*"], false),
-        ([:], false),
-        (["Sec-Fetch-Mode": "navigate", "Authorization": "Bearer x"], false),
-        (["Accept": "text/html", "X-Requested-With": "XMLHttpRequest"], false),
-    ] as [([String: String], Bool)])
+    @Test(
+        "navigations",
+        arguments: [
+            (["Sec-Fetch-Mode": "navigate"], true),
+            (["Accept": "text/html,application/xhtml+xml"], true),
+            (["Accept": "text/html", "Sec-Fetch-Mode": "cors"], false),
+            (["Accept": "application/json, text/html"], false),
+            (["Accept": "*/*"], false),
+            ([:], false),
+            (["Sec-Fetch-Mode": "navigate", "Authorization": "Bearer x"], false),
+            (["Accept": "text/html", "X-Requested-With": "XMLHttpRequest"], false),
+        ] as [([String: String], Bool)])
     func navigations(_ headers: [String: String], _ expected: Bool) {
         #expect(SignIn.isNavigation(Self.request("GET", headers)) == expected)
         #expect(!SignIn.isNavigation(Self.request("POST", headers)))
     }
 
-    @Test("same origin", arguments: [
-        (["Origin": "https://site.example"], true),
-        (["Origin": "http://site.example"], false),
-        (["Origin": "https://site.example.evil"], false),
-        (["Origin": "null"], false),
-        (["Sec-Fetch-Site": "same-origin"], true),
-        (["Sec-Fetch-Site": "same-site"], false),
-        (["Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"], false),
-        ([:], false),
-    ] as [([String: String], Bool)])
+    @Test(
+        "same origin",
+        arguments: [
+            (["Origin": "https://site.example"], true),
+            (["Origin": "http://site.example"], false),
+            (["Origin": "https://site.example.evil"], false),
+            (["Origin": "null"], false),
+            (["Sec-Fetch-Site": "same-origin"], true),
+            (["Sec-Fetch-Site": "same-site"], false),
+            (["Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"], false),
+            ([:], false),
+        ] as [([String: String], Bool)])
     func sameOrigin(_ headers: [String: String], _ expected: Bool) {
         #expect(SignIn.sameOrigin(Self.request("POST", headers), scheme: "https") == expected)
     }
@@ -132,10 +138,12 @@ struct SignInTests {
         #expect(result.log.contains { $0.text.contains("ID token") })
     }
 
-    @Test("state and nonce compare every byte", arguments: [
-        ("abcdefgh", "abcdefgh", true), ("abcdefgh", "abcdefgX", false), ("abcdefgh", "Xbcdefgh", false),
-        ("abcdefgh", "abcdefg", false), ("", "", true),
-    ])
+    @Test(
+        "state and nonce compare every byte",
+        arguments: [
+            ("abcdefgh", "abcdefgh", true), ("abcdefgh", "abcdefgX", false), ("abcdefgh", "Xbcdefgh", false),
+            ("abcdefgh", "abcdefg", false), ("", "", true),
+        ])
     func constantTimeEquality(_ a: String, _ b: String, _ equal: Bool) {
         #expect(SignIn.constantTimeEqual(a, b) == equal)
     }
@@ -146,14 +154,31 @@ struct SignInTests {
         #expect(decoded.map(\.name) == ["a b", "ü"] && decoded.map(\.value) == ["c&d=e", "+%"])
     }
 
-    @Test("provider metadata", arguments: [
-        (#"{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/a","token_endpoint":"https://idp.example/t"}"#, nil),
-        (#"{"issuer":"http://127.0.0.1:8080","authorization_endpoint":"http://127.0.0.1:8080/a","token_endpoint":"http://localhost/t"}"#, nil),
-        (#"{"issuer":"https://idp.example","authorization_endpoint":"http://idp.example/a","token_endpoint":"https://idp.example/t"}"#, "\"authorization_endpoint\" must be an https URL"),
-        (#"{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/a"}"#, "expected \"token_endpoint\""),
-        (#"{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/a","token_endpoint":"http://127.0.0.1.evil/t"}"#, "\"token_endpoint\" must be an https URL"),
-        ("[]", "expected the provider's discovery document"),
-    ] as [(String, String?)])
+    @Test(
+        "provider metadata",
+        arguments: [
+            (
+                #"{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/a","token_endpoint":"https://idp.example/t"}"#,
+                nil
+            ),
+            (
+                #"{"issuer":"http://127.0.0.1:8080","authorization_endpoint":"http://127.0.0.1:8080/a","token_endpoint":"http://localhost/t"}"#,
+                nil
+            ),
+            (
+                #"{"issuer":"https://idp.example","authorization_endpoint":"http://idp.example/a","token_endpoint":"https://idp.example/t"}"#,
+                "\"authorization_endpoint\" must be an https URL"
+            ),
+            (
+                #"{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/a"}"#,
+                "expected \"token_endpoint\""
+            ),
+            (
+                #"{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/a","token_endpoint":"http://127.0.0.1.evil/t"}"#,
+                "\"token_endpoint\" must be an https URL"
+            ),
+            ("[]", "expected the provider's discovery document"),
+        ] as [(String, String?)])
     func metadata(_ text: String, _ problem: String?) {
         do {
             _ = try ProviderMetadata.parse(Array(text.utf8), source: "m")
@@ -171,7 +196,8 @@ struct SignInStepTests {
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let key = Data(SessionTests.keys().keys[0]).base64EncodedString()
         FileManager.default.createFile(atPath: path + "/keys", contents: Data((key + "\n").utf8))
-        let metadata = #"{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/auth","#
+        let metadata =
+            #"{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/auth","#
             + #""token_endpoint":"https://idp.example/token","end_session_endpoint":"https://idp.example/logout"}"#
         FileManager.default.createFile(atPath: path + "/provider.json", contents: Data(metadata.utf8))
         return path
@@ -209,46 +235,69 @@ struct SignInStepTests {
 
     static func step(_ request: HTTPRequest, now: Int64 = 1_000_000) throws -> SignIn.Step {
         var consumed = BoundedStore<String, Int64>(capacity: 10)
-        return SignIn.before(request, scheme: "https", configuration: try configuration(), now: now, consumed: &consumed)
+        return SignIn.before(
+            request, scheme: "https", configuration: try configuration(), now: now, consumed: &consumed)
     }
 
     @Test func aSessionDecidesAndItsIdleDeadlineSlidesAtMostOnceAMinute() throws {
         let now: Int64 = 1_000_000
-        guard case .session(let claims, let headers) = try Self.step(Self.request(cookie: Self.session(idleIn: 3600 - 30, now: now)))
-        else { Issue.record("no session"); return }
+        guard
+            case .session(let claims, let headers) = try Self.step(
+                Self.request(cookie: Self.session(idleIn: 3600 - 30, now: now)))
+        else {
+            Issue.record("no session")
+            return
+        }
         #expect(claims["sub"]?.stringValue == "alice" && headers.isEmpty)
-        guard case .session(_, let resealed) = try Self.step(Self.request(cookie: Self.session(idleIn: 3600 - 61, now: now)))
-        else { Issue.record("no session"); return }
+        guard
+            case .session(_, let resealed) = try Self.step(
+                Self.request(cookie: Self.session(idleIn: 3600 - 61, now: now)))
+        else {
+            Issue.record("no session")
+            return
+        }
         let value = String(try #require(resealed.first).value.dropFirst("__Host-gatehouse=".count).prefix { $0 != ";" })
         #expect(SessionContents.open(value, keys: SessionTests.keys())?.idleDeadline == now + 3600)
     }
 
     @Test func anIdleSessionIsNone() throws {
         guard case .none = try Self.step(Self.request(cookie: Self.session(idleIn: 0, now: 1_000_000))) else {
-            Issue.record("an idle session counted"); return
+            Issue.record("an idle session counted")
+            return
         }
     }
 
     @Test func aStateChangingRequestWithTheSessionAloneMustComeFromThisOrigin() throws {
         let cookie = Self.session(idleIn: 3000, now: 1_000_000)
         guard case .answer(let refusal) = try Self.step(Self.request("POST", cookie: cookie)) else {
-            Issue.record("not refused"); return
+            Issue.record("not refused")
+            return
         }
         #expect(refusal.status == 403)
-        guard case .session = try Self.step(Self.request("POST", cookie: cookie, headers: ["Origin": "https://site.example"]))
-        else { Issue.record("refused from this origin"); return }
+        guard
+            case .session = try Self.step(
+                Self.request("POST", cookie: cookie, headers: ["Origin": "https://site.example"]))
+        else {
+            Issue.record("refused from this origin")
+            return
+        }
     }
 
-    @Test("callbacks refused on the loop", arguments: [
-        ("", nil, 400), ("code=c&state=s", nil, 400), ("code=c&state=wrong", "login", 400),
-        ("error=access_denied&state=s", "login", 403), ("state=s", "login", 400),
-    ] as [(String, String?, Int)])
+    @Test(
+        "callbacks refused on the loop",
+        arguments: [
+            ("", nil, 400), ("code=c&state=s", nil, 400), ("code=c&state=wrong", "login", 400),
+            ("error=access_denied&state=s", "login", 403), ("state=s", "login", 400),
+        ] as [(String, String?, Int)])
     func callbacks(_ query: String, _ cookie: String?, _ status: Int) throws {
         let login = LoginState(state: "s", nonce: "n", verifier: "v", target: "/app", expires: 2_000_000)
         let sealed = try #require(login.seal(keys: SessionTests.keys()))
         let request = Self.request(
             "GET", "/.gatehouse/callback", query: query, cookie: cookie.map { _ in "__Host-gatehouse-login=" + sealed })
-        guard case .answer(let result) = try Self.step(request) else { Issue.record("not answered"); return }
+        guard case .answer(let result) = try Self.step(request) else {
+            Issue.record("not answered")
+            return
+        }
         #expect(result.status == status)
         #expect(result.headers.contains { $0.value.hasPrefix("__Host-gatehouse-login=;") })
     }
@@ -259,18 +308,31 @@ struct SignInStepTests {
         var consumed = BoundedStore<String, Int64>(capacity: 10)
         let request = Self.request("GET", "/.gatehouse/callback", query: "code=c&state=s", cookie: cookie)
         let configuration = try Self.configuration()
-        guard case .submit = SignIn.before(request, scheme: "https", configuration: configuration, now: 1_000_000,
-                                           consumed: &consumed)
-        else { Issue.record("no job"); return }
-        guard case .answer(let replay) = SignIn.before(request, scheme: "https", configuration: configuration,
-                                                       now: 1_000_000, consumed: &consumed)
-        else { Issue.record("replay accepted"); return }
+        guard
+            case .submit = SignIn.before(
+                request, scheme: "https", configuration: configuration, now: 1_000_000,
+                consumed: &consumed)
+        else {
+            Issue.record("no job")
+            return
+        }
+        guard
+            case .answer(let replay) = SignIn.before(
+                request, scheme: "https", configuration: configuration,
+                now: 1_000_000, consumed: &consumed)
+        else {
+            Issue.record("replay accepted")
+            return
+        }
         #expect(replay.status == 400 && replay.log.contains { $0.text.contains("used already") })
     }
 
     @Test func logoutClearsEveryCookieAndGoesToTheProvider() throws {
         let request = Self.request("GET", "/.gatehouse/logout", cookie: Self.session(idleIn: 3000, now: 1_000_000))
-        guard case .answer(let result) = try Self.step(request) else { Issue.record("not answered"); return }
+        guard case .answer(let result) = try Self.step(request) else {
+            Issue.record("not answered")
+            return
+        }
         #expect(result.status == 302)
         let location = try #require(result.headers.first { $0.name == "Location" }?.value)
         #expect(location.hasPrefix("https://idp.example/logout?post_logout_redirect_uri=https%3A%2F%2Fsite.example%2F"))
@@ -284,8 +346,10 @@ struct SignInStepTests {
         let redirect = try #require(
             SignIn.loginRedirect(request, scheme: "https", settings: try Self.configuration().signIn, now: 0))
         let location = try #require(redirect.headers.first { $0.name == "Location" }?.value)
-        #expect(location.hasPrefix("https://idp.example/auth?response_type=code&client_id=web&redirect_uri="
-            + "https%3A%2F%2Fsite.example%2F.gatehouse%2Fcallback&scope=openid%20profile%20email&state="))
+        #expect(
+            location.hasPrefix(
+                "https://idp.example/auth?response_type=code&client_id=web&redirect_uri="
+                    + "https%3A%2F%2Fsite.example%2F.gatehouse%2Fcallback&scope=openid%20profile%20email&state="))
         #expect(location.hasSuffix("&code_challenge_method=S256"))
         let cookie = try #require(redirect.headers.first { $0.name == "Set-Cookie" }?.value)
         let sealed = String(cookie.dropFirst("__Host-gatehouse-login=".count).prefix { $0 != ";" })

@@ -14,14 +14,19 @@ extension Engine {
     func signIn(
         _ request: HTTPRequest, scheme: String, configuration: Configuration, now: Int64, sink: OutputSink
     ) -> SignInOutcome {
-        switch SignIn.before(request, scheme: scheme, configuration: configuration, now: now, consumed: &consumedStates) {
+        switch SignIn.before(request, scheme: scheme, configuration: configuration, now: now, consumed: &consumedStates)
+        {
         case .none: return .decide
         case .session(let claims, let headers): return .session(claims, headers)
         case .answer(let result): return .answered(answer(result, sink: sink))
         case .submit(let work):
             guard let pool else {
-                return .answered(answer(.failure(status: 503, log: "gatehouse: sign-in needs the worker threads, "
-                                                    + "which this process does not run"), sink: sink))
+                return .answered(
+                    answer(
+                        .failure(
+                            status: 503,
+                            log: "gatehouse: sign-in needs the worker threads, "
+                                + "which this process does not run"), sink: sink))
             }
             guard let id = pool.submit(work) else {
                 metrics.signInQueueFull += 1
@@ -61,7 +66,8 @@ func gh_v1_pool_start(
             wakeDescriptor: wakeDescriptor)
     }
     guard owner.pool != nil else {
-        OutputSink(function: output, context: outputContext).log(GH_V1_LOG_ERROR, "gatehouse: cannot start the sign-in threads")
+        OutputSink(function: output, context: outputContext).log(
+            GH_V1_LOG_ERROR, "gatehouse: cannot start the sign-in threads")
         return -1
     }
     return Int32(signIn.timeout + 2)

@@ -43,10 +43,14 @@ final class JobPool: @unchecked Sendable {
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
         for _ in 0..<max(1, workers) {
             var thread = pthread_t()
-            guard pthread_create(&thread, nil, { context in
-                Unmanaged<JobPool>.fromOpaque(context!).takeUnretainedValue().run()
-                return nil
-            }, unmanaged) == 0 else {
+            guard
+                pthread_create(
+                    &thread, nil,
+                    { context in
+                        Unmanaged<JobPool>.fromOpaque(context!).takeUnretainedValue().run()
+                        return nil
+                    }, unmanaged) == 0
+            else {
                 stop()
                 return nil
             }
@@ -142,8 +146,11 @@ final class JobPool: @unchecked Sendable {
                 if state.withLock({ $0.stopping }) { return }
                 continue
             }
-            finish(job, job.isCancelled ? .failure(status: 504, log: "gatehouse: a provider call was cancelled")
-                                        : job.work(job))
+            finish(
+                job,
+                job.isCancelled
+                    ? .failure(status: 504, log: "gatehouse: a provider call was cancelled")
+                    : job.work(job))
         }
     }
 

@@ -19,7 +19,9 @@ public enum Cookies {
         for pair in header.split(separator: ";") {
             let trimmed = pair.drop { $0 == " " || $0 == "\t" }
             guard let equals = trimmed.firstIndex(of: "=") else { continue }
-            if trimmed[..<equals].utf8.elementsEqual(name.utf8) { found.append(trimmed[trimmed.index(after: equals)...]) }
+            if trimmed[..<equals].utf8.elementsEqual(name.utf8) {
+                found.append(trimmed[trimmed.index(after: equals)...])
+            }
         }
         return found
     }

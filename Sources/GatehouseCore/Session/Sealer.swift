@@ -40,7 +40,10 @@ public enum Sealer {
             EVP_EncryptUpdate(context, nil, &length, aad, Int32(aad.count)) == 1,
             ciphertext.withUnsafeMutableBufferPointer({ out in
                 EVP_EncryptUpdate(context, out.baseAddress, &length, plaintext, Int32(plaintext.count)) == 1
-                    && { total = length; return true }()
+                    && {
+                        total = length
+                        return true
+                    }()
                     && EVP_EncryptFinal_ex(context, out.baseAddress! + Int(total), &length) == 1
             }),
             EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(tagLength), &tag) == 1
@@ -75,7 +78,10 @@ public enum Sealer {
                 && EVP_DecryptUpdate(context, nil, &length, aad, Int32(aad.count)) == 1
                 && plaintext.withUnsafeMutableBufferPointer { out in
                     EVP_DecryptUpdate(context, out.baseAddress, &length, ciphertext, Int32(ciphertext.count)) == 1
-                        && { total = length; return true }()
+                        && {
+                            total = length
+                            return true
+                        }()
                         && EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(tagLength), &tag) == 1
                         && EVP_DecryptFinal_ex(context, out.baseAddress! + Int(total), &length) == 1
                 }

@@ -79,10 +79,11 @@ struct LoginState: Sendable {
     }
 
     func seal(keys: SessionKeys) -> String? {
-        let json = JSON.object(JSONObject(members: [
-            ("s", .string(state)), ("n", .string(nonce)), ("v", .string(verifier)), ("t", .string(target)),
-            ("exp", .integer(expires)),
-        ]))
+        let json = JSON.object(
+            JSONObject(members: [
+                ("s", .string(state)), ("n", .string(nonce)), ("v", .string(verifier)), ("t", .string(target)),
+                ("exp", .integer(expires)),
+            ]))
         return Sealer.seal(Array(json.serialized.utf8), name: Cookies.login, keys: keys)
     }
 

@@ -61,13 +61,21 @@ struct CodeExchange: Sendable {
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
         if code == GH_CURLE_OPERATION_TIMEDOUT || code == GH_CURLE_ABORTED_BY_CALLBACK {
-            return .failure(status: 504, log: "gatehouse: sign-in failed: the token endpoint \(endpoint) did not answer in time (\(why))")
+            return .failure(
+                status: 504,
+                log: "gatehouse: sign-in failed: the token endpoint \(endpoint) did not answer in time (\(why))")
         }
         if response.too_large != 0 {
-            return .failure(status: 502, log: "gatehouse: sign-in failed: the token endpoint \(endpoint) answered more than \(CodeExchange.maximumResponse) bytes")
+            return .failure(
+                status: 502,
+                log:
+                    "gatehouse: sign-in failed: the token endpoint \(endpoint) answered more than \(CodeExchange.maximumResponse) bytes"
+            )
         }
         if code != 0 {
-            return .failure(status: 502, log: "gatehouse: sign-in failed: the token endpoint \(endpoint) could not be reached: \(why)")
+            return .failure(
+                status: 502,
+                log: "gatehouse: sign-in failed: the token endpoint \(endpoint) could not be reached: \(why)")
         }
         let bytes = response.body.map { Array(UnsafeRawBufferPointer(start: $0, count: response.length)) } ?? []
         let answer = (try? JSON.parse(bytes).get())?.objectValue
@@ -78,7 +86,8 @@ struct CodeExchange: Sendable {
                 log: "gatehouse: sign-in failed: the token endpoint \(endpoint) answered \(response.status)\(error)")
         }
         guard let idToken = answer?["id_token"]?.stringValue else {
-            return .failure(status: 502, log: "gatehouse: sign-in failed: the token endpoint \(endpoint) answered no id_token")
+            return .failure(
+                status: 502, log: "gatehouse: sign-in failed: the token endpoint \(endpoint) answered no id_token")
         }
         let now = Int64(time(nil))
         switch verify(idToken, now: now) {
@@ -145,13 +154,16 @@ struct CodeExchange: Sendable {
             }
             if session.idToken != nil {
                 session.idToken = nil
-                log.append((false, "gatehouse: the session is too large for the ID token: logout sends no id_token_hint"))
+                log.append(
+                    (false, "gatehouse: the session is too large for the ID token: logout sends no id_token_hint"))
                 continue
             }
-            guard let largest = kept.indices.filter({ !essential.contains(kept[$0].key) })
-                .max(by: { kept[$0].value.serialized.utf8.count < kept[$1].value.serialized.utf8.count })
+            guard
+                let largest = kept.indices.filter({ !essential.contains(kept[$0].key) })
+                    .max(by: { kept[$0].value.serialized.utf8.count < kept[$1].value.serialized.utf8.count })
             else {
-                return .failure(status: 502, log: "gatehouse: sign-in failed: the identity's claims do not fit in cookies")
+                return .failure(
+                    status: 502, log: "gatehouse: sign-in failed: the identity's claims do not fit in cookies")
             }
             log.append((false, "gatehouse: the session is too large: claim \(kept[largest].key) left out"))
             kept.remove(at: largest)

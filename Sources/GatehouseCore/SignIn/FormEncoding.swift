@@ -11,7 +11,11 @@ enum FormEncoding {
     static func escape(_ text: String) -> String {
         var out = [UInt8]()
         for byte in text.utf8 {
-            if unreserved.contains(byte) { out.append(byte) } else { out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]] }
+            if unreserved.contains(byte) {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            }
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -27,7 +27,8 @@ public struct ProviderMetadata: Sendable {
                 return nil
             }
             guard let url = value.stringValue, isAllowed(url) else {
-                throw ConfigError("\(source): \"\(name)\" must be an https URL (http only on loopback), got \(value.serialized)")
+                throw ConfigError(
+                    "\(source): \"\(name)\" must be an https URL (http only on loopback), got \(value.serialized)")
             }
             return url
         }

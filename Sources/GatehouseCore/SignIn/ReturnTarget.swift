@@ -58,7 +58,11 @@ public enum ReturnTarget {
         let hex = Array("0123456789ABCDEF".utf8)
         var out = [UInt8]()
         for byte in path.utf8 {
-            if keep.contains(byte) { out.append(byte) } else { out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]] }
+            if keep.contains(byte) {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            }
         }
         let encoded = String(decoding: out, as: UTF8.self)
         return sanitized(query.isEmpty ? encoded : encoded + "?" + query)

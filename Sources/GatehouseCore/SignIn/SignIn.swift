@@ -29,12 +29,15 @@ public enum SignIn {
         }
         let cookies = request.header("Cookie")
         if request.path.sameBytes(settings.callbackPath) {
-            return callback(request, scheme: scheme, configuration: configuration, keys: keys, metadata: metadata,
-                            clientID: clientID, cookies: cookies, now: now, consumed: &consumed)
+            return callback(
+                request, scheme: scheme, configuration: configuration, keys: keys, metadata: metadata,
+                clientID: clientID, cookies: cookies, now: now, consumed: &consumed)
         }
         if request.path.sameBytes(settings.logoutPath) {
-            return .answer(logout(request, scheme: scheme, settings: settings, keys: keys, metadata: metadata,
-                                  clientID: clientID, cookies: cookies))
+            return .answer(
+                logout(
+                    request, scheme: scheme, settings: settings, keys: keys, metadata: metadata,
+                    clientID: clientID, cookies: cookies))
         }
         guard let sealed = Cookies.sessionValue(in: cookies),
             case .success(nil) = TokenSource.token(in: request, from: configuration.tokenSources),
@@ -42,9 +45,12 @@ public enum SignIn {
         else { return .none }
         if !["GET", "HEAD", "OPTIONS"].contains(request.method), !sameOrigin(request, scheme: scheme) {
             var refusal = JobResult(status: 403)
-            refusal.log.append((false,
-                "gatehouse: \(request.method) \(request.path) refused: a session cookie from another origin "
-                    + "(Origin or Sec-Fetch-Site is not this site's)"))
+            refusal.log.append(
+                (
+                    false,
+                    "gatehouse: \(request.method) \(request.path) refused: a session cookie from another origin "
+                        + "(Origin or Sec-Fetch-Site is not this site's)"
+                ))
             return .answer(refusal)
         }
         var headers = [(name: String, value: String)]()
@@ -106,11 +112,13 @@ public enum SignIn {
             ("code_challenge_method", "S256"),
         ])
         let separator = metadata.authorizationEndpoint.contains("?") ? "&" : "?"
-        return JobResult(status: 302, headers: [
-            ("Location", metadata.authorizationEndpoint + separator + query),
-            Cookies.setCookie(Cookies.login, sealed, maxAge: LoginState.lifetime),
-            ("Cache-Control", "no-store"),
-        ])
+        return JobResult(
+            status: 302,
+            headers: [
+                ("Location", metadata.authorizationEndpoint + separator + query),
+                Cookies.setCookie(Cookies.login, sealed, maxAge: LoginState.lifetime),
+                ("Cache-Control", "no-store"),
+            ])
     }
 
     private static func callback(
@@ -172,7 +180,8 @@ public enum SignIn {
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var difference: UInt8 = 0
         for index in 0..<x.count { difference |= x[index] ^ y[index] }

@@ -49,7 +49,9 @@ public struct SignInSettings: Sendable {
         if case .secret(let secret)? = value(.clientSecretFile) { clientSecret = secret }
         if case .auth(let auth)? = value(.tokenEndpointAuth) { tokenEndpointAuth = auth }
         if case .keys(let keys)? = value(.sessionKeyFile) { (self.keys, keysConfigured) = (keys, true) }
-        if case .metadata(let metadata)? = value(.providerMetadata) { (self.metadata, metadataConfigured) = (metadata, true) }
+        if case .metadata(let metadata)? = value(.providerMetadata) {
+            (self.metadata, metadataConfigured) = (metadata, true)
+        }
         if case .scopes(let scopes)? = value(.loginScopes) { self.scopes = scopes }
         if case .path(let path)? = value(.callbackPath) { callbackPath = path }
         if case .path(let path)? = value(.logoutPath) { logoutPath = path }
@@ -65,7 +67,8 @@ public struct SignInSettings: Sendable {
         guard enabled else { return [] }
         var problems = [String]()
         if clientID == nil {
-            problems.append("gatehouse.login = \"enable\" needs gatehouse.client-id (the client registered with the provider)")
+            problems.append(
+                "gatehouse.login = \"enable\" needs gatehouse.client-id (the client registered with the provider)")
         }
         if !keysConfigured {
             problems.append(
@@ -89,7 +92,9 @@ public struct SignInSettings: Sendable {
 
     /// Compiles a sign-in directive's value (Setting.compile hands these here), with the warning
     /// to show when `offline` (the CLI) could not read a file the module will need.
-    static func compile(_ directive: Directive, _ value: ConfigValue, offline: Bool) throws(ConfigError)
+    static func compile(
+        _ directive: Directive, _ value: ConfigValue, offline: Bool
+    ) throws(ConfigError)
         -> (SignInValue, warning: String?)
     {
         var warning: String?
@@ -177,7 +182,9 @@ public struct SignInSettings: Sendable {
             }
             return .seconds(seconds)
         case .signInWorkers:
-            guard let count = duration(value), (1...64).contains(count) else { throw fail("a number of threads from 1 to 64") }
+            guard let count = duration(value), (1...64).contains(count) else {
+                throw fail("a number of threads from 1 to 64")
+            }
             return .count(Int(count))
         default:
             throw fail("a sign-in directive")
@@ -190,7 +197,8 @@ public struct SignInSettings: Sendable {
         case .integer(let number): return number
         case .string(let text):
             guard let last = text.last else { return nil }
-            let unit: Int64? = switch last {
+            let unit: Int64? =
+                switch last {
                 case "s": 1
                 case "m": 60
                 case "h": 3600
@@ -198,7 +206,9 @@ public struct SignInSettings: Sendable {
                 default: nil
                 }
             guard let unit else { return Int64(text) }
-            return Int64(text.dropLast()).flatMap { $0.multipliedReportingOverflow(by: unit).overflow ? nil : $0 * unit }
+            return Int64(text.dropLast()).flatMap {
+                $0.multipliedReportingOverflow(by: unit).overflow ? nil : $0 * unit
+            }
         default: return nil
         }
     }
