@@ -193,3 +193,24 @@ def test_the_cookie_format_is_the_documented_one(site):
     ended = seal(key, "__Host-gatehouse", {"v": 1, "exp": now + 60, "idle": now - 1, "claims": {"sub": "ivan"}})
     assert requests.get(site.url("/api/who"), headers={"Cookie": f"__Host-gatehouse={ended}"},
                         timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize("target", ["/private/page.html", "/api/who"])
+def test_the_idle_deadline_slides_on_a_used_session(site, target):
+    """A session last re-sealed more than a minute ago is re-sealed with a new idle deadline, on a
+    static file and on a proxied answer alike; one re-sealed within the minute is not."""
+    import time
+    from gatehouse_testkit.sign_in import first_key, seal, unseal
+    key = first_key(site.key_file)
+    now = int(time.time())
+    for idle_left, resealed in ((3600 - 120, True), (3600 - 10, False)):
+        cookie = seal(key, "__Host-gatehouse", {"v": 1, "exp": now + 7200, "idle": now + idle_left,
+                                                "claims": {"sub": "judy", "iss": site.provider.issuer}})
+        answer = requests.get(site.url(target), headers={"Cookie": f"__Host-gatehouse={cookie}"}, timeout=10)
+        assert answer.status_code == 200
+        fresh = [c for c in answer.raw.headers.getlist("Set-Cookie") if c.startswith("__Host-gatehouse=")]
+        assert bool(fresh) == resealed, answer.headers
+        if resealed:
+            contents = unseal(key, "__Host-gatehouse", fresh[0].split(";")[0].split("=", 1)[1])
+            assert contents["idle"] >= now + 3600 and contents["exp"] == now + 7200
+            assert "Max-Age=" in fresh[0] and "HttpOnly" in fresh[0]
