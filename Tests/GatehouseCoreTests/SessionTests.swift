@@ -123,4 +123,13 @@ struct SessionTests {
             state: "s", nonce: "n", verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", target: "/", expires: 0)
         #expect(login.challenge == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
     }
+
+    @Test func aSessionOpenedBeforeIsRememberedOnlyForTheKeysThatOpenedIt() throws {
+        var memory = SignInMemory()
+        let sealed = try #require(Self.contents.seal(keys: Self.keys(seed: 3)))
+        #expect(memory.open(sealed, keys: Self.keys(seed: 3))?.claims["sub"]?.stringValue == "alice")
+        #expect(memory.open(sealed, keys: Self.keys(seed: 3)) != nil)
+        #expect(memory.open(sealed, keys: Self.keys(seed: 4)) == nil)
+        #expect(memory.open(sealed + "A", keys: Self.keys(seed: 3)) == nil)
+    }
 }

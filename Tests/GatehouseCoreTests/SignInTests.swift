@@ -234,9 +234,9 @@ struct SignInStepTests {
     }
 
     static func step(_ request: HTTPRequest, now: Int64 = 1_000_000) throws -> SignIn.Step {
-        var consumed = BoundedStore<String, Int64>(capacity: 10)
+        var memory = SignInMemory()
         return SignIn.before(
-            request, scheme: "https", configuration: try configuration(), now: now, consumed: &consumed)
+            request, scheme: "https", configuration: try configuration(), now: now, memory: &memory)
     }
 
     @Test func aSessionDecidesAndItsIdleDeadlineSlidesAtMostOnceAMinute() throws {
@@ -305,13 +305,13 @@ struct SignInStepTests {
     @Test func aGoodCallbackIsAJobAndItsStateIsUsedOnce() throws {
         let login = LoginState(state: "s", nonce: "n", verifier: "v", target: "/app", expires: 2_000_000)
         let cookie = "__Host-gatehouse-login=" + (try #require(login.seal(keys: SessionTests.keys())))
-        var consumed = BoundedStore<String, Int64>(capacity: 10)
+        var memory = SignInMemory()
         let request = Self.request("GET", "/.gatehouse/callback", query: "code=c&state=s", cookie: cookie)
         let configuration = try Self.configuration()
         guard
             case .submit = SignIn.before(
                 request, scheme: "https", configuration: configuration, now: 1_000_000,
-                consumed: &consumed)
+                memory: &memory)
         else {
             Issue.record("no job")
             return
@@ -319,7 +319,7 @@ struct SignInStepTests {
         guard
             case .answer(let replay) = SignIn.before(
                 request, scheme: "https", configuration: configuration,
-                now: 1_000_000, consumed: &consumed)
+                now: 1_000_000, memory: &memory)
         else {
             Issue.record("replay accepted")
             return

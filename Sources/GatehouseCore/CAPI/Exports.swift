@@ -13,8 +13,8 @@ final class Engine {
     var pool: JobPool?
     /// Whether some context signs people in (gatehouse.login = "enable").
     var signsIn = false
-    /// The `state` of each login finished here until it expires: a callback is used once.
-    var consumedStates = BoundedStore<String, Int64>(capacity: 100_000)
+    /// Consumed login states and sessions opened lately.
+    var signInMemory = SignInMemory()
     /// Every key file a setting compiled with this engine reads.
     private var keySources: [KeySource] = []
 

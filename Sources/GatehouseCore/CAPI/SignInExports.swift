@@ -14,7 +14,7 @@ extension Engine {
     func signIn(
         _ request: HTTPRequest, scheme: String, configuration: Configuration, now: Int64, sink: OutputSink
     ) -> SignInOutcome {
-        switch SignIn.before(request, scheme: scheme, configuration: configuration, now: now, consumed: &consumedStates)
+        switch SignIn.before(request, scheme: scheme, configuration: configuration, now: now, memory: &signInMemory)
         {
         case .none: return .decide
         case .session(let claims, let headers): return .session(claims, headers)

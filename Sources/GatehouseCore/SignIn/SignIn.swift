@@ -21,7 +21,7 @@ public enum SignIn {
 
     static func before(
         _ request: HTTPRequest, scheme: String, configuration: Configuration, now: Int64,
-        consumed: inout BoundedStore<String, Int64>
+        memory: inout SignInMemory
     ) -> Step {
         let settings = configuration.signIn
         guard let keys = settings.keys, let metadata = settings.metadata, let clientID = settings.clientID else {
@@ -31,7 +31,7 @@ public enum SignIn {
         if request.path.sameBytes(settings.callbackPath) {
             return callback(
                 request, scheme: scheme, configuration: configuration, keys: keys, metadata: metadata,
-                clientID: clientID, cookies: cookies, now: now, consumed: &consumed)
+                clientID: clientID, cookies: cookies, now: now, consumed: &memory.consumed)
         }
         if request.path.sameBytes(settings.logoutPath) {
             return .answer(
@@ -41,7 +41,7 @@ public enum SignIn {
         }
         guard let sealed = Cookies.sessionValue(in: cookies),
             case .success(nil) = TokenSource.token(in: request, from: configuration.tokenSources),
-            var session = SessionContents.open(sealed, keys: keys), session.ended(now: now) == nil
+            var session = memory.open(sealed, keys: keys), session.ended(now: now) == nil
         else { return .none }
         if !["GET", "HEAD", "OPTIONS"].contains(request.method), !sameOrigin(request, scheme: scheme) {
             var refusal = JobResult(status: 403)
