@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The cookies sign-in sets. `__Host-` (RFC 6265bis §4.1.3.2): the browser keeps them only
 /// when set over a secure origin with `Secure`, `Path=/` and no `Domain`, so no other host or
 /// path can plant or read them.
@@ -13,17 +17,39 @@ public enum Cookies {
 
     static func chunkName(_ index: Int) -> String { index == 0 ? session : "\(session)-\(index)" }
 
-    /// The values of cookie `name` in a Cookie header value (RFC 6265 §5.4 syntax).
+    /// The values of cookie `name` in a Cookie header value (RFC 6265 §5.4 syntax), read byte
+    /// by byte (a session is read on every request).
     static func values(named name: String, in header: String) -> [Substring] {
-        var found = [Substring]()
-        for pair in header.split(separator: ";") {
-            let trimmed = pair.drop { $0 == " " || $0 == "\t" }
-            guard let equals = trimmed.firstIndex(of: "=") else { continue }
-            if trimmed[..<equals].utf8.elementsEqual(name.utf8) {
-                found.append(trimmed[trimmed.index(after: equals)...])
+        var header = header
+        var name = name
+        let ranges = header.withUTF8 { bytes in
+            name.withUTF8 { wanted in
+                var found = [Range<Int>]()
+                var start = 0
+                while start < bytes.count {
+                    var end = start
+                    while end < bytes.count, bytes[end] != UInt8(ascii: ";") { end += 1 }
+                    var pair = start
+                    while pair < end, bytes[pair] == 0x20 || bytes[pair] == 0x09 { pair += 1 }
+                    let value = pair + wanted.count + 1
+                    if value <= end, bytes[value - 1] == UInt8(ascii: "="),
+                        wanted.isEmpty || memcmp(bytes.baseAddress! + pair, wanted.baseAddress!, wanted.count) == 0
+                    {
+                        found.append(value..<end)
+                    }
+                    start = end + 1
+                }
+                return found
             }
         }
-        return found
+        let utf8 = header.utf8
+        return ranges.map { range in
+            Substring(
+                utf8[
+                    utf8.index(
+                        utf8.startIndex, offsetBy: range.lowerBound)..<utf8.index(
+                            utf8.startIndex, offsetBy: range.upperBound)])
+        }
     }
 
     /// The one value of cookie `name`; nil when absent, empty or sent twice (which one would the
