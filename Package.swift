@@ -34,7 +34,7 @@ let package = Package(
             ]
         ),
         // Reads lighttpd.conf offline and picks the gatehouse.* values lighttpd 1.4.69 would.
-        .target(name: "LighttpdConfig", dependencies: ["GatehouseCore", "CPCRE2"]),
+        .target(name: "LighttpdConfig", dependencies: ["GatehouseCore"]),
         .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore"], exclude: ["Fixtures"]),
         .testTarget(name: "LighttpdConfigTests", dependencies: ["LighttpdConfig"], exclude: ["Fixtures"]),
     ]

@@ -4,7 +4,8 @@
  * A thin shim: it reads the gatehouse.* directives, hands their values to
  * GatehouseCore (Swift) to compile, and on each request hands the request to
  * GatehouseCore to decide, then applies the decision with lighttpd's own API.
- * It never parses tokens, JSON or policy (see gatehouse.h).
+ * It never parses tokens, JSON or policy (see gatehouse.h, and docs/architecture.md for how a
+ * request and a directive flow through it).
  */
 #include "first.h"
 
@@ -49,11 +50,15 @@ _Static_assert(sizeof(request_st) == 800, "request_st layout differs from Debian
 
 typedef struct {
     const gh_setting *v[GH_V1_DIRECTIVE_COUNT]; /* NULL: unset in every matching context */
+    fdlog_st *audit; /* where the audit lines of v[GH_V1_AUDIT_LOG] go; NULL under -tt */
 } plugin_config;
 
+/* The value of gatehouse.audit-log in one context (its cpv's v.v): the compiled setting, and the
+ * target opened for it like accesslog.filename (once however many contexts name it; reopened on
+ * SIGHUP and closed by lighttpd). */
 typedef struct {
-    const buffer *target; /* the gatehouse.audit-log value: a path, or "|command" */
-    fdlog_st *log;        /* opened like accesslog.filename: reopened on SIGHUP, closed by lighttpd */
+    gh_setting *setting;
+    fdlog_st *log;
 } mod_gatehouse_audit;
 
 /* A request suspended while an off-loop job (a sign-in's code exchange) runs: in
@@ -74,8 +79,6 @@ typedef struct {
     plugin_config conf;
     gh_engine *engine;
     buffer *original; /* scratch: the path the client asked for, when lighttpd serves another */
-    mod_gatehouse_audit *audit;
-    uint32_t naudit;
     /* off-loop jobs: started in worker_init, stopped in cleanup */
     server *srv;
     int wake_fd;              /* eventfd the worker threads write when a job completes; -1: none */
@@ -84,52 +87,16 @@ typedef struct {
     mod_gatehouse_job jobs;   /* the in-flight list's head */
 } plugin_data;
 
-/* Every directive the module knows: index i here is directive i of gatehouse.h.
+/* Every directive the module knows, from gatehouse.h's list: index i here is directive i.
  * T_CONFIG_LOCAL: lighttpd leaves the value alone and the module compiles it. */
+#define MOD_GATEHOUSE_CPK(id, name, scope) \
+    { CONST_STR_LEN(name), T_CONFIG_LOCAL, \
+      (scope) == GH_V1_SCOPE_SERVER ? T_CONFIG_SCOPE_SERVER : T_CONFIG_SCOPE_CONNECTION },
 static const config_plugin_keys_t cpk[] = {
-    { CONST_STR_LEN("gatehouse.issuer"),        T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.audience"),      T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.jwks"),          T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.algorithms"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.leeway"),        T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.max-token-age"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.token-type"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.roles-claim"),   T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.groups-claim"),  T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.scope-claim"),   T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.require"),       T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.default"),       T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.headers"),       T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.strip-headers"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.env"),           T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.realm"),         T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.hmac-secret-file"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.cache-size"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_SERVER }
-   ,{ CONST_STR_LEN("gatehouse.role-inherits"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.mode"),          T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.cors-preflight"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.token-sources"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.audit-log"),     T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.audit-events"),  T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.rate-limit"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.status-url"),    T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.path-checks"),   T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.login"),       T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.client-id"),   T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.client-secret-file"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.token-endpoint-auth"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.session-key-file"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.provider-metadata"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.login-scopes"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.callback-path"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.logout-path"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.post-logout-redirect"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.session-lifetime"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.session-idle-timeout"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_CONNECTION }
-   ,{ CONST_STR_LEN("gatehouse.sign-in-workers"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_SERVER }
-   ,{ CONST_STR_LEN("gatehouse.sign-in-timeout"), T_CONFIG_LOCAL, T_CONFIG_SCOPE_SERVER }
-   ,{ NULL, 0,                                  T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
+    GH_V1_DIRECTIVES(MOD_GATEHOUSE_CPK)
+    { NULL, 0, T_CONFIG_UNSET, T_CONFIG_SCOPE_UNSET }
 };
+#undef MOD_GATEHOUSE_CPK
 _Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] and gatehouse.h disagree");
 
 INIT_FUNC(mod_gatehouse_init) {
@@ -151,16 +118,27 @@ FREE_FUNC(mod_gatehouse_free) {
     for (int i = !p->cvlist[0].v.u2[1], used = p->nconfig; i < used; ++i) {
         config_plugin_value_t *cpv = p->cvlist + p->cvlist[i].v.u2[0];
         for (; -1 != cpv->k_id; ++cpv) {
-            if (cpv->vtype == T_CONFIG_LOCAL)
+            if (cpv->vtype != T_CONFIG_LOCAL) continue;
+            if (cpv->k_id == GH_V1_AUDIT_LOG) {
+                mod_gatehouse_audit * const audit = cpv->v.v;
+                gh_v1_setting_free(audit->setting);
+                free(audit);
+            }
+            else
                 gh_v1_setting_free(cpv->v.v);
         }
     }
     gh_v1_engine_free(p->engine);
-    free(p->audit);
 }
 
 static void mod_gatehouse_merge_config_cpv(plugin_config * const pconf, const config_plugin_value_t * const cpv) {
-    if (cpv->vtype == T_CONFIG_LOCAL && (uint32_t)cpv->k_id < GH_V1_DIRECTIVE_COUNT)
+    if (cpv->vtype != T_CONFIG_LOCAL || (uint32_t)cpv->k_id >= GH_V1_DIRECTIVE_COUNT) return;
+    if (cpv->k_id == GH_V1_AUDIT_LOG) {
+        const mod_gatehouse_audit * const audit = cpv->v.v;
+        pconf->v[GH_V1_AUDIT_LOG] = audit->setting;
+        pconf->audit = audit->log;
+    }
+    else
         pconf->v[cpv->k_id] = cpv->v.v;
 }
 
@@ -237,10 +215,11 @@ static void mod_gatehouse_check_conditions(server * const srv, const plugin_data
     }
 }
 
-/* Hands one directive's value, as lighttpd parsed it, to GatehouseCore to compile. */
+/* Hands one directive's value, as lighttpd parsed it, to GatehouseCore to compile (`in_condition`:
+ * set inside a condition, where a server-wide directive is refused). */
 __attribute_cold__
 static gh_setting * mod_gatehouse_compile(server * const srv, plugin_data * const p, const int directive,
-                                          const data_unset * const du) {
+                                          const int in_condition, const data_unset * const du) {
     char digits[LI_ITOSTRING_LENGTH];
     gh_v1_entry one = { NULL, 0, "", 0, GH_V1_VALUE_STRING };
     const gh_v1_entry *entries = &one;
@@ -296,8 +275,8 @@ static gh_setting * mod_gatehouse_compile(server * const srv, plugin_data * cons
     }
 
     gh_setting * const s =
-      gh_v1_setting_compile(p->engine, directive, cpk[directive].k, cpk[directive].klen, kind,
-                            entries, count, mod_gatehouse_config_output, srv);
+      gh_v1_setting_compile(p->engine, directive, in_condition, kind, entries, count,
+                            mod_gatehouse_config_output, srv);
     free(list);
     free(numbers);
     return s;
@@ -319,24 +298,30 @@ static void mod_gatehouse_context_config(server * const srv, plugin_data * const
     }
 }
 
-/* Opens an audit target once, however many contexts name it (not under -tt,
- * like mod_accesslog: a "|command" would start the program). */
+/* The audit target of context `upto`'s gatehouse.audit-log: opened once however many contexts name
+ * it (the contexts compiled before this one are searched), and not under -tt, like mod_accesslog (a
+ * "|command" would start the program). Returns 0 when it cannot be opened. */
 __attribute_cold__
-static int mod_gatehouse_audit_open(server * const srv, plugin_data * const p, const data_unset * const du) {
+static int mod_gatehouse_audit_open(server * const srv, const plugin_data * const p, const int upto,
+                                    const data_unset * const du, mod_gatehouse_audit * const audit) {
+    audit->log = NULL;
     if (srv->srvconf.preflight_check || du->type != TYPE_STRING) return 1;
     const buffer * const target = &((const data_string *)du)->value;
-    for (uint32_t i = 0; i < p->naudit; ++i) {
-        if (buffer_is_equal(p->audit[i].target, target)) return 1;
+    for (int i = !p->cvlist[0].v.u2[1]; i < upto; ++i) {
+        for (const config_plugin_value_t *cpv = p->cvlist + p->cvlist[i].v.u2[0]; -1 != cpv->k_id; ++cpv) {
+            if (cpv->k_id != GH_V1_AUDIT_LOG) continue;
+            const mod_gatehouse_audit * const other = cpv->v.v;
+            if (other->log && 0 == strcmp(other->log->fn, target->ptr)) {
+                audit->log = other->log;
+                return 1;
+            }
+        }
     }
-    fdlog_st * const log = fdlog_open(target->ptr);
-    if (NULL == log) {
+    audit->log = fdlog_open(target->ptr);
+    if (NULL == audit->log) {
         log_perror(srv->errh, __FILE__, __LINE__, "gatehouse.audit-log: opening '%s' failed", target->ptr);
         return 0;
     }
-    p->audit = realloc(p->audit, (p->naudit + 1) * sizeof(*p->audit));
-    force_assert(p->audit);
-    p->audit[p->naudit].target = target;
-    p->audit[p->naudit++].log = log;
     return 1;
 }
 
@@ -361,22 +346,22 @@ SETDEFAULTS_FUNC(mod_gatehouse_set_defaults) {
         for (int k = 0; cpk[k].k; ++k) {
             const data_unset * const du = array_get_element_klen(dc->value, cpk[k].k, cpk[k].klen);
             if (NULL == du) continue;
-            if (cpk[k].scope == T_CONFIG_SCOPE_SERVER && 0 != p->cvlist[i].k_id) {
-                log_error(srv->errh, __FILE__, __LINE__,
-                          "%s is server-wide: set it outside every condition", cpk[k].k);
-                rc = 0;
-                continue;
-            }
-            gh_setting * const s = mod_gatehouse_compile(srv, p, k, du);
+            gh_setting * const s = mod_gatehouse_compile(srv, p, k, 0 != p->cvlist[i].k_id, du);
             if (NULL == s) {
                 rc = 0;
                 continue;
             }
-            if (k == GH_V1_AUDIT_LOG && !mod_gatehouse_audit_open(srv, p, du))
-                rc = 0;
+            void *v = s;
+            if (k == GH_V1_AUDIT_LOG) {
+                mod_gatehouse_audit * const audit = ck_malloc(sizeof(*audit));
+                audit->setting = s;
+                if (!mod_gatehouse_audit_open(srv, p, i, du, audit))
+                    rc = 0;
+                v = audit;
+            }
             cpv->k_id = k;
             cpv->vtype = T_CONFIG_LOCAL;
-            cpv->v.v = s;
+            cpv->v.v = v;
             ++cpv;
         }
         cpv->k_id = -1;
@@ -448,19 +433,15 @@ typedef struct {
     uint64_t job;         /* GH_V1_JOB: the off-loop job the decision waits for */
 } mod_gatehouse_output;
 
-/* Writes one audit line (with its newline, in one write: atomic on a pipe). */
-static void mod_gatehouse_audit_write(request_st * const r, const plugin_data * const p, const char * const target,
-                                      const size_t tlen, const char * const line, const size_t len) {
-    for (uint32_t i = 0; i < p->naudit; ++i) {
-        if (!buffer_eq_slen(p->audit[i].target, target, tlen)) continue;
-        buffer * const b = r->tmp_buf;
-        buffer_copy_string_len(b, line, len);
-        buffer_append_string_len(b, CONST_STR_LEN("\n"));
-        if (write_all(p->audit[i].log->fd, BUF_PTR_LEN(b)) < 0)
-            log_perror(r->conf.errh, __FILE__, __LINE__, "gatehouse.audit-log: writing to '%s' failed",
-                       p->audit[i].target->ptr);
-        return;
-    }
+/* Writes one audit line to the context's target (with its newline, in one write: atomic on a pipe). */
+static void mod_gatehouse_audit_write(request_st * const r, fdlog_st * const log, const char * const line,
+                                      const size_t len) {
+    if (NULL == log) return;
+    buffer * const b = r->tmp_buf;
+    buffer_copy_string_len(b, line, len);
+    buffer_append_string_len(b, CONST_STR_LEN("\n"));
+    if (write_all(log->fd, BUF_PTR_LEN(b)) < 0)
+        log_perror(r->conf.errh, __FILE__, __LINE__, "gatehouse.audit-log: writing to '%s' failed", log->fn);
 }
 
 /* Applies what GatehouseCore decided (ctx: mod_gatehouse_output). */
@@ -494,7 +475,7 @@ static void mod_gatehouse_request_output(void * const ctx, const int kind, const
             out->job = out->job * 10 + (uint64_t)(value[i] - '0');
         break;
       case GH_V1_AUDIT:
-        mod_gatehouse_audit_write(r, out->p, name, nlen, value, vlen);
+        mod_gatehouse_audit_write(r, out->p->conf.audit, value, vlen);
         break;
       case GH_V1_RESPONSE_BODY:
         http_header_response_set(r, HTTP_HEADER_CONTENT_TYPE, CONST_STR_LEN("Content-Type"), name, (uint32_t)nlen);
@@ -507,7 +488,8 @@ static void mod_gatehouse_request_output(void * const ctx, const int kind, const
     }
 }
 
-/* The module answers: a refusal, or a 2xx of its own (the status page, a CORS preflight).
+/* The module answers: a refusal (GH_V1_REFUSE), or an answer of its own (GH_V1_ANSWER: the status
+ * page, a CORS preflight).
  * A refusal is final: the request's error handlers (server.error-handler, -404) and
  * server.error-intercept are turned off for it, so no handler script or backend runs with the
  * refused request's method, target and body (lighttpd re-dispatches errors to them).
@@ -515,19 +497,20 @@ static void mod_gatehouse_request_output(void * const ctx, const int kind, const
  * headers (a 403's insufficient_scope challenge, a 429's Retry-After) answers with a short body
  * of its own, as the handler of the request. */
 __attribute_cold__
-static handler_t mod_gatehouse_answer(request_st * const r, const plugin_data * const p, const int status,
-                                      const int response_headers, const int body) {
+static handler_t mod_gatehouse_answer(request_st * const r, const plugin_data * const p, const int outcome,
+                                      const int status, const int response_headers, const int body) {
+    const int refused = outcome == GH_V1_REFUSE;
     r->http_status = status;
     r->error_handler_saved_status = 0; /* (in a re-dispatch: this status, not the one that started it) */
     r->conf.error_handler = NULL;
     r->conf.error_handler_404 = NULL;
     r->conf.error_intercept = 0;
-    if (status >= 300 && (status == 401 || !response_headers)) {
+    if (refused && (status == 401 || !response_headers)) {
         r->handler_module = NULL; /* lighttpd's error page, errorfile-prefix and all */
         return HANDLER_FINISHED;
     }
     r->handler_module = p->self;
-    if (status >= 300) {
+    if (refused) {
         buffer * const b = chunkqueue_append_buffer_open(&r->write_queue);
         http_status_append(b, status);
         buffer_append_string_len(b, CONST_STR_LEN("\n"));
@@ -580,7 +563,7 @@ static void mod_gatehouse_job_unlink(mod_gatehouse_job * const j) {
 /* The request resumed after its job completed (or timed out): answered from the job's result. */
 static handler_t mod_gatehouse_job_resume(request_st * const r, plugin_data * const p, mod_gatehouse_job * const j) {
     mod_gatehouse_output out = { r, p, 0, 0, 0 };
-    int status;
+    int status = 504, outcome = GH_V1_REFUSE;
     r->plugin_ctx[p->id] = NULL;
     mod_gatehouse_job_unlink(j);
     if (j->state == GH_JOB_TIMEOUT) {
@@ -588,12 +571,13 @@ static handler_t mod_gatehouse_job_resume(request_st * const r, plugin_data * co
         log_error(r->conf.errh, __FILE__, __LINE__,
                   "gatehouse: %s: the identity provider did not answer within %d s: 504", r->uri.path.ptr,
                   p->job_deadline);
-        status = 504;
     }
     else
-        status = gh_v1_job_finish(p->engine, j->id, mod_gatehouse_request_output, &out);
+        outcome = gh_v1_job_finish(p->engine, j->id, &status, mod_gatehouse_request_output, &out);
     free(j);
-    return 0 == status ? HANDLER_GO_ON : mod_gatehouse_answer(r, p, status, out.response_headers, out.body);
+    return GH_V1_PASS == outcome
+      ? HANDLER_GO_ON
+      : mod_gatehouse_answer(r, p, outcome, status, out.response_headers, out.body);
 }
 
 /* Suspends the request until job `id` completes (the design of docs/browser-sign-in.md: the
@@ -645,9 +629,12 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
         .scheme = r->uri.scheme.ptr ? r->uri.scheme.ptr : "http", .scheme_len = r->uri.scheme.ptr ? buffer_clen(&r->uri.scheme) : 4,
     };
     mod_gatehouse_output out = { r, p, 0, 0, 0 };
-    const int status = gh_v1_decide(p->engine, p->conf.v, &req, mod_gatehouse_request_output, &out);
-    if (status == GH_V1_SUSPENDED) return mod_gatehouse_job_wait(r, p, out.job);
-    return 0 == status ? HANDLER_GO_ON : mod_gatehouse_answer(r, p, status, out.response_headers, out.body);
+    int status = 0;
+    const int outcome = gh_v1_decide(p->engine, p->conf.v, &req, &status, mod_gatehouse_request_output, &out);
+    if (GH_V1_SUSPEND == outcome) return mod_gatehouse_job_wait(r, p, out.job);
+    return GH_V1_PASS == outcome
+      ? HANDLER_GO_ON
+      : mod_gatehouse_answer(r, p, outcome, status, out.response_headers, out.body);
 }
 
 /* lighttpd polls the handler of a suspended request: it waits until the job is done, then

@@ -1,3 +1,5 @@
+import GatehouseCore
+
 /// What a condition compares (lighttpd's `comp_key_t`).
 enum ConditionField: Sendable, Equatable {
     case url, host, remoteIP, scheme, queryString, requestMethod, serverSocket
@@ -56,7 +58,7 @@ struct Condition: Sendable {
     /// The value compared against (`dc->string`).
     var value: String
     /// For `=~` / `!~`, compiled once the whole configuration is read (as lighttpd does).
-    var regex: ConditionRegex?
+    var regex: GatehouseCore.Regex?
     /// For `$HTTP["remoteip"] ==` / `!=` with an address: the network and its mask (0: the whole address).
     var network: (address: IPAddress, bits: Int)?
 

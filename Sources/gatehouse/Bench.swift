@@ -6,7 +6,7 @@ import GatehouseCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure verification and decision speed (see scripts/bench.sh).",
-        subcommands: [BenchVerify.self, BenchRules.self])
+        shouldDisplay: false, subcommands: [BenchVerify.self, BenchRules.self])
 }
 
 /// Verifications per second, per algorithm, without the cache (every token verified in full)
@@ -133,7 +133,7 @@ struct BenchRules: ParsableCommand {
                 return HTTPRequest(method: "GET", path: path, host: "bench", remoteIP: "127.0.0.1") { _ in nil }
             }
             let perSecond = rate(requests, seconds: seconds) { request in
-                Gate.decide(request, configuration: configuration, now: 0, explain: false)?.status == 0
+                Gate.decide(request, configuration: configuration, now: 0, explain: false)?.verdict.status == 0
             }
             results.append((count, perSecond))
             print("\(String(count).leftPadded(6)) rules: \(String(Int(perSecond)).leftPadded(9)) decisions/s")

@@ -47,7 +47,7 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        let policy = try PolicyConfig(path: config, allowShell: allowShell, defines: define, offline: true)
+        let policy = try LoadedConfig(path: config, allowShell: allowShell, defines: define, offline: true)
         var headers = [(name: String, value: String)]()
         for line in header {
             guard let colon = line.firstIndex(of: ":") else { throw UsageError("--header: expected \"Name: value\"") }
@@ -132,7 +132,7 @@ struct RequestCase {
         let description: String
     }
 
-    func decide(with policy: PolicyConfig, now: Int64) throws -> Outcome {
+    func decide(with policy: LoadedConfig, now: Int64) throws -> Outcome {
         var fields = headers
         if !fields.contains(where: { $0.name.caseInsensitiveCompare("Host") == .orderedSame }) {
             fields.insert(("Host", host), at: 0)
@@ -153,7 +153,7 @@ struct RequestCase {
                 facts = try RequestFacts(parsing: client)
             }
         } catch let rejected as RequestRejected {
-            return Outcome(decision: nil, rejected: rejected)
+            return Outcome(decision: nil, effects: nil, rejected: rejected)
         } catch let unsupported as LighttpdConfig.RewriteUnsupported {
             throw Problem(description: unsupported.description)
         }
@@ -178,17 +178,25 @@ struct RequestCase {
                         + "(--define NAME=PATH for the var. the configuration uses), or decide with claims")
             }
         }
-        return Outcome(decision: decision)
+        // What the module would do with the decision: the same Effects it applies.
+        let effects = decision.map {
+            Effects(
+                of: $0, request: request, configuration: configuration, time: (now, 0),
+                statusPage: { "(the counters of the lighttpd process)" })
+        }
+        return Outcome(decision: decision, effects: effects)
     }
 }
 
 /// A decision as the CLI shows it. No decision: the module does nothing there (allowed).
 struct Outcome {
     let decision: Decision?
+    /// What the module would do: headers, environment, the audit record, log lines.
+    let effects: Effects?
     /// lighttpd answers the request itself (400) before mod_gatehouse sees it.
     var rejected: RequestRejected?
 
-    var allowed: Bool { rejected == nil && decision?.allowed ?? true }
+    var allowed: Bool { rejected == nil && decision?.verdict.allowed ?? true }
 
     var json: JSON {
         if let rejected {
@@ -200,7 +208,7 @@ struct Outcome {
                     ("headers", .object(JSONObject(members: []))), ("env", .object(JSONObject(members: []))),
                 ]))
         }
-        guard let decision else {
+        guard let decision, let effects else {
             return .object(
                 JSONObject(members: [
                     ("decision", .string("allow")), ("status", .integer(0)), ("rule", .null),
@@ -210,29 +218,62 @@ struct Outcome {
                 ]))
         }
         var members: [(key: String, value: JSON)] = [
-            ("decision", .string(decision.allowed ? "allow" : "deny")), ("status", .integer(Int64(decision.status))),
-            ("rule", .string(decision.rule)), ("reason", .string(decision.reason.rawValue)),
-            ("explanation", .array((decision.explanation ?? []).map(JSON.string))),
-            ("headers", .object(JSONObject(members: decision.requestHeaders.map { ($0.name, .string($0.value)) }))),
-            ("env", .object(JSONObject(members: decision.environment.map { ($0.name, .string($0.value)) }))),
+            ("decision", .string(decision.verdict.allowed ? "allow" : "deny")),
+            ("status", .integer(Int64(decision.verdict.status))),
+            ("rule", .string(decision.verdict.rule)), ("reason", .string(decision.verdict.reason.rawValue)),
+            ("explanation", .array((decision.diagnostics.explanation ?? []).map(JSON.string))),
+            ("headers", .object(JSONObject(members: effects.requestHeaders.map { ($0.name, .string($0.value)) }))),
+            ("env", .object(JSONObject(members: effects.environment.map { ($0.name, .string($0.value)) }))),
+            ("outcome", .string(Outcome.name(effects.outcome))),
+            ("strip_headers", .array((effects.stripHeaders + effects.stripAliases).map(JSON.string))),
+            (
+                "response_headers",
+                .array(effects.responseHeaders.map { .array([.string($0.name), .string($0.value)]) })
+            ),
+            ("audit", Outcome.audit(effects)),
+            ("log", .array(effects.logs.filter { $0.level != .debug }.map { .string($0.message) })),
         ]
-        if let challenge = decision.wwwAuthenticate { members.append(("www_authenticate", .string(challenge))) }
-        if let status = decision.wouldRefuse { members.append(("report_only_status", .integer(Int64(status)))) }
+        if let challenge = decision.verdict.wwwAuthenticate { members.append(("www_authenticate", .string(challenge))) }
+        if let status = decision.diagnostics.wouldRefuse {
+            members.append(("report_only_status", .integer(Int64(status))))
+        }
         return .object(JSONObject(members: members))
+    }
+
+    private static func name(_ outcome: Effects.Outcome) -> String {
+        switch outcome {
+        case .pass: "pass"
+        case .answer: "answer"
+        case .refuse: "refuse"
+        }
+    }
+
+    /// The audit record the module would write (without its chain, which depends on the file), and where.
+    private static func audit(_ effects: Effects) -> JSON {
+        guard let audit = effects.audit, case .success(let record) = JSON.parse(Array(audit.record.utf8)) else {
+            return .null
+        }
+        return .object(JSONObject(members: [("target", .string(audit.target)), ("record", record)]))
     }
 
     var text: String {
         if let rejected { return "deny \(rejected.status) (\(rejected.description))" }
-        guard let decision else { return "allow: no gatehouse.require applies here (mod_gatehouse does nothing)" }
+        guard let decision, let effects else {
+            return "allow: no gatehouse.require applies here (mod_gatehouse does nothing)"
+        }
         var lines = [
-            decision.allowed
-                ? "allow (rule \(decision.rule))"
-                : "deny \(decision.status) \(decision.reason.rawValue) (rule \(decision.rule))"
+            decision.verdict.allowed
+                ? "allow (rule \(decision.verdict.rule))"
+                : "deny \(decision.verdict.status) \(decision.verdict.reason.rawValue) (rule \(decision.verdict.rule))"
         ]
-        lines += (decision.explanation ?? []).map { "  - \($0)" }
-        lines += decision.requestHeaders.map { "  header \($0.name): \($0.value)" }
-        lines += decision.environment.map { "  env \($0.name)=\($0.value)" }
-        if let challenge = decision.wwwAuthenticate { lines.append("  WWW-Authenticate: \(challenge)") }
+        lines += (decision.diagnostics.explanation ?? []).map { "  - \($0)" }
+        lines += effects.requestHeaders.map { "  header \($0.name): \($0.value)" }
+        lines += effects.environment.map { "  env \($0.name)=\($0.value)" }
+        lines += effects.responseHeaders.map { header in
+            "  \(header.name == "WWW-Authenticate" ? "" : "response header ")\(header.name): \(header.value)"
+        }
+        if let audit = effects.audit { lines.append("  audit to \(audit.target): \(audit.record)") }
+        lines += effects.logs.filter { $0.level != .debug }.map { "  log: \($0.message)" }
         return lines.joined(separator: "\n")
     }
 }

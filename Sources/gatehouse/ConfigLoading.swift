@@ -2,9 +2,10 @@ import Foundation
 import GatehouseCore
 import LighttpdConfig
 
-/// Reads lighttpd.conf the way lighttpd does and compiles the gatehouse.* values in force for
-/// one request with GatehouseCore's own compiler (the one the module uses).
-final class PolicyConfig {
+/// A lighttpd.conf as the CLI loaded it: read the way lighttpd does, with the gatehouse.* values
+/// compiled into Settings by GatehouseCore's own compiler (the one the module uses) and assembled
+/// into the Configuration in force for one request.
+final class LoadedConfig {
     let config: LighttpdConfig
     /// Offline (check, test, `lint --offline`): key and secret files that cannot be opened are warnings.
     let offline: Bool
@@ -30,12 +31,13 @@ final class PolicyConfig {
     }
 
     /// One directive's compiled value; compiled once per place in the file, its warnings shown once.
+    /// `inCondition`: set inside a condition, where a server-wide directive is refused.
     func setting(
-        _ directive: Directive, _ value: ConfigValue, at location: SourceLocation
+        _ directive: Directive, _ value: ConfigValue, at location: SourceLocation, inCondition: Bool = false
     ) throws(ConfigError) -> Setting {
         let key = "\(location) \(directive.name)"
         if let known = compiled[key] { return known }
-        let setting = try Setting.compile(directive, value, offline: offline)
+        let setting = try Setting.compile(directive, value, offline: offline, inCondition: inCondition)
         compiled[key] = setting
         return setting
     }
@@ -45,7 +47,7 @@ final class PolicyConfig {
     func configuration(for request: RequestFacts) throws -> Configuration {
         var configuration = Configuration()
         for entry in config.directives(for: request, prefix: "gatehouse.") {
-            guard let directive = Directive(name: entry.key) else {
+            guard let directive = Directive.named(entry.key) else {
                 throw UsageError("\(entry.location): unknown directive \(entry.key)")
             }
             do {
@@ -66,7 +68,7 @@ extension Configuration {
     /// The key files in force that could not be read (offline): a token cannot be verified here.
     var unreadableKeys: [String] {
         [Directive.jwks, .hmacSecretFile].compactMap { directive in
-            guard case .keys(let source)? = self[directive]?.value, let why = source.unreadable else { return nil }
+            guard let source = self[directive]?.value as? KeySource, let why = source.unreadable else { return nil }
             return "\(directive.name) \(source.path) (\(why))"
         }
     }

@@ -124,52 +124,30 @@ struct JWKSFetch: ParsableCommand {
         print("\(path): wrote the provider's endpoints")
     }
 
-    /// The published keys that may verify tokens, each checked alone as the module would load it.
-    /// Private key material anywhere refuses the whole answer: that provider is leaking its keys.
+    /// The published keys that may verify tokens, by the module's own rule (KeySet.accept). Private
+    /// key material anywhere refuses the whole answer: that provider is leaking its keys.
     private func signatureKeys(_ published: [Any], source: String) throws -> [[String: Any]] {
         var kept = [[String: Any]]()
         for (index, element) in published.enumerated() {
-            guard let jwk = element as? [String: Any] else {
+            guard let jwk = element as? [String: Any], let bytes = try? JSONSerialization.data(withJSONObject: jwk),
+                case .success(.object(let object)) = JSON.parse(Array(bytes))
+            else {
                 throw FetchFailure("\(source): key #\(index + 1) is not an object")
             }
             let label = "\(source): key #\(index + 1)" + ((jwk["kid"] as? String).map { " (kid \"\($0)\")" } ?? "")
-            let kty = jwk["kty"] as? String
-            if kty != "oct", let member = ["d", "p", "q", "dp", "dq", "qi", "oth"].first(where: { jwk[$0] != nil }) {
-                throw FetchFailure("\(label) holds private key material (\"\(member)\"); refusing the provider's keys")
+            let acceptance: KeySet.Acceptance
+            do {
+                acceptance = try KeySet.accept(object, label: label, published: true)
+            } catch {
+                throw FetchFailure("\(error); refusing the provider's keys")
             }
-            let reason: String? =
-                if kty == "oct" {
-                    "\(label): a symmetric key published for anyone to read can sign forged tokens"
-                } else if let use = jwk["use"] as? String, use != "sig" {
-                    "\(label): \"use\" is \"\(use)\""
-                } else if let alg = jwk["alg"] as? String, JWSAlgorithm(name: alg) == nil {
-                    "\(label): \"alg\" \"\(alg)\" is not a signature algorithm Gatehouse verifies"
-                } else {
-                    unusable(jwk, index: index, source: source)
-                }
-            if let reason {
-                FileHandle.standardError.write(Data("gatehouse: warning: left out \(reason)\n".utf8))
-            } else {
-                kept.append(jwk)
+            switch acceptance {
+            case .key: kept.append(jwk)
+            case .skipped(let reason):
+                FileHandle.standardError.write(Data("gatehouse: warning: left out \(label): \(reason)\n".utf8))
             }
         }
         return kept
-    }
-
-    /// Why the module would refuse this key (its message names the key), or nil when it loads.
-    private func unusable(_ jwk: [String: Any], index: Int, source: String) -> String? {
-        guard let bytes = try? JSONSerialization.data(withJSONObject: ["keys": [jwk]]) else {
-            return "\(source): key #\(index + 1): not serialisable"
-        }
-        do {
-            _ = try KeySet.parse(Array(bytes), source: source)
-            return nil
-        } catch {
-            // The message names "key #1" of the one-key set; name the key's place in the provider's.
-            let alone = "\(source): key #1"
-            guard error.description.hasPrefix(alone) else { return error.description }
-            return "\(source): key #\(index + 1)" + error.description.dropFirst(alone.count)
-        }
     }
 }
 

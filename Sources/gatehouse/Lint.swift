@@ -21,7 +21,7 @@ struct Lint: ParsableCommand {
     }
 
     func run() throws {
-        let policy = try PolicyConfig(path: config, allowShell: allowShell, defines: define, offline: offline)
+        let policy = try LoadedConfig(path: config, allowShell: allowShell, defines: define, offline: offline)
         // What lighttpd accepts but reads differently from how it looks (dropped tokens, wrapped numbers).
         var findings = policy.config.warnings.map {
             Finding(location: $0.location, severity: "warning", message: $0.message)
@@ -36,24 +36,19 @@ struct Lint: ParsableCommand {
                     findings.append(Finding(location: entry.location, severity: "error", message: problem))
                     continue
                 }
-                guard let directive = Directive(name: entry.key) else { continue }
+                guard let directive = Directive.named(entry.key) else { continue }
                 if let warning = conditions.lazy.compactMap({
                     ClientChosenCondition.warning(directive, condition: $0)
                 }).first {
                     findings.append(Finding(location: entry.location, severity: "warning", message: warning))
                 }
                 do {
-                    let setting = try policy.setting(directive, entry.value, at: entry.location)
-                    if directive == .cacheSize, context.parent != nil {
-                        findings.append(
-                            Finding(
-                                location: entry.location, severity: "error",
-                                message: "gatehouse.cache-size is server-wide: set it outside every condition"))
-                    }
+                    let setting = try policy.setting(
+                        directive, entry.value, at: entry.location, inCondition: context.parent != nil)
                     for warning in setting.warnings {
                         findings.append(Finding(location: entry.location, severity: "warning", message: warning))
                     }
-                    if case .rules(let rules) = setting.value {
+                    if let rules = setting.value as? RuleSet {
                         for (rule, hiddenBy) in rules.unreachable {
                             findings.append(
                                 Finding(

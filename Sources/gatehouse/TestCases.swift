@@ -42,7 +42,7 @@ struct TestCases: ParsableCommand {
     @Flag(help: "Machine-readable output: every case with its outcome.") var json = false
 
     func run() throws {
-        let policy = try PolicyConfig(path: config, allowShell: allowShell, defines: define, offline: true)
+        let policy = try LoadedConfig(path: config, allowShell: allowShell, defines: define, offline: true)
         guard let data = FileManager.default.contents(atPath: cases),
             case .success(let document) = JSON.parse(Array(data))
         else {
@@ -99,7 +99,7 @@ struct TestCases: ParsableCommand {
         if failed > 0 { throw ExitCode(1) }
     }
 
-    private func decide(_ test: JSONObject, name: String, policy: PolicyConfig) throws -> Outcome {
+    private func decide(_ test: JSONObject, name: String, policy: LoadedConfig) throws -> Outcome {
         func string(_ object: JSONObject?, _ key: String, _ fallback: String) -> String {
             object?[key]?.stringValue ?? fallback
         }

@@ -64,7 +64,7 @@ struct BoundaryTests {
             }
             let decision = try #require(
                 Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now + offset))
-            return (decision.status, decision.reason)
+            return (decision.verdict.status, decision.verdict.reason)
         }
         #expect(try status([(.leeway, .integer(5))], at: 604) == (0, .allowed))
         #expect(try status([(.leeway, .integer(5))], at: 605) == (401, .expired))
@@ -76,7 +76,7 @@ struct BoundaryTests {
         #expect(!configuration.reportOnly)
         let request = HTTPRequest(method: "GET", path: "/admin", host: "h", remoteIP: "192.0.2.1") { _ in nil }
         let decision = try #require(Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now))
-        #expect(decision.status == 401 && decision.wouldRefuse == nil)
+        #expect(decision.verdict.status == 401 && decision.diagnostics.wouldRefuse == nil)
         let reportOnly = try GateTests.configuration([(.require, GateTests.rules), (.mode, .string("report-only"))])
         #expect(reportOnly.reportOnly)
     }

@@ -32,49 +32,65 @@ struct EnforcementTests {
                         now: Fixtures.tokens.now))
     }
 
+    @Test func rulesMatchThePathsBytesNotAReplacementCharacter() throws {
+        // "/x/\u{FFFD}" is what a lossy decoding of the bytes "/x/\xFF" reads: rules must see the bytes.
+        let configuration = try GateTests.configuration([
+            (.require, .list([("/", .string("anonymous")), ("/x/\u{FFFD}", .string("deny"))]))
+        ])
+        let bytes: [UInt8] = [0x2F, 0x78, 0x2F, 0xFF]
+        let request = HTTPRequest(
+            method: "GET", pathBytes: bytes, originalPathBytes: nil, host: "h", remoteIP: "192.0.2.1", query: "",
+            lowercasePaths: false, header: { _ in nil }, headerCount: nil)
+        let decision = try #require(Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now))
+        #expect(decision.verdict.status == 0 && decision.verdict.rule == "/")
+        #expect(request.path == "/x/\u{FFFD}")
+        let replaced = try decide("/x/\u{FFFD}", configuration: configuration)
+        #expect(replaced.verdict.status == 403)
+    }
+
     @Test(arguments: [
         "/public/..;/admin/x", "/t/acme/..;/globex/d", "/a;jsessionid=1", "/x/%2e%2e/admin", "/x\\..\\admin",
         "/x/\u{1}y", "/x/\u{7F}",
     ])
     func pathsBackendsReadAsAnotherAreRefused(path: String) throws {
         let decision = try decide(path)
-        #expect(decision.status == 400 && decision.reason == .unsafePath)
-        #expect(try decide("/", originalPath: path).status == 400)
+        #expect(decision.verdict.status == 400 && decision.verdict.reason == .unsafePath)
+        #expect(try decide("/", originalPath: path).verdict.status == 400)
     }
 
     @Test func eachPathCheckCanBeTurnedOff() throws {
         let relaxed = try EnforcementTests.configuration([
             (.pathChecks, .list([(nil, .string("backslash")), (nil, .string("double-encoding"))]))
         ])
-        #expect(try decide("/a;jsessionid=1", configuration: relaxed).status == 0)
-        #expect(try decide("/x/%2e", configuration: relaxed).status == 400)
+        #expect(try decide("/a;jsessionid=1", configuration: relaxed).verdict.status == 0)
+        #expect(try decide("/x/%2e", configuration: relaxed).verdict.status == 400)
         let none = try EnforcementTests.configuration([(.pathChecks, .string("none"))])
-        #expect(try decide("/x\\%2e;\u{1}", configuration: none).status == 0)
+        #expect(try decide("/x\\%2e;\u{1}", configuration: none).verdict.status == 0)
         #expect(throws: ConfigError.self) { try Setting.compile(.pathChecks, .string("semicolons")) }
     }
 
     @Test func twoHeadersThatCGIReadsAsTheTokenHeaderAreRefused() throws {
         let sources = try EnforcementTests.configuration([(.tokenSources, .string("header:X-Access-Token"))])
         let decision = try decide("/", counts: ["X-Access-Token": 2], configuration: sources)
-        #expect(decision.status == 400 && decision.reason == .ambiguousHeader)
+        #expect(decision.verdict.status == 400 && decision.verdict.reason == .ambiguousHeader)
         let one = try decide("/", counts: ["X-Access-Token": 1], configuration: sources)
-        #expect(one.status == 0 && one.stripAliases == ["X-Access-Token"])
-        #expect(try decide("/", counts: ["Authorization": 2]).status == 400)
+        #expect(one.verdict.status == 0 && one.effects.stripAliases == ["X-Access-Token"])
+        #expect(try decide("/", counts: ["Authorization": 2]).verdict.status == 400)
     }
 
     @Test func aRewrittenRequestIsDecidedOnThePathTheClientAskedForToo() throws {
         // served as an anonymous path, asked for as an admin's: refused
         let decision = try decide("/index.php", originalPath: "/admin/delete-user")
-        #expect(decision.status == 401 && decision.rule == "/admin/")
+        #expect(decision.verdict.status == 401 && decision.verdict.rule == "/admin/")
         // asked for as an anonymous path, served as a denied one: refused
-        #expect(try decide("/internal/x", originalPath: "/public").status == 403)
-        #expect(try decide("/index.php", originalPath: "/hello").status == 0)
+        #expect(try decide("/internal/x", originalPath: "/public").verdict.status == 403)
+        #expect(try decide("/index.php", originalPath: "/hello").verdict.status == 0)
     }
 
     @Test func rulesFoldCaseWhereLighttpdFoldsPaths() throws {
-        #expect(try decide("/ADMIN/x", lowercase: true).status == 401)
-        #expect(try decide("/Internal/x", lowercase: true).status == 403)
-        #expect(try decide("/ADMIN/x").status == 0)  // (a server that does not fold serves another file)
+        #expect(try decide("/ADMIN/x", lowercase: true).verdict.status == 401)
+        #expect(try decide("/Internal/x", lowercase: true).verdict.status == 403)
+        #expect(try decide("/ADMIN/x").verdict.status == 0)  // (a server that does not fold serves another file)
     }
 
     func preflight(_ path: String, origin: String = "https://app.example.test", method: String = "POST")
@@ -87,8 +103,8 @@ struct EnforcementTests {
 
     @Test func aPreflightIsAnsweredWithTheConfiguredHeaders() throws {
         let decision = try preflight("/admin/x", origin: "https://ops.example.test")
-        #expect(decision.status == 204 && decision.requestHeaders.isEmpty && decision.allowed)
-        let fields = Dictionary(uniqueKeysWithValues: decision.responseHeaders.map { ($0.name, $0.value) })
+        #expect(decision.verdict.status == 204 && decision.effects.requestHeaders.isEmpty && decision.verdict.allowed)
+        let fields = Dictionary(uniqueKeysWithValues: decision.effects.responseHeaders.map { ($0.name, $0.value) })
         #expect(fields["Access-Control-Allow-Origin"] == "https://ops.example.test")
         #expect(fields["Access-Control-Allow-Methods"] == "GET, POST")
         #expect(fields["Access-Control-Allow-Headers"] == "Authorization, Content-Type")
@@ -97,12 +113,12 @@ struct EnforcementTests {
     }
 
     @Test func aPreflightIsRefusedOnDenyPathsAndForOtherOriginsOrMethods() throws {
-        #expect(try preflight("/internal/x").status == 403)
-        #expect(try preflight("/admin/x", origin: "https://evil.example").status == 403)
-        #expect(try preflight("/admin/x", method: "DELETE").reason == .preflightRefused)
+        #expect(try preflight("/internal/x").verdict.status == 403)
+        #expect(try preflight("/admin/x", origin: "https://evil.example").verdict.status == 403)
+        #expect(try preflight("/admin/x", method: "DELETE").verdict.reason == .preflightRefused)
         // without the directive, a preflight is a request like any other
         let plain = try decide("/admin/x", method: "OPTIONS", headers: ["Origin": "o", "Access-Control-Request-Method": "GET"])
-        #expect(plain.status == 401)
+        #expect(plain.verdict.status == 401)
     }
 
     @Test(arguments: [
@@ -124,7 +140,7 @@ struct EnforcementTests {
         // (lighttpd's graceful restart compiles the configuration again in the same process)
         let again = try Setting.compile(.jwks, .string(file))
         #expect(again.warnings.first?.contains("still serving the last good keys of this file") == true)
-        guard case .keys(let source) = again.value else { Issue.record("not a key setting"); return }
+        guard let source = again.value as? KeySource else { Issue.record("not a key setting"); return }
         #expect(!source.keys.keys.isEmpty)
         // a file this process never loaded well is refused
         let never = file + ".other"

@@ -37,72 +37,76 @@ struct GateTests {
 
     @Test func noTokenIs401WithABearerChallenge() throws {
         let decision = try decide("/read/x", authorization: nil)
-        #expect(decision.status == 401 && decision.reason == .noToken)
-        #expect(decision.wwwAuthenticate == "Bearer realm=\"api.example.test\"")
+        #expect(decision.verdict.status == 401 && decision.verdict.reason == .noToken)
+        #expect(decision.verdict.wwwAuthenticate == "Bearer realm=\"api.example.test\"")
     }
 
     @Test func anInvalidTokenIs401InvalidToken() throws {
         let decision = try decide("/read/x", authorization: "Bearer " + Fixtures.token(named: "expired"))
-        #expect(decision.status == 401 && decision.reason == .expired)
+        #expect(decision.verdict.status == 401 && decision.verdict.reason == .expired)
         #expect(
-            decision.wwwAuthenticate?.contains("error=\"invalid_token\", error_description=\"the token has expired\"")
+            decision.verdict.wwwAuthenticate?.contains(
+                "error=\"invalid_token\", error_description=\"the token has expired\"")
                 == true)
     }
 
     @Test func aValidTokenWithoutTheRoleIs403() throws {
         let decision = try decide("/admin", authorization: viewer)
-        #expect(decision.status == 403 && decision.reason == .policyDenied)
-        #expect(decision.requestHeaders.isEmpty && decision.environment.isEmpty)
+        #expect(decision.verdict.status == 403 && decision.verdict.reason == .policyDenied)
+        #expect(decision.effects.requestHeaders.isEmpty && decision.effects.environment.isEmpty)
     }
 
     @Test func aValidTokenWithTheRolePassesWithItsIdentity() throws {
         let decision = try decide("/read/x", authorization: viewer)
-        #expect(decision.status == 0)
-        #expect(decision.requestHeaders.map(\.name) == ["X-Auth-Subject"])
-        #expect(decision.requestHeaders.map(\.value) == ["alice"])
-        #expect(decision.environment.map { "\($0.name)=\($0.value)" } == ["REMOTE_USER=alice", "AUTH_TYPE=Bearer"])
-        #expect(decision.stripHeaders == ["X-Auth-Subject"])
+        #expect(decision.verdict.status == 0)
+        #expect(decision.effects.requestHeaders.map(\.name) == ["X-Auth-Subject"])
+        #expect(decision.effects.requestHeaders.map(\.value) == ["alice"])
+        #expect(
+            decision.effects.environment.map { "\($0.name)=\($0.value)" } == ["REMOTE_USER=alice", "AUTH_TYPE=Bearer"])
+        #expect(decision.effects.stripHeaders == ["X-Auth-Subject"])
     }
 
     @Test func anonymousRulesPassWithOrWithoutATokenAndIgnoreBadOnes() throws {
-        #expect(try decide("/public/a", authorization: nil).status == 0)
+        #expect(try decide("/public/a", authorization: nil).verdict.status == 0)
         let withToken = try decide("/public/a", authorization: viewer)
-        #expect(withToken.status == 0 && withToken.requestHeaders.first?.value == "alice")
+        #expect(withToken.verdict.status == 0 && withToken.effects.requestHeaders.first?.value == "alice")
         let badToken = try decide(
             "/public/a", authorization: "Bearer " + Fixtures.token(named: "signed by another key"))
-        #expect(badToken.status == 0 && badToken.requestHeaders.isEmpty)
+        #expect(badToken.verdict.status == 0 && badToken.effects.requestHeaders.isEmpty)
     }
 
     @Test func denyIs403EvenWithoutAToken() throws {
-        #expect(try decide("/closed/", authorization: nil).status == 403)
+        #expect(try decide("/closed/", authorization: nil).verdict.status == 403)
     }
 
     @Test func aMissingScopeSaysInsufficientScope() throws {
         let decision = try decide("/scoped/x", authorization: viewer)
-        #expect(decision.status == 403)
-        #expect(decision.wwwAuthenticate?.contains("error=\"insufficient_scope\", scope=\"write\"") == true)
+        #expect(decision.verdict.status == 403)
+        #expect(decision.verdict.wwwAuthenticate?.contains("error=\"insufficient_scope\", scope=\"write\"") == true)
     }
 
     @Test func noMatchingRuleFallsToTheDefault() throws {
         let configuration = try GateTests.configuration([(.require, .list([("/api/", .string("authenticated"))]))])
         let decision = try decide("/elsewhere", authorization: viewer, configuration: configuration)
-        #expect(decision.status == 403 && decision.reason == .noRule && decision.rule == "gatehouse.default")
+        #expect(
+            decision.verdict.status == 403 && decision.verdict.reason == .noRule
+                && decision.verdict.rule == "gatehouse.default")
         let open = try GateTests.configuration([
             (.require, .list([("/api/", .string("deny"))])),
             (.defaultRule, .string("authenticated")),
         ])
-        #expect(try decide("/elsewhere", authorization: viewer, configuration: open).status == 0)
+        #expect(try decide("/elsewhere", authorization: viewer, configuration: open).verdict.status == 0)
     }
 
     @Test(arguments: ["Bearer a.b.c, Bearer d.e.f", "Basic YTpi, Bearer a.b.c", "Bearer ", "Bearer a b.c.d"])
     func malformedCredentialsAre401(_ authorization: String) throws {
         let decision = try decide("/read/", authorization: authorization)
-        #expect(decision.status == 401 && decision.reason == .malformed)
+        #expect(decision.verdict.status == 401 && decision.verdict.reason == .malformed)
     }
 
     @Test func anotherSchemeIsNoToken() throws {
-        #expect(try decide("/read/", authorization: "Basic YWxpY2U6c2VjcmV0").reason == .noToken)
-        #expect(try decide("/read/", authorization: "bearer " + Fixtures.token(named: "RS256")).status == 0)
+        #expect(try decide("/read/", authorization: "Basic YWxpY2U6c2VjcmV0").verdict.reason == .noToken)
+        #expect(try decide("/read/", authorization: "bearer " + Fixtures.token(named: "RS256")).verdict.status == 0)
     }
 
     @Test func identityHeadersAndEnvironmentFollowTheirDirectives() throws {
@@ -119,19 +123,23 @@ struct GateTests {
         ])
         let decision = try decide("/x", authorization: viewer, configuration: configuration)
         #expect(
-            decision.requestHeaders.map { "\($0.name): \($0.value)" }
+            decision.effects.requestHeaders.map { "\($0.name): \($0.value)" }
                 == ["X-User: alice", "X-Roles: viewer", "X-Roles-Json: [\"viewer\"]"])
-        #expect(decision.environment.map(\.name) == ["GATEHOUSE_ISSUER", "AUTH_TYPE"])
-        #expect(decision.stripHeaders == ["X-User", "X-Roles", "X-Roles-Json"])
+        #expect(decision.effects.environment.map(\.name) == ["GATEHOUSE_ISSUER", "AUTH_TYPE"])
+        #expect(decision.effects.stripHeaders == ["X-User", "X-Roles", "X-Roles-Json"])
     }
 
     @Test func aClaimThatCannotTravelSafelyIsA403() throws {
         let token = "Bearer " + Fixtures.token(named: "sub with a line break (valid; unsafe in a header)")
         let decision = try decide("/read/x", authorization: token)
-        #expect(decision.status == 403 && decision.reason == .unsafeClaimValue)
-        #expect(decision.requestHeaders.isEmpty && decision.environment.isEmpty && decision.wwwAuthenticate == nil)
+        #expect(decision.verdict.status == 403 && decision.verdict.reason == .unsafeClaimValue)
+        #expect(
+            decision.effects.requestHeaders.isEmpty && decision.effects.environment.isEmpty
+                && decision.verdict.wwwAuthenticate == nil)
         let anonymous = try decide("/public/x", authorization: token)  // goes on, without the identity
-        #expect(anonymous.status == 0 && anonymous.requestHeaders.isEmpty && anonymous.problem != nil)
+        #expect(
+            anonymous.verdict.status == 0 && anonymous.effects.requestHeaders.isEmpty
+                && anonymous.diagnostics.problem != nil)
     }
 
     @Test func tokensComeFromTheConfiguredSourcesAndFromOneOnly() throws {
@@ -152,14 +160,14 @@ struct GateTests {
             }
             return try #require(Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now))
         }
-        #expect(try decide().reason == .noToken)  // Authorization is not a source here
-        #expect(try decide(cookie: "theme=dark; session=\(token)").status == 0)
-        #expect(try decide(cookie: "session=\"\(token)\"").status == 0)
-        #expect(try decide(query: "a=1&access_token=\(token)").status == 0)
-        #expect(try decide(header: token).status == 0)
-        #expect(try decide(cookie: "session=\(token)", header: token).reason == .malformed)
-        #expect(try decide(cookie: "session=\(token); session=\(token)").reason == .malformed)
-        #expect(try decide(cookie: "Session=\(token)").reason == .noToken)  // names are exact
+        #expect(try decide().verdict.reason == .noToken)  // Authorization is not a source here
+        #expect(try decide(cookie: "theme=dark; session=\(token)").verdict.status == 0)
+        #expect(try decide(cookie: "session=\"\(token)\"").verdict.status == 0)
+        #expect(try decide(query: "a=1&access_token=\(token)").verdict.status == 0)
+        #expect(try decide(header: token).verdict.status == 0)
+        #expect(try decide(cookie: "session=\(token)", header: token).verdict.reason == .malformed)
+        #expect(try decide(cookie: "session=\(token); session=\(token)").verdict.reason == .malformed)
+        #expect(try decide(cookie: "Session=\(token)").verdict.reason == .noToken)  // names are exact
     }
 
     @Test func rateLimitsArePerCallerAndAnswer429WithRetryAfter() throws {
@@ -174,13 +182,15 @@ struct GateTests {
             return try #require(Gate.decide(request, configuration: configuration, now: time, limiter: limiter))
         }
         let now = Fixtures.tokens.now
-        #expect(try decide(viewer, at: now).status == 0)
-        #expect(try decide(viewer, at: now).status == 0)
+        #expect(try decide(viewer, at: now).verdict.status == 0)
+        #expect(try decide(viewer, at: now).verdict.status == 0)
         let refused = try decide(viewer, at: now)
-        #expect(refused.status == 429 && refused.reason == .rateLimited && refused.requestHeaders.isEmpty)
-        #expect(refused.responseHeaders.first { $0.name == "Retry-After" }?.value == "30")
-        #expect(try decide(nil, at: now).status == 0)  // another caller: the client address
-        #expect(try decide(viewer, at: now + 30).status == 0)  // one request refilled
+        #expect(
+            refused.verdict.status == 429 && refused.verdict.reason == .rateLimited
+                && refused.effects.requestHeaders.isEmpty)
+        #expect(refused.effects.responseHeaders.first { $0.name == "Retry-After" }?.value == "30")
+        #expect(try decide(nil, at: now).verdict.status == 0)  // another caller: the client address
+        #expect(try decide(viewer, at: now + 30).verdict.status == 0)  // one request refilled
         #expect(RateLimiter.Limit(methods: "get", rate: "2/minute") == nil)
         #expect(RateLimiter.Limit(methods: "*", rate: "0/minute") == nil)
         #expect(RateLimiter.Limit(methods: "GET,POST", rate: "10/fortnight") == nil)
@@ -191,16 +201,20 @@ struct GateTests {
             (.require, .list([("/", .string("role:reader"))])),
             (.roleInherits, .list([("viewer", .string("reader"))])),
         ])
-        #expect(try decide("/x", authorization: viewer, configuration: configuration).status == 0)
+        #expect(try decide("/x", authorization: viewer, configuration: configuration).verdict.status == 0)
     }
 
     @Test func reportOnlyDecidesButNeverRefuses() throws {
         let configuration = try GateTests.configuration([(.require, GateTests.rules), (.mode, .string("report-only"))])
         let decision = try decide("/admin", authorization: viewer, configuration: configuration)
-        #expect(decision.status == 0 && decision.wouldRefuse == 403 && decision.reason == .policyDenied)
-        #expect(decision.requestHeaders.isEmpty && decision.wwwAuthenticate == nil)
+        #expect(
+            decision.verdict.status == 0 && decision.diagnostics.wouldRefuse == 403
+                && decision.verdict.reason == .policyDenied)
+        #expect(decision.effects.requestHeaders.isEmpty && decision.verdict.wwwAuthenticate == nil)
         let allowed = try decide("/read/x", authorization: viewer, configuration: configuration)
-        #expect(allowed.status == 0 && allowed.wouldRefuse == nil && allowed.requestHeaders.count == 1)
+        #expect(
+            allowed.verdict.status == 0 && allowed.diagnostics.wouldRefuse == nil
+                && allowed.effects.requestHeaders.count == 1)
     }
 
     @Test func insufficientScopeNamesOnlyTheScopesAskedFor() throws {
@@ -209,7 +223,9 @@ struct GateTests {
     }
 
     @Test func aTabAfterBearerIsMalformed() throws {
-        #expect(try decide("/read/", authorization: "Bearer\t" + Fixtures.token(named: "RS256")).reason == .malformed)
+        #expect(
+            try decide("/read/", authorization: "Bearer\t" + Fixtures.token(named: "RS256")).verdict.reason
+                == .malformed)
     }
 
     @Test func claimsWithControlCharactersAreRefused() throws {
@@ -248,15 +264,17 @@ struct GateTests {
     func valuesThatReadDifferentlyDownstreamAreRefused(_ claim: String, _ value: JSON) throws {
         let base: [(String, JSON)] = [("sub", .string("alice"))]
         let decision = try attached(base.filter { $0.0 != claim } + [(claim, value)])
-        #expect(decision.status == 403 && decision.reason == .unsafeClaimValue)
-        #expect(decision.requestHeaders.isEmpty && decision.environment.isEmpty && decision.wwwAuthenticate == nil)
+        #expect(decision.verdict.status == 403 && decision.verdict.reason == .unsafeClaimValue)
+        #expect(
+            decision.effects.requestHeaders.isEmpty && decision.effects.environment.isEmpty
+                && decision.verdict.wwwAuthenticate == nil)
     }
 
     @Test func aConfiguredListClaimIsAListToo() throws {
         let claims: [(String, JSON)] = [("sub", .string("alice")), ("team", .string("red, blue"))]
-        #expect(try attached(claims).status == 0)  // a free-text claim may hold a comma
+        #expect(try attached(claims).verdict.status == 0)  // a free-text claim may hold a comma
         let asRoles = try attached(claims, rolesClaim: "team")
-        #expect(asRoles.status == 403 && asRoles.reason == .unsafeClaimValue)
+        #expect(asRoles.verdict.status == 403 && asRoles.verdict.reason == .unsafeClaimValue)
     }
 
     @Test func safeValuesTravelAsDocumented() throws {
@@ -264,9 +282,9 @@ struct GateTests {
             ("sub", .string("alice")), ("roles", .array([.string("viewer"), .string("admin")])),
             ("team", .string("red team")), ("name", .string("Smith, Alice")),
         ])
-        #expect(decision.status == 0)
+        #expect(decision.verdict.status == 0)
         #expect(
-            decision.requestHeaders.map { "\($0.name): \($0.value)" } == [
+            decision.effects.requestHeaders.map { "\($0.name): \($0.value)" } == [
                 "X-Auth-Subject: alice", "X-Auth-Roles: viewer, admin", "X-Auth-Team: red team",
                 "X-Auth-Name: Smith, Alice",
             ])

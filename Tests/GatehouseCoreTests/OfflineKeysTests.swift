@@ -10,7 +10,7 @@ struct OfflineKeysTests {
             let setting = try Setting.compile(directive, .string("/nonexistent/keys"), offline: true)
             #expect(setting.warnings.count == 1)
             #expect(setting.warnings.first?.hasPrefix("\(directive.name): cannot read /nonexistent/keys") == true)
-            guard case .keys(let source) = setting.value else {
+            guard let source = setting.value as? KeySource else {
                 Issue.record("no key source")
                 continue
             }

@@ -57,7 +57,7 @@ import Testing
         let request = HTTPRequest(method: "POST", path: "/t/acme/x", host: "api.example.test", remoteIP: ip) {
             headers[$0]
         }
-        let identity = claims.map { Identity(claims: JSONObject(members: $0), names: IdentityClaims()) }
+        let identity = claims.map { Identity(claims: JSONObject(members: $0), names: ClaimPaths()) }
         return Expression.Context(identity: identity, captures: captures, request: request)
     }
 

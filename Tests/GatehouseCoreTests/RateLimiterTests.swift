@@ -63,7 +63,7 @@ import Testing
             let claims = JSONObject(members: [("iss", .string(issuer)), ("sub", .string(subject))])
             return try #require(
                 Gate.decide(request, configuration: configuration, now: 0, limiter: limiter, presented: claims)
-            ).status
+            ).verdict.status
         }
         #expect(try decide(issuer: "https://a.example/", subject: "alice") == 0)
         #expect(try decide(issuer: "https://a.example/", subject: "alice") == 429)

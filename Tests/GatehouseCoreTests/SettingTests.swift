@@ -59,7 +59,7 @@ struct SettingTests {
     }
 
     @Test func integersFromEnvironmentVariablesArriveAsStrings() throws {
-        guard case .seconds(30) = try Setting.compile(.leeway, .string("30")).value else {
+        guard try Setting.compile(.leeway, .string("30")).value as? Int64 == 30 else {
             Issue.record("expected 30 seconds")
             return
         }
@@ -101,11 +101,33 @@ struct SettingTests {
     }
 
     @Test func everyDirectiveHasTheNumberOfTheCHeader() {
+        #expect(Directive.registryMatchesHeader)
         #expect(Directive.allCases.count == Directive.count)
         for directive in Directive.allCases {
-            #expect(Directive(id: directive.id) == directive)
-            #expect(Directive(name: directive.name) == directive)
+            #expect(Directive.withID(directive.id) == directive)
+            #expect(Directive.named(directive.name) == directive)
+            #expect(directive.name.hasPrefix("gatehouse."))
         }
+        #expect(Directive.withID(Directive.count) == nil)
+        #expect(Directive.allCases.filter(\.isServerWide) == [.cacheSize, .signInWorkers, .signInTimeout])
+    }
+
+    @Test func aServerWideDirectiveIsRefusedInsideACondition() throws {
+        #expect(message(.cacheSize, .integer(5)) == "compiled")
+        #expect(throws: ConfigError.self) { try Setting.compile(.cacheSize, .integer(5), inCondition: true) }
+        _ = try Setting.compile(.leeway, .integer(5), inCondition: true)
+    }
+
+    @Test func settingAndUnsettingFillsAndRestoresTheField() throws {
+        var configuration = Configuration()
+        configuration[.leeway] = try Setting.compile(.leeway, .integer(5))
+        configuration[.stripHeaders] = try Setting.compile(.stripHeaders, .string("X-Extra"))
+        #expect(configuration.tokenRequirements.leeway == 5)
+        #expect(configuration.strippedHeaders == ["X-Auth-Subject", "X-Extra"])
+        configuration[.leeway] = nil
+        configuration[.stripHeaders] = nil
+        #expect(configuration.tokenRequirements.leeway == Configuration().tokenRequirements.leeway)
+        #expect(configuration.strippedHeaders == ["X-Auth-Subject"])
     }
 }
 

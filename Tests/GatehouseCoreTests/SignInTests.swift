@@ -92,10 +92,10 @@ struct SignInTests {
         return CodeExchange(
             code: "c", login: LoginState(state: "s", nonce: idTokens.nonce, verifier: "v", target: "/", expires: 0),
             redirectURI: "https://site.example/.gatehouse/callback", clientID: idTokens.client,
-            settings: SignInSettings { _ in nil }, metadata: metadata, keys: keys,
+            settings: SignInSettings(), metadata: metadata, keys: keys,
             requirements: TokenRequirements(
                 issuers: configuredIssuer ? [idTokens.issuer] : [], audiences: ["api"], algorithms: [.hs256]),
-            sessionKeys: SessionTests.keys(), claimNames: IdentityClaims())
+            sessionKeys: SessionTests.keys(), claimPaths: ClaimPaths())
     }
 
     @Test("the ID token of a callback", arguments: idTokens.cases)

@@ -9,6 +9,7 @@
  * - strings cross as (pointer, length) and need no NUL terminator;
  * - no function throws, traps or keeps a pointer it was given beyond the call;
  * - output (headers, environment, log lines) goes through a caller's callback.
+ * Who allocates and frees what, and how long it lives: docs/architecture.md, "The C boundary".
  */
 #ifndef GATEHOUSE_H
 #define GATEHOUSE_H
@@ -32,52 +33,83 @@ typedef struct gh_engine gh_engine;
 /* The compiled value of one gatehouse.* directive in one configuration context. */
 typedef struct gh_setting gh_setting;
 
-/* The directives, in the order of mod_gatehouse.c's cpk[] table. Append only. */
+/* Where a directive may be set. */
+enum gh_v1_scope {
+    GH_V1_SCOPE_CONTEXT = 0, /* anywhere: the global context or any condition */
+    GH_V1_SCOPE_SERVER       /* the global context only: set inside a condition, it stops startup */
+};
+
+/* Every directive, the one list of them: X(ID, NAME, SCOPE) generates enum gh_v1_directive
+ * (GH_V1_ID), the shim's cpk[] table and gh_v1_directive_name/_scope below. Append only: a
+ * directive's number is its place here. What its value compiles to and the Configuration field it
+ * fills is its descriptor in Sources/GatehouseCore/Config/Directives.swift (docs/architecture.md,
+ * "Adding a directive"). */
+#define GH_V1_DIRECTIVES(X) \
+    X(ISSUER, "gatehouse.issuer", GH_V1_SCOPE_CONTEXT) \
+    X(AUDIENCE, "gatehouse.audience", GH_V1_SCOPE_CONTEXT) \
+    X(JWKS, "gatehouse.jwks", GH_V1_SCOPE_CONTEXT) \
+    X(ALGORITHMS, "gatehouse.algorithms", GH_V1_SCOPE_CONTEXT) \
+    X(LEEWAY, "gatehouse.leeway", GH_V1_SCOPE_CONTEXT) \
+    X(MAX_TOKEN_AGE, "gatehouse.max-token-age", GH_V1_SCOPE_CONTEXT) \
+    X(TOKEN_TYPE, "gatehouse.token-type", GH_V1_SCOPE_CONTEXT) \
+    X(ROLES_CLAIM, "gatehouse.roles-claim", GH_V1_SCOPE_CONTEXT) \
+    X(GROUPS_CLAIM, "gatehouse.groups-claim", GH_V1_SCOPE_CONTEXT) \
+    X(SCOPE_CLAIM, "gatehouse.scope-claim", GH_V1_SCOPE_CONTEXT) \
+    X(REQUIRE, "gatehouse.require", GH_V1_SCOPE_CONTEXT) \
+    X(DEFAULT, "gatehouse.default", GH_V1_SCOPE_CONTEXT) \
+    X(HEADERS, "gatehouse.headers", GH_V1_SCOPE_CONTEXT) \
+    X(STRIP_HEADERS, "gatehouse.strip-headers", GH_V1_SCOPE_CONTEXT) \
+    X(ENV, "gatehouse.env", GH_V1_SCOPE_CONTEXT) \
+    X(REALM, "gatehouse.realm", GH_V1_SCOPE_CONTEXT) \
+    X(HMAC_SECRET_FILE, "gatehouse.hmac-secret-file", GH_V1_SCOPE_CONTEXT) \
+    X(CACHE_SIZE, "gatehouse.cache-size", GH_V1_SCOPE_SERVER) \
+    X(ROLE_INHERITS, "gatehouse.role-inherits", GH_V1_SCOPE_CONTEXT) \
+    X(MODE, "gatehouse.mode", GH_V1_SCOPE_CONTEXT) \
+    X(CORS_PREFLIGHT, "gatehouse.cors-preflight", GH_V1_SCOPE_CONTEXT) \
+    X(TOKEN_SOURCES, "gatehouse.token-sources", GH_V1_SCOPE_CONTEXT) \
+    X(AUDIT_LOG, "gatehouse.audit-log", GH_V1_SCOPE_CONTEXT) \
+    X(AUDIT_EVENTS, "gatehouse.audit-events", GH_V1_SCOPE_CONTEXT) \
+    X(RATE_LIMIT, "gatehouse.rate-limit", GH_V1_SCOPE_CONTEXT) \
+    X(STATUS_URL, "gatehouse.status-url", GH_V1_SCOPE_CONTEXT) \
+    X(PATH_CHECKS, "gatehouse.path-checks", GH_V1_SCOPE_CONTEXT) \
+    X(LOGIN, "gatehouse.login", GH_V1_SCOPE_CONTEXT) \
+    X(CLIENT_ID, "gatehouse.client-id", GH_V1_SCOPE_CONTEXT) \
+    X(CLIENT_SECRET_FILE, "gatehouse.client-secret-file", GH_V1_SCOPE_CONTEXT) \
+    X(TOKEN_ENDPOINT_AUTH, "gatehouse.token-endpoint-auth", GH_V1_SCOPE_CONTEXT) \
+    X(SESSION_KEY_FILE, "gatehouse.session-key-file", GH_V1_SCOPE_CONTEXT) \
+    X(PROVIDER_METADATA, "gatehouse.provider-metadata", GH_V1_SCOPE_CONTEXT) \
+    X(LOGIN_SCOPES, "gatehouse.login-scopes", GH_V1_SCOPE_CONTEXT) \
+    X(CALLBACK_PATH, "gatehouse.callback-path", GH_V1_SCOPE_CONTEXT) \
+    X(LOGOUT_PATH, "gatehouse.logout-path", GH_V1_SCOPE_CONTEXT) \
+    X(POST_LOGOUT_REDIRECT, "gatehouse.post-logout-redirect", GH_V1_SCOPE_CONTEXT) \
+    X(SESSION_LIFETIME, "gatehouse.session-lifetime", GH_V1_SCOPE_CONTEXT) \
+    X(SESSION_IDLE_TIMEOUT, "gatehouse.session-idle-timeout", GH_V1_SCOPE_CONTEXT) \
+    X(SIGN_IN_WORKERS, "gatehouse.sign-in-workers", GH_V1_SCOPE_SERVER) \
+    X(SIGN_IN_TIMEOUT, "gatehouse.sign-in-timeout", GH_V1_SCOPE_SERVER) \
+    /* (a new directive goes above this line) */
+
+#define GH_V1_DIRECTIVE_ENUM(id, name, scope) GH_V1_##id,
 enum gh_v1_directive {
-    GH_V1_ISSUER = 0,
-    GH_V1_AUDIENCE,
-    GH_V1_JWKS,
-    GH_V1_ALGORITHMS,
-    GH_V1_LEEWAY,
-    GH_V1_MAX_TOKEN_AGE,
-    GH_V1_TOKEN_TYPE,
-    GH_V1_ROLES_CLAIM,
-    GH_V1_GROUPS_CLAIM,
-    GH_V1_SCOPE_CLAIM,
-    GH_V1_REQUIRE,
-    GH_V1_DEFAULT,
-    GH_V1_HEADERS,
-    GH_V1_STRIP_HEADERS,
-    GH_V1_ENV,
-    GH_V1_REALM,
-    GH_V1_HMAC_SECRET_FILE,
-    GH_V1_CACHE_SIZE,      /* server-wide: the shim refuses it inside a condition */
-    GH_V1_ROLE_INHERITS,
-    GH_V1_MODE,
-    GH_V1_CORS_PREFLIGHT,
-    GH_V1_TOKEN_SOURCES,
-    GH_V1_AUDIT_LOG,
-    GH_V1_AUDIT_EVENTS,
-    GH_V1_RATE_LIMIT,
-    GH_V1_STATUS_URL,
-    GH_V1_PATH_CHECKS,
-    /* browser sign-in (docs/browser-sign-in.md) */
-    GH_V1_LOGIN,
-    GH_V1_CLIENT_ID,
-    GH_V1_CLIENT_SECRET_FILE,
-    GH_V1_TOKEN_ENDPOINT_AUTH,
-    GH_V1_SESSION_KEY_FILE,
-    GH_V1_PROVIDER_METADATA,
-    GH_V1_LOGIN_SCOPES,
-    GH_V1_CALLBACK_PATH,
-    GH_V1_LOGOUT_PATH,
-    GH_V1_POST_LOGOUT_REDIRECT,
-    GH_V1_SESSION_LIFETIME,
-    GH_V1_SESSION_IDLE_TIMEOUT,
-    GH_V1_SIGN_IN_WORKERS,   /* server-wide */
-    GH_V1_SIGN_IN_TIMEOUT,   /* server-wide */
+    GH_V1_DIRECTIVES(GH_V1_DIRECTIVE_ENUM)
     GH_V1_DIRECTIVE_COUNT
 };
+#undef GH_V1_DIRECTIVE_ENUM
+
+/* The name of `directive` ("gatehouse.issuer"), NUL-terminated; NULL out of range. */
+static inline const char *_Nullable gh_v1_directive_name(int directive) {
+#define GH_V1_DIRECTIVE_NAME(id, name, scope) name,
+    static const char *const names[] = { GH_V1_DIRECTIVES(GH_V1_DIRECTIVE_NAME) };
+#undef GH_V1_DIRECTIVE_NAME
+    return directive >= 0 && directive < GH_V1_DIRECTIVE_COUNT ? names[directive] : NULL;
+}
+
+/* Where `directive` may be set: an enum gh_v1_scope. */
+static inline int gh_v1_directive_scope(int directive) {
+#define GH_V1_DIRECTIVE_SCOPE(id, name, scope) scope,
+    static const int scopes[] = { GH_V1_DIRECTIVES(GH_V1_DIRECTIVE_SCOPE) };
+#undef GH_V1_DIRECTIVE_SCOPE
+    return directive >= 0 && directive < GH_V1_DIRECTIVE_COUNT ? scopes[directive] : GH_V1_SCOPE_CONTEXT;
+}
 
 /* The shape of a value as lighttpd's configuration parser produced it. */
 enum gh_v1_value_kind {
@@ -108,14 +140,15 @@ enum gh_v1_output_kind {
     GH_V1_LOG_WARNING,
     GH_V1_LOG_DEBUG,
     GH_V1_LOG_NOTICE,               /* an event worth a line in the error log (a key file reloaded) */
-    GH_V1_AUDIT,                    /* name: the gatehouse.audit-log target; value: one line */
-    GH_V1_RESPONSE_BODY,            /* the module answers itself (a 2xx status): name is the
-                                       Content-Type, value the body */
+    GH_V1_AUDIT,                    /* name: the gatehouse.audit-log target (the shim writes to the
+                                       one it opened for the request's context); value: one line */
+    GH_V1_RESPONSE_BODY,            /* the body of the module's own answer (GH_V1_ANSWER): name is
+                                       the Content-Type, value the body */
     GH_V1_STRIP_REQUEST_HEADER_ALIASES, /* remove every request header that CGI reads as this name
-                                          (compared as for GH_V1_STRIP_REQUEST_HEADER) but whose
-                                          name is not this one in another letter case */
-    GH_V1_JOB                       /* the decision waits for an off-loop job: value is its id in
-                                       decimal (gh_v1_decide then returns GH_V1_SUSPENDED) */
+                                           (compared as for GH_V1_STRIP_REQUEST_HEADER) but whose
+                                           name is not this one in another letter case */
+    GH_V1_JOB                       /* the decision waits for an off-loop job (GH_V1_SUSPEND): value
+                                       is its id in decimal */
 };
 
 typedef void (*gh_v1_output_fn)(void *_Nullable ctx, int kind,
@@ -157,12 +190,11 @@ void gh_v1_engine_free(gh_engine *_Nullable engine);
  * the last good keys stay); empties the verified-token cache after a reload. */
 void gh_v1_engine_tick(gh_engine *_Nonnull engine, gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 
-/* Compiles the value of one directive. `name` must be the directive's name (the
- * shim's table and this header are checked against each other). A string or an
- * integer comes as one entry; a list as one entry per element. On error,
- * reports the problem with GH_V1_LOG_ERROR and returns NULL. */
-gh_setting *_Nullable gh_v1_setting_compile(gh_engine *_Nonnull engine, int directive,
-                                            const char *_Nonnull name, size_t name_len,
+/* Compiles the value of one directive, set in the global context or (`in_condition` non-zero)
+ * inside a condition, where a server-wide directive (GH_V1_SCOPE_SERVER) is refused. A string or an
+ * integer comes as one entry; a list as one entry per element. On error, reports the problem with
+ * GH_V1_LOG_ERROR and returns NULL. */
+gh_setting *_Nullable gh_v1_setting_compile(gh_engine *_Nonnull engine, int directive, int in_condition,
                                             int kind, /* enum gh_v1_value_kind of the whole value */
                                             const gh_v1_entry *_Nonnull entries, size_t count,
                                             gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
@@ -176,23 +208,26 @@ int gh_v1_settings_check(gh_engine *_Nonnull engine,
                          const gh_setting *_Nullable const *_Nonnull settings,
                          gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 
-/* Decides one request. Returns the HTTP status to answer with, or 0 to let
- * the request through; headers, environment and log lines come through
- * `output` before it returns. A 2xx: the module answers itself, with the body
- * sent as GH_V1_RESPONSE_BODY if any (gatehouse.status-url's 200, a CORS
- * preflight's 204). Any other status is a refusal, final: no handler, backend or
- * error handler may run for the request after it. Log lines never hold a
- * control character (each is one line). */
+/* What becomes of a request, as gh_v1_decide returns it. */
+enum gh_v1_outcome {
+    GH_V1_PASS = 0, /* let through, with the request headers and environment sent through `output` */
+    GH_V1_ANSWER,   /* the module answers itself with *status (gatehouse.status-url's 200, with its
+                       body sent as GH_V1_RESPONSE_BODY; a CORS preflight's 204) */
+    GH_V1_REFUSE,   /* refused with *status, final: no handler, backend or error handler may run for
+                       the request after it */
+    GH_V1_SUSPEND   /* the decision waits for a call to the identity provider made off lighttpd's
+                       loop (a sign-in callback's code exchange), whose job id came through GH_V1_JOB:
+                       suspend the request; when the id comes out of gh_v1_pool_drain,
+                       gh_v1_job_finish decides it */
+};
+
+/* Decides one request. Returns an enum gh_v1_outcome and, for GH_V1_ANSWER and GH_V1_REFUSE, stores
+ * the HTTP status in *status; headers, environment, the audit line and log lines come through
+ * `output` before it returns. Log lines never hold a control character (each is one line). */
 int gh_v1_decide(gh_engine *_Nonnull engine,
                  const gh_setting *_Nullable const *_Nonnull settings,
-                 const gh_v1_request *_Nonnull request,
+                 const gh_v1_request *_Nonnull request, int *_Nonnull status,
                  gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
-
-/* gh_v1_decide's answer when the decision waits for a call to the identity provider made off
- * lighttpd's loop (a sign-in callback's code exchange): the job's id came through GH_V1_JOB.
- * Suspend the request; when the job's id comes out of gh_v1_pool_drain, gh_v1_job_finish
- * answers it. (A status is 0 or at least 100: 1 is never one.) */
-#define GH_V1_SUSPENDED 1
 
 /* Off-loop jobs (docs/browser-sign-in.md, "How it works"): worker threads per lighttpd process
  * that serves requests, started after lighttpd forks (worker_init) and stopped before the
@@ -207,10 +242,11 @@ int gh_v1_pool_start(gh_engine *_Nonnull engine, const gh_setting *_Nullable con
                      gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 /* Writes the ids of up to `max` jobs completed since the last call; returns how many. */
 size_t gh_v1_pool_drain(gh_engine *_Nonnull engine, uint64_t *_Nonnull ids, size_t max);
-/* Answers the request that waited for completed job `id`, like gh_v1_decide (status, response
- * headers and log lines through `output`), and forgets the job. 500 for an unknown id. */
-int gh_v1_job_finish(gh_engine *_Nonnull engine, uint64_t id, gh_v1_output_fn _Nonnull output,
-                     void *_Nullable output_ctx);
+/* Decides the request that waited for completed job `id`, like gh_v1_decide (an enum gh_v1_outcome,
+ * GH_V1_ANSWER or GH_V1_REFUSE, with the status in *status; response headers and log lines through
+ * `output`), and forgets the job. GH_V1_REFUSE with 500 for an unknown id. */
+int gh_v1_job_finish(gh_engine *_Nonnull engine, uint64_t id, int *_Nonnull status,
+                     gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 /* Forgets job `id` whose request is gone or was answered (504): cancelled, its result dropped. */
 void gh_v1_job_discard(gh_engine *_Nonnull engine, uint64_t id);
 /* Stops the pool: aborts what runs, joins the threads. Idempotent. */

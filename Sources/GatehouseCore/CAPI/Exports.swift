@@ -1,122 +1,39 @@
 internal import CGatehouse
 
-// The functions of gatehouse.h. `@c @implementation` makes the compiler check each one
-// against the hand-written header. Nothing here throws or traps on what a client sends:
-// every failure is a status or a log line.
-
-/// Shared by all contexts of one lighttpd; outlives every setting compiled with it.
-final class Engine {
-    private var tokens: TokenCache?
-    let limiter = RateLimiter()
-    let metrics = Metrics()
-    /// Off-loop work (sign-in callbacks), when a context signs people in.
-    var pool: JobPool?
-    /// Whether some context signs people in (gatehouse.login = "enable").
-    var signsIn = false
-    /// Consumed login states and sessions opened lately.
-    var signInMemory = SignInMemory()
-    /// Every key file a setting compiled with this engine reads.
-    private var keySources: [KeySource] = []
-
-    func register(_ setting: Setting) {
-        if case .signIn(.enabled(true)) = setting.value { signsIn = true }
-        if case .keys(let source) = setting.value, !keySources.contains(where: { $0 === source }) {
-            keySources.append(source)
-        }
-    }
-
-    fileprivate func tick(_ sink: OutputSink) {
-        var reloaded = false
-        for source in keySources {
-            switch source.reloadIfChanged() {
-            case nil: continue
-            case .success(let count)?:
-                reloaded = true
-                metrics.keyReloads += 1
-                sink.log(GH_V1_LOG_NOTICE, "gatehouse: reloaded \(source.path) (\(count) keys)")
-                for skipped in source.keys.skipped { sink.log(GH_V1_LOG_WARNING, "gatehouse: \(skipped)") }
-            case .failure(let error)?:
-                metrics.keyLoadErrors += 1
-                sink.log(GH_V1_LOG_ERROR, "gatehouse: keeping the keys in force, \(source.path) was refused: \(error)")
-            }
-        }
-        if reloaded { tokens?.removeAll() }
-    }
-
-    /// The counters of gatehouse.status-url.
-    func statusText(now: Int64) -> String {
-        metrics.text(cache: tokens, keys: keySources, now: now)
-    }
-
-    /// The last `chain` written to each audit target.
-    private var auditChains: [String: String] = [:]
-
-    /// The audit line for a decision, chained to the target's previous line; nil when the
-    /// context keeps no audit trail or the decision is not one it records.
-    func auditLine(_ decision: Decision, request: HTTPRequest, configuration: Configuration) -> String? {
-        guard let target = configuration.auditLog,
-              configuration.auditsAll || !decision.allowed || decision.wouldRefuse != nil else { return nil }
-        let previous = auditChains[target] ?? (target.hasPrefix("|") ? AuditLog.genesis : AuditLog.lastChain(ofFile: target))
-        let record = AuditLog.record(decision, request: request, token: decision.token, identity: decision.claims,
-                                     reportOnly: configuration.reportOnly, time: AuditLog.now())
-        let (line, chain) = AuditLog.chained(record, after: previous)
-        auditChains[target] = chain
-        return line
-    }
-    /// The Configurations of the settings combinations seen lately (a handful: one per set of
-    /// matching conditions), so a request only compares pointers.
-    private var recent: [(settings: [OpaquePointer?], configuration: Configuration)] = []
-
-    func configuration(_ settings: UnsafePointer<OpaquePointer?>) -> Configuration {
-        let count = Directive.count
-        if let index = recent.firstIndex(where: { entry in
-            (0..<count).allSatisfy { entry.settings[$0] == settings[$0] }
-        }) {
-            return recent[index].configuration
-        }
-        let configuration = GatehouseCore.configuration(settings)
-        if recent.count == 8 { recent.removeFirst() }
-        recent.append((Array(UnsafeBufferPointer(start: settings, count: count)), configuration))
-        return configuration
-    }
-
-    /// The verified-token cache, sized by gatehouse.cache-size (a server-wide directive).
-    func cache(for configuration: Configuration) -> TokenCache {
-        if let tokens, tokens.capacity == configuration.cacheSize { return tokens }
-        let fresh = TokenCache(capacity: configuration.cacheSize)
-        tokens = fresh
-        return fresh
-    }
-}
+// The functions of gatehouse.h and the C <-> Swift conversions, nothing else: the engine is the
+// process's Runtime (Runtime/), a decision comes from Gate (Verdict/) and what it does from
+// Effects (Effects/). `@c @implementation` makes the compiler check each function against the
+// hand-written header. Nothing here throws or traps on what a client sends: every failure is an
+// outcome or a log line (docs/architecture.md, "The C boundary").
 
 @c @implementation
 func gh_v1_engine_new() -> OpaquePointer? {
-    OpaquePointer(Unmanaged.passRetained(Engine()).toOpaque())
+    // The directive descriptors and gatehouse.h's list must agree (checked once, at startup).
+    guard Directive.registryMatchesHeader else { return nil }
+    return OpaquePointer(Unmanaged.passRetained(Runtime()).toOpaque())
 }
 
 @c @implementation
 func gh_v1_engine_free(_ engine: OpaquePointer?) {
     guard let engine else { return }
-    Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).release()
+    Unmanaged<Runtime>.fromOpaque(UnsafeRawPointer(engine)).release()
 }
 
 @c @implementation
 func gh_v1_engine_tick(_ engine: OpaquePointer, _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?) {
-    Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
-        .tick(OutputSink(function: output, context: outputContext))
+    let sink = OutputSink(function: output, context: outputContext)
+    runtime(engine).tick { level, message in sink.log(level, message) }
 }
 
 @c @implementation
 func gh_v1_setting_compile(
-    _ engine: OpaquePointer, _ directive: Int32,
-    _ name: UnsafePointer<CChar>, _ nameLength: Int, _ kind: Int32,
+    _ engine: OpaquePointer, _ directive: Int32, _ inCondition: Int32, _ kind: Int32,
     _ entries: UnsafePointer<gh_v1_entry>, _ count: Int,
     _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
 ) -> OpaquePointer? {
     let sink = OutputSink(function: output, context: outputContext)
-    let givenName = CString.string(name, nameLength)
-    guard let known = Directive(id: Int(directive)), known.name == givenName else {
-        sink.log(GH_V1_LOG_ERROR, "\(givenName): the module and GatehouseCore disagree on the directive table")
+    guard let known = Directive.withID(Int(directive)) else {
+        sink.log(GH_V1_LOG_ERROR, "gatehouse: no directive numbered \(directive)")
         return nil
     }
     let value: ConfigValue
@@ -129,14 +46,15 @@ func gh_v1_setting_compile(
             })
     default:
         guard count == 1 else {
-            sink.log(GH_V1_LOG_ERROR, "\(givenName): expected one value")
+            sink.log(GH_V1_LOG_ERROR, "\(known.name): expected one value")
             return nil
         }
         value = configValue(entries[0])
     }
     do {
-        let setting = try Setting.compile(known, value)
-        Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue().register(setting)
+        let setting = try Setting.compile(known, value, inCondition: inCondition != 0)
+        runtime(engine).keyReloads.register(setting)
+        if setting.directive == .login, setting.value as? Bool == true { runtime(engine).signsIn = true }
         for warning in setting.warnings { sink.log(GH_V1_LOG_WARNING, warning) }
         return OpaquePointer(Unmanaged.passRetained(setting).toOpaque())
     } catch {
@@ -171,7 +89,7 @@ func gh_v1_condition_check(
     _ directive: Int32, _ condition: UnsafePointer<CChar>, _ conditionLength: Int,
     _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
 ) -> Int32 {
-    guard let known = Directive(id: Int(directive)),
+    guard let known = Directive.withID(Int(directive)),
         let warning = ClientChosenCondition.warning(known, condition: CString.string(condition, conditionLength))
     else { return 0 }
     OutputSink(function: output, context: outputContext).emit(GH_V1_LOG_WARNING, "", warning)
@@ -189,7 +107,7 @@ func gh_v1_settings_check(
     _ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePointer?>,
     _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
 ) -> Int32 {
-    let problems = configuration(settings).problems()
+    let problems = Configuration(settings).problems()
     let sink = OutputSink(function: output, context: outputContext)
     for problem in problems { sink.log(GH_V1_LOG_ERROR, problem) }
     return problems.isEmpty ? 1 : 0
@@ -198,7 +116,7 @@ func gh_v1_settings_check(
 @c @implementation
 func gh_v1_decide(
     _ engine: OpaquePointer, _ settings: UnsafePointer<OpaquePointer?>,
-    _ request: UnsafePointer<gh_v1_request>,
+    _ request: UnsafePointer<gh_v1_request>, _ status: UnsafeMutablePointer<Int32>,
     _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
 ) -> Int32 {
     let raw = request.pointee
@@ -207,8 +125,8 @@ func gh_v1_decide(
     let lookupContext = raw.header_ctx
     let view = HTTPRequest(
         method: CString.string(raw.method, raw.method_len),
-        path: CString.string(raw.path, raw.path_len),
-        originalPath: raw.original_path.map { CString.string($0, raw.original_path_len) },
+        pathBytes: CString.bytes(raw.path, raw.path_len),
+        originalPathBytes: raw.original_path.map { CString.bytes($0, raw.original_path_len) },
         host: CString.string(raw.host, raw.host_len),
         remoteIP: CString.string(raw.remote_ip, raw.remote_ip_len),
         query: CString.string(raw.query, raw.query_len),
@@ -229,14 +147,16 @@ func gh_v1_decide(
             var name = name
             return name.withUTF8 { bytes in count(lookupContext, CString.pointer(bytes), bytes.count) }
         })
-    let engine = Unmanaged<Engine>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
-    let configuration = engine.configuration(settings)
+    let runtime = runtime(engine)
+    let configuration = runtime.configurations.configuration(for: settings)
     let sink = OutputSink(function: output, context: outputContext)
     let scheme = CString.string(raw.scheme, raw.scheme_len)
     var session: (claims: JSONObject, headers: [(name: String, value: String)])?
     if configuration.signIn.enabled {
-        switch engine.signIn(view, scheme: scheme, configuration: configuration, now: raw.now, sink: sink) {
-        case .answered(let status): return status
+        switch runtime.signIn(view, scheme: scheme, configuration: configuration, now: raw.now, sink: sink) {
+        case .answered(let outcome, let code):
+            status.pointee = code
+            return outcome
         case .session(let claims, let headers): session = (claims, headers)
         case .decide: break
         }
@@ -244,59 +164,44 @@ func gh_v1_decide(
     guard
         let decision = Gate.decide(
             view, configuration: configuration, now: raw.now,
-            cache: engine.cache(for: configuration), limiter: engine.limiter, metrics: engine.metrics,
+            cache: runtime.cache(for: configuration), limiter: runtime.limiter, metrics: runtime.metrics,
             explain: raw.debug != 0, presented: session?.claims)
-    else { return 0 }
-    if configuration.signIn.enabled, decision.status == 401, decision.reason == .noToken, SignIn.isNavigation(view),
+    else { return Int32(GH_V1_PASS.rawValue) }
+    runtime.metrics.count(decision)
+    if configuration.signIn.enabled, decision.verdict.status == 401, decision.verdict.reason == .noToken,
+        SignIn.isNavigation(view),
         let redirect = SignIn.loginRedirect(view, scheme: scheme, settings: configuration.signIn, now: raw.now)
     {
-        engine.metrics.count(decision)
-        return engine.answer(redirect, sink: sink)
+        return runtime.answer(redirect, status: status, sink: sink)
     }
-    for name in decision.stripHeaders { sink.emit(GH_V1_STRIP_REQUEST_HEADER, name, "") }
-    for name in decision.stripAliases { sink.emit(GH_V1_STRIP_REQUEST_HEADER_ALIASES, name, "") }
-    for header in decision.requestHeaders { sink.emit(GH_V1_SET_REQUEST_HEADER, header.name, header.value) }
-    for variable in decision.environment { sink.emit(GH_V1_SET_ENV, variable.name, variable.value) }
-    if let challenge = decision.wwwAuthenticate { sink.emit(GH_V1_SET_RESPONSE_HEADER, "WWW-Authenticate", challenge) }
-    for header in decision.responseHeaders { sink.emit(GH_V1_SET_RESPONSE_HEADER, header.name, header.value) }
-    if decision.status == 0, let session {
-        for header in session.headers { sink.emit(GH_V1_SET_RESPONSE_HEADER, header.name, header.value) }
+    var effects = Effects(
+        of: decision, request: view, configuration: configuration, time: AuditLog.now(),
+        statusPage: { runtime.statusText(now: raw.now) })
+    if decision.verdict.status == 0, let session { effects.responseHeaders += session.headers }
+    sink.apply(effects, auditChains: runtime.auditChains)
+    status.pointee = Int32(effects.status)
+    return switch effects.outcome {
+    case .pass: Int32(GH_V1_PASS.rawValue)
+    case .answer: Int32(GH_V1_ANSWER.rawValue)
+    case .refuse: Int32(GH_V1_REFUSE.rawValue)
     }
-    if let line = engine.auditLine(decision, request: view, configuration: configuration),
-       let target = configuration.auditLog {
-        sink.emit(GH_V1_AUDIT, target, line)
-    }
-    engine.metrics.count(decision)
-    if decision.status == 0, let statusURL = configuration.statusURL, statusURL.sameBytes(view.path),
-        view.originalPath.map({ statusURL.sameBytes($0) }) ?? true
-    {
-        sink.emit(GH_V1_RESPONSE_BODY, "text/plain; version=0.0.4; charset=utf-8", engine.statusText(now: raw.now))
-        return 200
-    }
-    if let problem = decision.problem {
-        sink.log(GH_V1_LOG_WARNING, "gatehouse: \(view.method) \(view.path): \(problem)")
-    }
-    if let status = decision.wouldRefuse {
-        sink.log(
-            GH_V1_LOG_WARNING,
-            "gatehouse report-only: \(view.method) \(view.path) would be refused "
-                + "with \(status) (\(decision.reason.rawValue), rule \(decision.rule))")
-    }
-    if let explanation = decision.explanation {
-        sink.log(GH_V1_LOG_DEBUG, "gatehouse: \(view.method) \(view.path): " + explanation.joined(separator: "; "))
-    }
-    return Int32(decision.status)
 }
 
-/// The settings array of gatehouse.h as a Configuration.
-func configuration(_ settings: UnsafePointer<OpaquePointer?>) -> Configuration {
-    var configuration = Configuration()
-    for directive in Directive.allCases {
-        if let pointer = settings[directive.id] {
-            configuration[directive] = Unmanaged<Setting>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+/// The Runtime behind a gh_engine pointer.
+func runtime(_ engine: OpaquePointer) -> Runtime {
+    Unmanaged<Runtime>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
+}
+
+extension Configuration {
+    /// The settings vector of gatehouse.h (GH_V1_DIRECTIVE_COUNT entries, NULL where unset) as a Configuration.
+    init(_ settings: UnsafePointer<OpaquePointer?>) {
+        self.init()
+        for directive in Directive.allCases {
+            if let pointer = settings[directive.id] {
+                self[directive] = Unmanaged<Setting>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+            }
         }
     }
-    return configuration
 }
 
 /// Calls the shim's output function with Swift strings.
@@ -312,6 +217,31 @@ struct OutputSink {
                 function(context, Int32(kind.rawValue), CString.pointer(n), n.count, CString.pointer(v), v.count)
             }
         }
+    }
+
+    /// Hands `effects` to the shim in the order it applies them; the audit record goes out chained.
+    func apply(_ effects: Effects, auditChains: AuditChains) {
+        for name in effects.stripHeaders { emit(GH_V1_STRIP_REQUEST_HEADER, name, "") }
+        for name in effects.stripAliases { emit(GH_V1_STRIP_REQUEST_HEADER_ALIASES, name, "") }
+        for header in effects.requestHeaders { emit(GH_V1_SET_REQUEST_HEADER, header.name, header.value) }
+        for variable in effects.environment { emit(GH_V1_SET_ENV, variable.name, variable.value) }
+        for header in effects.responseHeaders { emit(GH_V1_SET_RESPONSE_HEADER, header.name, header.value) }
+        if let audit = effects.audit {
+            emit(GH_V1_AUDIT, audit.target, auditChains.line(for: audit.record, to: audit.target))
+        }
+        if let body = effects.body { emit(GH_V1_RESPONSE_BODY, body.contentType, body.text) }
+        for line in effects.logs { log(line.level, line.message) }
+    }
+
+    func log(_ level: Effects.LogLevel, _ message: String) {
+        let kind =
+            switch level {
+            case .error: GH_V1_LOG_ERROR
+            case .warning: GH_V1_LOG_WARNING
+            case .debug: GH_V1_LOG_DEBUG
+            case .notice: GH_V1_LOG_NOTICE
+            }
+        log(kind, message)
     }
 
     /// One log line: control characters escaped (`\n`, `\x1b`), so nothing a token or a request
@@ -342,6 +272,12 @@ enum CString {
     static func string(_ pointer: UnsafePointer<CChar>, _ length: Int) -> String {
         pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
             String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
+    }
+
+    static func bytes(_ pointer: UnsafePointer<CChar>, _ length: Int) -> [UInt8] {
+        pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+            Array(UnsafeBufferPointer(start: $0, count: length))
         }
     }
 

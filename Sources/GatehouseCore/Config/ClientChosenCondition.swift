@@ -9,11 +9,6 @@
 /// changes the policy of exactly the paths it names), `$HTTP["remoteip"]`, `$HTTP["scheme"]` and
 /// `$SERVER["socket"]` (the connection, which the server's own sockets decide).
 public enum ClientChosenCondition {
-    /// The directives that decide whether a request passes: the rules, the default rule, the mode
-    /// and the CORS preflight exemption. (`gatehouse.token-sources` only says where a token is read;
-    /// every token still has to pass the same rules.)
-    static let deciding: [Directive] = [.require, .defaultRule, .mode, .corsPreflight]
-
     /// What the client sends that decides `condition` (lighttpd's text: `$HTTP["host"] == "x"`),
     /// or nil when the client does not decide it alone.
     static func clientInput(_ condition: String) -> String? {
@@ -39,7 +34,7 @@ public enum ClientChosenCondition {
     /// The warning for `directive` set in a block that depends on `condition`, or nil when there is
     /// nothing to warn about.
     public static func warning(_ directive: Directive, condition: String) -> String? {
-        guard deciding.contains(directive), let input = clientInput(condition) else { return nil }
+        guard directive.decidesAccess, let input = clientInput(condition) else { return nil }
         return "\(directive.name) is set under \(condition), which the client decides alone (by \(input)): "
             + "any client can pick this value or the one outside the block for whatever the request reaches. "
             + "Set it where the client has no say ($HTTP[\"url\"], $HTTP[\"remoteip\"], $SERVER[\"socket\"], "

@@ -1,120 +1,71 @@
 internal import CGatehouse
 
-/// The gatehouse.* directives. Their numbers come from gatehouse.h, the shim's table order.
-public enum Directive: CaseIterable, Sendable {
-    case issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType
-    case rolesClaim, groupsClaim, scopeClaim, require, defaultRule
-    case headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode, corsPreflight, tokenSources, auditLog, auditEvents, rateLimit, statusURL
-    case pathChecks
-    case login, clientID, clientSecretFile, tokenEndpointAuth, sessionKeyFile, providerMetadata, loginScopes
-    case callbackPath, logoutPath, postLogoutRedirect, sessionLifetime, sessionIdleTimeout, signInWorkers, signInTimeout
+/// One gatehouse.* directive. Its number, name and scope come from gatehouse.h's `GH_V1_DIRECTIVES`
+/// list, the one list of directives; how its value compiles and the `Configuration` field it fills
+/// come from its descriptor in Directives.swift (docs/architecture.md, "Adding a directive").
+public final class Directive: Sendable, Hashable, CustomStringConvertible {
+    /// The directive's number in gatehouse.h's `enum gh_v1_directive`.
+    public let id: Int
+    public let name: String
+    /// Set in the global context only (`GH_V1_SCOPE_SERVER`): refused inside a condition.
+    public let isServerWide: Bool
+    /// Decides whether a request passes (the rules, the default rule, the mode, the CORS preflight
+    /// exemption): set where a client alone picks the block, it is warned about (ClientChosenCondition).
+    /// gatehouse.token-sources does not: it only says where a token is read, and every token still has
+    /// to pass the same rules.
+    let decidesAccess: Bool
+    private let compileValue: @Sendable (inout DirectiveInput) throws(ConfigError) -> Setting.Compiled
+    private let reset: @Sendable (inout Configuration) -> Void
 
-    /// The index in gatehouse.h's `enum gh_v1_directive`.
-    public var id: Int {
-        let value =
-            switch self {
-            case .issuer: GH_V1_ISSUER
-            case .audience: GH_V1_AUDIENCE
-            case .jwks: GH_V1_JWKS
-            case .algorithms: GH_V1_ALGORITHMS
-            case .leeway: GH_V1_LEEWAY
-            case .maxTokenAge: GH_V1_MAX_TOKEN_AGE
-            case .tokenType: GH_V1_TOKEN_TYPE
-            case .rolesClaim: GH_V1_ROLES_CLAIM
-            case .groupsClaim: GH_V1_GROUPS_CLAIM
-            case .scopeClaim: GH_V1_SCOPE_CLAIM
-            case .require: GH_V1_REQUIRE
-            case .defaultRule: GH_V1_DEFAULT
-            case .headers: GH_V1_HEADERS
-            case .stripHeaders: GH_V1_STRIP_HEADERS
-            case .env: GH_V1_ENV
-            case .realm: GH_V1_REALM
-            case .hmacSecretFile: GH_V1_HMAC_SECRET_FILE
-            case .cacheSize: GH_V1_CACHE_SIZE
-            case .roleInherits: GH_V1_ROLE_INHERITS
-            case .mode: GH_V1_MODE
-        case .corsPreflight: GH_V1_CORS_PREFLIGHT
-        case .tokenSources: GH_V1_TOKEN_SOURCES
-        case .auditLog: GH_V1_AUDIT_LOG
-        case .auditEvents: GH_V1_AUDIT_EVENTS
-        case .rateLimit: GH_V1_RATE_LIMIT
-        case .statusURL: GH_V1_STATUS_URL
-        case .pathChecks: GH_V1_PATH_CHECKS
-        case .login: GH_V1_LOGIN
-        case .clientID: GH_V1_CLIENT_ID
-        case .clientSecretFile: GH_V1_CLIENT_SECRET_FILE
-        case .tokenEndpointAuth: GH_V1_TOKEN_ENDPOINT_AUTH
-        case .sessionKeyFile: GH_V1_SESSION_KEY_FILE
-        case .providerMetadata: GH_V1_PROVIDER_METADATA
-        case .loginScopes: GH_V1_LOGIN_SCOPES
-        case .callbackPath: GH_V1_CALLBACK_PATH
-        case .logoutPath: GH_V1_LOGOUT_PATH
-        case .postLogoutRedirect: GH_V1_POST_LOGOUT_REDIRECT
-        case .sessionLifetime: GH_V1_SESSION_LIFETIME
-        case .sessionIdleTimeout: GH_V1_SESSION_IDLE_TIMEOUT
-        case .signInWorkers: GH_V1_SIGN_IN_WORKERS
-        case .signInTimeout: GH_V1_SIGN_IN_TIMEOUT
-            }
-        return Int(value.rawValue)
+    /// The descriptor of directive `id`: its value compiles with `compile` into a `Value` that fills
+    /// `field`; unset, the field keeps the value of a fresh `Configuration`.
+    init<Value: Sendable>(
+        _ id: gh_v1_directive, fills field: WritableKeyPath<Configuration, Value> & Sendable,
+        decidesAccess: Bool = false,
+        compile: @escaping @Sendable (inout DirectiveInput) throws(ConfigError) -> Value
+    ) {
+        self.id = Int(id.rawValue)
+        name = String(cString: gh_v1_directive_name(Int32(id.rawValue))!)
+        isServerWide = gh_v1_directive_scope(Int32(id.rawValue)) == Int32(GH_V1_SCOPE_SERVER.rawValue)
+        self.decidesAccess = decidesAccess
+        compileValue = { input throws(ConfigError) in
+            let value = try compile(&input)
+            return Setting.Compiled(value: value) { $0[keyPath: field] = value }
+        }
+        reset = { $0[keyPath: field] = Configuration.unset[keyPath: field] }
     }
 
+    /// How many directives gatehouse.h lists.
     static let count = Int(GH_V1_DIRECTIVE_COUNT.rawValue)
 
-    public init?(id: Int) {
-        guard let match = Directive.allCases.first(where: { $0.id == id }) else { return nil }
-        self = match
+    /// The directive numbered `id` in gatehouse.h; nil out of range.
+    public static func withID(_ id: Int) -> Directive? {
+        allCases.indices.contains(id) ? allCases[id] : nil
     }
 
-    public init?(name: String) {
-        guard let match = Directive.allCases.first(where: { $0.name == name }) else { return nil }
-        self = match
+    /// The directive spelt exactly `name`.
+    public static func named(_ name: String) -> Directive? {
+        allCases.first { $0.name == name }
     }
 
-    public var name: String {
-        switch self {
-        case .issuer: "gatehouse.issuer"
-        case .audience: "gatehouse.audience"
-        case .jwks: "gatehouse.jwks"
-        case .algorithms: "gatehouse.algorithms"
-        case .leeway: "gatehouse.leeway"
-        case .maxTokenAge: "gatehouse.max-token-age"
-        case .tokenType: "gatehouse.token-type"
-        case .rolesClaim: "gatehouse.roles-claim"
-        case .groupsClaim: "gatehouse.groups-claim"
-        case .scopeClaim: "gatehouse.scope-claim"
-        case .require: "gatehouse.require"
-        case .defaultRule: "gatehouse.default"
-        case .headers: "gatehouse.headers"
-        case .stripHeaders: "gatehouse.strip-headers"
-        case .env: "gatehouse.env"
-        case .realm: "gatehouse.realm"
-        case .hmacSecretFile: "gatehouse.hmac-secret-file"
-        case .cacheSize: "gatehouse.cache-size"
-        case .roleInherits: "gatehouse.role-inherits"
-        case .mode: "gatehouse.mode"
-        case .corsPreflight: "gatehouse.cors-preflight"
-        case .tokenSources: "gatehouse.token-sources"
-        case .auditLog: "gatehouse.audit-log"
-        case .auditEvents: "gatehouse.audit-events"
-        case .rateLimit: "gatehouse.rate-limit"
-        case .statusURL: "gatehouse.status-url"
-        case .pathChecks: "gatehouse.path-checks"
-        case .login: "gatehouse.login"
-        case .clientID: "gatehouse.client-id"
-        case .clientSecretFile: "gatehouse.client-secret-file"
-        case .tokenEndpointAuth: "gatehouse.token-endpoint-auth"
-        case .sessionKeyFile: "gatehouse.session-key-file"
-        case .providerMetadata: "gatehouse.provider-metadata"
-        case .loginScopes: "gatehouse.login-scopes"
-        case .callbackPath: "gatehouse.callback-path"
-        case .logoutPath: "gatehouse.logout-path"
-        case .postLogoutRedirect: "gatehouse.post-logout-redirect"
-        case .sessionLifetime: "gatehouse.session-lifetime"
-        case .sessionIdleTimeout: "gatehouse.session-idle-timeout"
-        case .signInWorkers: "gatehouse.sign-in-workers"
-        case .signInTimeout: "gatehouse.sign-in-timeout"
-        }
+    /// Whether the descriptors are those of gatehouse.h's list, in its order: checked once at startup
+    /// (gh_v1_engine_new) and by a test.
+    static var registryMatchesHeader: Bool {
+        allCases.count == count && allCases.indices.allSatisfy { allCases[$0].id == $0 }
     }
+
+    func compile(_ input: inout DirectiveInput) throws(ConfigError) -> Setting.Compiled {
+        try compileValue(&input)
+    }
+
+    /// Puts the field this directive fills back to its value when the directive is unset.
+    func unset(in configuration: inout Configuration) {
+        reset(&configuration)
+    }
+
+    public static func == (a: Directive, b: Directive) -> Bool { a.id == b.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+    public var description: String { name }
 }
 
 extension Directive {
@@ -124,7 +75,7 @@ extension Directive {
     /// unguarded, or guard it in a way nothing else reads. Returns nil for a directive as written,
     /// else the message that stops startup, naming the directive meant when one is close.
     public static func problem(withKey key: String) -> String? {
-        if Directive(name: key) != nil { return nil }
+        if named(key) != nil { return nil }
         let folded = Array(key.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
         if let same = allCases.first(where: { Array($0.name.utf8) == folded }) {
             return "unknown directive \(key): did you mean \(same.name)? (directives are written in lower case)"

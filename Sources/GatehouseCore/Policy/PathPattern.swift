@@ -19,7 +19,7 @@ public struct PathPattern: Sendable, CustomStringConvertible {
     let segments: [[UInt8]?]
     /// The path with every capture written `{}`: two patterns of one shape match the same paths.
     let shape: String
-    /// Specificity, most significant first (DESIGN.md §4).
+    /// Specificity, most significant first (docs/policy.md, "Choosing the rule").
     let literalPrefixLength: Int
     let segmentCount: Int
     public var captureNames: [String] {

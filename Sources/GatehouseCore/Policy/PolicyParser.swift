@@ -1,4 +1,4 @@
-/// Parses a rule expression (DESIGN.md §4):
+/// Parses a rule expression (docs/policy.md, "Expressions"):
 ///
 ///     expr      := or
 ///     or        := and ( "or" and )*

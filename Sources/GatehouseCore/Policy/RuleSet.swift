@@ -9,7 +9,7 @@ public struct Rule: Sendable {
 /// The compiled `gatehouse.require` list: the rules sorted most specific first, and an index
 /// of their path segments, so choosing a rule costs the same for ten rules or ten thousand.
 public struct RuleSet: Sendable {
-    /// Most specific first (DESIGN.md §4): more literal characters before the first '{', then
+    /// Most specific first (docs/policy.md, "Choosing the rule"): more literal characters before the first '{', then
     /// more segments, then a method list over none; declaration order breaks the other ties.
     public let rules: [Rule]
     private let index: SegmentIndex

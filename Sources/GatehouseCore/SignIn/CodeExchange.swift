@@ -17,7 +17,7 @@ struct CodeExchange: Sendable {
     let keys: KeySet?
     let requirements: TokenRequirements
     let sessionKeys: SessionKeys
-    let claimNames: IdentityClaims
+    let claimPaths: ClaimPaths
 
     /// The most bytes of a token endpoint answer.
     static let maximumResponse = 256 * 1024
@@ -139,7 +139,7 @@ struct CodeExchange: Sendable {
         var log = [(error: Bool, text: String)]()
         let essential: Set<String> = Set(
             ["sub", "iss", "roles", "groups", "scope", "scp"]
-                + [claimNames.roles, claimNames.groups, claimNames.scope].compactMap { $0?.components.first })
+                + [claimPaths.roles, claimPaths.groups, claimPaths.scope].compactMap { $0?.components.first })
         while true {
             guard let sealed = session.seal(keys: sessionKeys) else {
                 return .failure(status: 500, log: "gatehouse: sign-in failed: sealing the session failed")

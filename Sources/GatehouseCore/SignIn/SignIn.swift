@@ -154,7 +154,7 @@ public enum SignIn {
         let exchange = CodeExchange(
             code: code, login: login, redirectURI: origin(request, scheme: scheme) + configuration.signIn.callbackPath,
             clientID: clientID, settings: configuration.signIn, metadata: metadata, keys: configuration.keys,
-            requirements: configuration.tokenRequirements, sessionKeys: keys, claimNames: configuration.claimNames)
+            requirements: configuration.tokenRequirements, sessionKeys: keys, claimPaths: configuration.claimPaths)
         return .submit { job in exchange.run(cancelled: job.cancelFlag) }
     }
 

@@ -5,31 +5,16 @@ public enum TokenEndpointAuth: String, Sendable {
     case none
 }
 
-/// The compiled value of a sign-in directive.
-public enum SignInValue: Sendable {
-    case enabled(Bool)
-    case secret(String)
-    case auth(TokenEndpointAuth)
-    /// nil: the file could not be read offline (the CLI only; a warning said so).
-    case keys(SessionKeys?)
-    case metadata(ProviderMetadata?)
-    case scopes(String)
-    case path(String)
-    case seconds(Int64)
-    case count(Int)
-}
-
-/// The sign-in directives in force for one context, derived from its settings.
+/// The sign-in directives in force for one context: the fields their descriptors (Directives.swift) fill.
 public struct SignInSettings: Sendable {
     public var enabled = false
     public var clientID: String?
     public var clientSecret: String?
     public var tokenEndpointAuth: TokenEndpointAuth?
-    public var keys: SessionKeys?
-    public var metadata: ProviderMetadata?
-    /// gatehouse.session-key-file and gatehouse.provider-metadata are set (read or not, offline).
-    var keysConfigured = false
-    var metadataConfigured = false
+    /// gatehouse.session-key-file and gatehouse.provider-metadata: nil when unset; set, nil inside when
+    /// the CLI could not read the file offline (a warning said so).
+    var keysFile: SessionKeys??
+    var metadataFile: ProviderMetadata??
     public var scopes = "openid profile email"
     public var callbackPath = "/.gatehouse/callback"
     public var logoutPath = "/.gatehouse/logout"
@@ -40,27 +25,13 @@ public struct SignInSettings: Sendable {
     public var workers = 2
     public var timeout: Int64 = 10
 
+    public var keys: SessionKeys? { keysFile ?? nil }
+    public var metadata: ProviderMetadata? { metadataFile ?? nil }
+    var keysConfigured: Bool { keysFile != nil }
+    var metadataConfigured: Bool { metadataFile != nil }
+
     /// The client authentication in force: the configured one, or basic with a secret, none without.
     public var auth: TokenEndpointAuth { tokenEndpointAuth ?? (clientSecret == nil ? .none : .clientSecretBasic) }
-
-    init(_ value: (Directive) -> SignInValue?) {
-        if case .enabled(let on)? = value(.login) { enabled = on }
-        if case .secret(let id)? = value(.clientID) { clientID = id }
-        if case .secret(let secret)? = value(.clientSecretFile) { clientSecret = secret }
-        if case .auth(let auth)? = value(.tokenEndpointAuth) { tokenEndpointAuth = auth }
-        if case .keys(let keys)? = value(.sessionKeyFile) { (self.keys, keysConfigured) = (keys, true) }
-        if case .metadata(let metadata)? = value(.providerMetadata) {
-            (self.metadata, metadataConfigured) = (metadata, true)
-        }
-        if case .scopes(let scopes)? = value(.loginScopes) { self.scopes = scopes }
-        if case .path(let path)? = value(.callbackPath) { callbackPath = path }
-        if case .path(let path)? = value(.logoutPath) { logoutPath = path }
-        if case .path(let path)? = value(.postLogoutRedirect) { postLogoutRedirect = path }
-        if case .seconds(let seconds)? = value(.sessionLifetime) { lifetime = seconds }
-        if case .seconds(let seconds)? = value(.sessionIdleTimeout) { idleTimeout = seconds }
-        if case .count(let count)? = value(.signInWorkers) { workers = count }
-        if case .seconds(let seconds)? = value(.signInTimeout) { timeout = seconds }
-    }
 
     /// What a context that signs people in lacks; empty when it can work.
     func problems() -> [String] {
@@ -90,105 +61,117 @@ public struct SignInSettings: Sendable {
         return problems
     }
 
-    /// Compiles a sign-in directive's value (Setting.compile hands these here), with the warning
-    /// to show when `offline` (the CLI) could not read a file the module will need.
-    static func compile(
-        _ directive: Directive, _ value: ConfigValue, offline: Bool
-    ) throws(ConfigError)
-        -> (SignInValue, warning: String?)
-    {
-        var warning: String?
-        let value = try compileValue(directive, value, offline: offline, warning: &warning)
-        return (value, warning)
+    /// gatehouse.login.
+    static func enabled(_ input: DirectiveInput) throws(ConfigError) -> Bool {
+        guard case .string(let text) = input.value, text == "enable" || text == "disable" else {
+            throw input.fail("\"enable\" or \"disable\"")
+        }
+        return text == "enable"
     }
 
-    private static func compileValue(
-        _ directive: Directive, _ value: ConfigValue, offline: Bool, warning: inout String?
-    ) throws(ConfigError) -> SignInValue {
-        let name = directive.name
-        func fail(_ expected: String) -> ConfigError { ConfigError("\(name): expected \(expected), got \(value)") }
-        func text() throws(ConfigError) -> String {
-            guard case .string(let text) = value, !text.isEmpty else { throw fail("a non-empty string") }
-            return text
+    /// gatehouse.client-id.
+    static func clientID(_ input: DirectiveInput) throws(ConfigError) -> String? {
+        guard case .string(let id) = input.value, !id.isEmpty, id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw input.fail("the client id registered with the provider (printable, no spaces)")
         }
-        switch directive {
-        case .login:
-            guard case .string(let text) = value, text == "enable" || text == "disable" else {
-                throw fail("\"enable\" or \"disable\"")
+        return id
+    }
+
+    /// gatehouse.client-secret-file: the secret on one line; offline, "" when the file cannot be read.
+    static func clientSecret(_ input: inout DirectiveInput) throws(ConfigError) -> String? {
+        let path = try text(input)
+        do {
+            var bytes = try FileBytes.read(path: path, limit: 4096)
+            while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+            guard !bytes.isEmpty, bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
+                throw ConfigError("\(input.name): \(path) must hold the client secret on one line")
             }
-            return .enabled(text == "enable")
-        case .clientID:
-            guard case .string(let id) = value, !id.isEmpty, id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw fail("the client id registered with the provider (printable, no spaces)")
+            return String(decoding: bytes, as: UTF8.self)
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            if input.offline {
+                input.warnings.append("\(input.name): cannot read \(path): \(error) (sign-in cannot be tried offline)")
+                return ""
             }
-            return .secret(id)
-        case .clientSecretFile:
-            let path = try text()
-            do {
-                var bytes = try FileBytes.read(path: path, limit: 4096)
-                while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
-                guard !bytes.isEmpty, bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
-                    throw ConfigError("\(name): \(path) must hold the client secret on one line")
-                }
-                return .secret(String(decoding: bytes, as: UTF8.self))
-            } catch let error as ConfigError {
-                throw error
-            } catch {
-                if offline {
-                    warning = "\(name): cannot read \(path): \(error) (sign-in cannot be tried offline)"
-                    return .secret("")
-                }
-                throw ConfigError("\(name): cannot read \(path): \(error)")
-            }
-        case .tokenEndpointAuth:
-            guard case .string(let text) = value, let auth = TokenEndpointAuth(rawValue: text) else {
-                throw fail("\"client_secret_basic\", \"client_secret_post\" or \"none\"")
-            }
-            return .auth(auth)
-        case .sessionKeyFile:
-            let path = try text()
-            do {
-                return .keys(try SessionKeys.load(path: path))
-            } catch {
-                guard offline, !FileBytes.exists(path) else { throw ConfigError("\(name): \(error.description)") }
-                warning = "\(name): \(error.description) (sessions cannot be opened offline)"
-                return .keys(nil)
-            }
-        case .providerMetadata:
-            let path = try text()
-            do {
-                return .metadata(try ProviderMetadata.load(path: path))
-            } catch {
-                guard offline, !FileBytes.exists(path) else { throw ConfigError("\(name): \(error.description)") }
-                warning = "\(name): \(error.description) (sign-in cannot be tried offline)"
-                return .metadata(nil)
-            }
-        case .loginScopes:
-            let scopes = try text()
-            guard scopes.split(separator: " ").contains("openid"),
-                scopes.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") })
-            else { throw fail("space-separated scopes including \"openid\"") }
-            return .scopes(scopes)
-        case .callbackPath, .logoutPath, .postLogoutRedirect:
-            let path = try text()
-            guard ReturnTarget.isSameOrigin(path), directive == .postLogoutRedirect || !path.contains("?") else {
-                throw fail("a path on this site starting with one \"/\"")
-            }
-            return .path(path)
-        case .sessionLifetime, .sessionIdleTimeout, .signInTimeout:
-            let limit: Int64 = directive == .signInTimeout ? 120 : 30 * 86_400
-            guard let seconds = duration(value), (1...limit).contains(seconds) else {
-                throw fail("a duration from 1 second to \(limit) seconds (\"8h\", \"30m\", \"90s\" or seconds)")
-            }
-            return .seconds(seconds)
-        case .signInWorkers:
-            guard let count = duration(value), (1...64).contains(count) else {
-                throw fail("a number of threads from 1 to 64")
-            }
-            return .count(Int(count))
-        default:
-            throw fail("a sign-in directive")
+            throw ConfigError("\(input.name): cannot read \(path): \(error)")
         }
+    }
+
+    /// gatehouse.token-endpoint-auth.
+    static func tokenEndpointAuth(_ input: DirectiveInput) throws(ConfigError) -> TokenEndpointAuth? {
+        guard case .string(let text) = input.value, let auth = TokenEndpointAuth(rawValue: text) else {
+            throw input.fail("\"client_secret_basic\", \"client_secret_post\" or \"none\"")
+        }
+        return auth
+    }
+
+    /// gatehouse.session-key-file.
+    static func keysFile(_ input: inout DirectiveInput) throws(ConfigError) -> SessionKeys?? {
+        let path = try text(input)
+        do {
+            return .some(try SessionKeys.load(path: path))
+        } catch {
+            guard input.offline, !FileBytes.exists(path) else {
+                throw ConfigError("\(input.name): \(error.description)")
+            }
+            input.warnings.append("\(input.name): \(error.description) (sessions cannot be opened offline)")
+            return .some(nil)
+        }
+    }
+
+    /// gatehouse.provider-metadata.
+    static func metadataFile(_ input: inout DirectiveInput) throws(ConfigError) -> ProviderMetadata?? {
+        let path = try text(input)
+        do {
+            return .some(try ProviderMetadata.load(path: path))
+        } catch {
+            guard input.offline, !FileBytes.exists(path) else {
+                throw ConfigError("\(input.name): \(error.description)")
+            }
+            input.warnings.append("\(input.name): \(error.description) (sign-in cannot be tried offline)")
+            return .some(nil)
+        }
+    }
+
+    /// gatehouse.login-scopes.
+    static func scopes(_ input: DirectiveInput) throws(ConfigError) -> String {
+        let scopes = try text(input)
+        guard scopes.split(separator: " ").contains("openid"),
+            scopes.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") })
+        else { throw input.fail("space-separated scopes including \"openid\"") }
+        return scopes
+    }
+
+    /// gatehouse.callback-path, gatehouse.logout-path and (`query`: a query allowed)
+    /// gatehouse.post-logout-redirect.
+    static func path(_ input: DirectiveInput, query: Bool = false) throws(ConfigError) -> String {
+        let path = try text(input)
+        guard ReturnTarget.isSameOrigin(path), query || !path.contains("?") else {
+            throw input.fail("a path on this site starting with one \"/\"")
+        }
+        return path
+    }
+
+    /// gatehouse.session-lifetime, gatehouse.session-idle-timeout and gatehouse.sign-in-timeout.
+    static func seconds(_ input: DirectiveInput, upTo limit: Int64) throws(ConfigError) -> Int64 {
+        guard let seconds = duration(input.value), (1...limit).contains(seconds) else {
+            throw input.fail("a duration from 1 second to \(limit) seconds (\"8h\", \"30m\", \"90s\" or seconds)")
+        }
+        return seconds
+    }
+
+    /// gatehouse.sign-in-workers.
+    static func workers(_ input: DirectiveInput) throws(ConfigError) -> Int {
+        guard let count = duration(input.value), (1...64).contains(count) else {
+            throw input.fail("a number of threads from 1 to 64")
+        }
+        return Int(count)
+    }
+
+    private static func text(_ input: DirectiveInput) throws(ConfigError) -> String {
+        guard case .string(let text) = input.value, !text.isEmpty else { throw input.fail("a non-empty string") }
+        return text
     }
 
     /// Seconds from a number, or from text with an s, m, h or d suffix.

@@ -4,24 +4,28 @@ internal import COpenSSL
 import Glibc
 #endif
 
-/// The audit trail (DESIGN.md §6): one JSON object per decision, each line chained to the one
-/// before by `chain`, the hex SHA-256 of the previous line's `chain` and this line's other
-/// fields (the line's bytes up to `,"chain"`, closed with `}`). Editing, deleting, inserting
-/// or reordering a line breaks the chain from there on; `gatehouse audit verify` finds where.
+/// The audit trail (docs/configuration.md, "gatehouse.audit-log, gatehouse.audit-events"): one JSON
+/// object per decision, each line chained to the one before by `chain`, the hex SHA-256 of the
+/// previous line's `chain` and this line's other fields (the line's bytes up to `,"chain"`, closed
+/// with `}`). Editing, deleting, inserting or reordering a line breaks the chain from there on;
+/// `gatehouse audit verify` finds where.
 public enum AuditLog {
     /// The `chain` before the first line.
     public static let genesis = String(repeating: "0", count: 64)
 
     /// The record of one decision, without `chain`: compact JSON, every non-ASCII and control
-    /// character escaped, in DESIGN.md §6's order.
+    /// character escaped, in the order docs/configuration.md gives.
     static func record(_ decision: Decision, request: HTTPRequest, token: String?, identity: JSONObject?,
                        reportOnly: Bool, time: (seconds: Int64, milliseconds: Int)) -> String {
         var members: [(key: String, value: JSON)] = [
             ("ts", .string(timestamp(time))),
-            ("decision", .string(decision.allowed && decision.wouldRefuse == nil ? "allow" : "deny")),
-            ("status", .integer(Int64(decision.wouldRefuse ?? decision.status))),
-            ("reason", .string(decision.reason.rawValue)),
-            ("rule", .string(decision.rule)),
+            (
+                "decision",
+                .string(decision.verdict.allowed && decision.diagnostics.wouldRefuse == nil ? "allow" : "deny")
+            ),
+            ("status", .integer(Int64(decision.diagnostics.wouldRefuse ?? decision.verdict.status))),
+            ("reason", .string(decision.verdict.reason.rawValue)),
+            ("rule", .string(decision.verdict.rule)),
             ("method", .string(request.method)),
             ("host", .string(request.host)),
             ("path", .string(request.path)),

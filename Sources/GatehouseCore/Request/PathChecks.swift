@@ -23,8 +23,8 @@ public struct PathChecks: OptionSet, Sendable {
     ]
 
     /// Why `path` is refused, or nil.
-    func problem(in path: String) -> String? {
-        for byte in path.utf8 {
+    func problem(in path: [UInt8]) -> String? {
+        for byte in path {
             if byte == UInt8(ascii: ";"), contains(.semicolon) { return "a ';' in the path" }
             if byte == UInt8(ascii: "\\"), contains(.backslash) { return "a '\\' in the path" }
             if byte == UInt8(ascii: "%"), contains(.doubleEncoding) {

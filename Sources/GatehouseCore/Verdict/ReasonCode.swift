@@ -1,4 +1,4 @@
-/// The stable reason codes of DESIGN.md §5, shared by the CLI, the module's logs and the audit log.
+/// The stable reason codes (docs/security.md, "Reason codes"), shared by the CLI, the module's logs and the audit log.
 public enum ReasonCode: String, Sendable, CaseIterable {
     case allowed
     case malformed

@@ -121,3 +121,16 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension TokenSource {
+    /// Whether this source and `other` read the same header (as a CGI backend sees its name), cookie or
+    /// query parameter (in any letter case).
+    func readsSamePlace(as other: TokenSource) -> Bool {
+        switch (self, other) {
+        case (.authorization, .authorization): true
+        case (.header(let x), .header(let y)): IdentityField.normalisedName(x) == IdentityField.normalisedName(y)
+        case (.cookie(let x), .cookie(let y)), (.query(let x), .query(let y)): x.lowercased() == y.lowercased()
+        default: false
+        }
+    }
+}

@@ -26,8 +26,9 @@ public final class Metrics {
     public init() {}
 
     func count(_ decision: Decision) {
-        let outcome = decision.wouldRefuse != nil ? "report_only_deny" : decision.allowed ? "allow" : "deny"
-        decisions[DecisionKey(outcome: outcome, reason: decision.reason), default: 0] += 1
+        let outcome =
+            decision.diagnostics.wouldRefuse != nil ? "report_only_deny" : decision.verdict.allowed ? "allow" : "deny"
+        decisions[DecisionKey(outcome: outcome, reason: decision.verdict.reason), default: 0] += 1
     }
 
     /// Times `body` into the verification histogram.

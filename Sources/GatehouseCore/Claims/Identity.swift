@@ -10,7 +10,7 @@ public struct Identity: Sendable {
     private static let defaultGroups = ClaimPath("groups")!
     private static let defaultScopes = [ClaimPath("scope")!, ClaimPath("scp")!]
 
-    public init(claims: JSONObject, names: IdentityClaims) {
+    public init(claims: JSONObject, names: ClaimPaths) {
         self.claims = claims
         subject = claims["sub"]?.stringValue
         let root = JSON.object(claims)

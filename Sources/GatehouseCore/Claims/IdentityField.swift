@@ -9,52 +9,55 @@ public struct IdentityField: Sendable {
     public static let defaultHeaders = [IdentityField(name: "X-Auth-Subject", claim: ClaimPath("sub")!, asJSON: false)]
     public static let defaultEnvironment = [IdentityField(name: "REMOTE_USER", claim: ClaimPath("sub")!, asJSON: false)]
 
-    static func compile(_ directive: Directive, _ value: ConfigValue) throws(ConfigError) -> [IdentityField] {
-        let example = directive == .headers ? "( \"X-Auth-Subject\" => \"sub\" )" : "( \"REMOTE_USER\" => \"sub\" )"
-        let failure = ConfigError("\(directive.name): expected a list of NAME => CLAIM like \(example), got \(value)")
+    /// gatehouse.headers (`asHeaders`) or gatehouse.env.
+    static func compile(_ input: DirectiveInput, asHeaders: Bool) throws(ConfigError) -> [IdentityField] {
+        let directiveName = input.name
+        let value = input.value
+        let example = asHeaders ? "( \"X-Auth-Subject\" => \"sub\" )" : "( \"REMOTE_USER\" => \"sub\" )"
+        let failure = ConfigError("\(directiveName): expected a list of NAME => CLAIM like \(example), got \(value)")
         guard case .list(let entries) = value, !entries.isEmpty else { throw failure }
         var fields = [IdentityField]()
         for entry in entries {
             guard let name = entry.key, case .string(let claimText) = entry.value else { throw failure }
             guard let claim = ClaimPath(claimText) else {
                 throw ConfigError(
-                    "\(directive.name): \"\(name)\" => \"\(claimText)\": expected a claim name or dot path")
+                    "\(directiveName): \"\(name)\" => \"\(claimText)\": expected a claim name or dot path")
             }
-            let valid = directive == .headers ? isHeaderName(name) : isEnvironmentName(name)
+            let valid = asHeaders ? isHeaderName(name) : isEnvironmentName(name)
             guard valid else {
                 throw ConfigError(
-                    "\(directive.name): \"\(name)\" is not a valid "
-                        + (directive == .headers
+                    "\(directiveName): \"\(name)\" is not a valid "
+                        + (asHeaders
                             ? "header name"
                             : "environment variable name (expected upper-case letters, digits and \"_\", "
                                 + "not starting with a digit, like \"AUTH_EMAIL\")"))
             }
-            if directive == .headers, reservedHeaders.contains(normalisedName(name)) {
+            if asHeaders, reservedHeaders.contains(normalisedName(name)) {
                 throw ConfigError(
-                    "\(directive.name): \"\(name)\" carries the request itself (its framing, connection, "
+                    "\(directiveName): \"\(name)\" carries the request itself (its framing, connection, "
                         + "credentials, host or body type), so a claim must never stand in for it; "
                         + "choose a name of your own, like \"X-Auth-\(name)\"")
             }
-            if directive == .env,
+            if !asHeaders,
                 reservedEnvironment.contains(name) || name.hasPrefix("HTTP_") || name.hasPrefix("SSL_")
             {
                 throw ConfigError(
-                    "\(directive.name): \"\(name)\" is set by lighttpd itself (or by a request header) "
+                    "\(directiveName): \"\(name)\" is set by lighttpd itself (or by a request header) "
                         + "for CGI/FastCGI backends; choose a name of your own, like \"AUTH_\(name)\"")
             }
-            if directive == .env,
+            if !asHeaders,
                 runtimeEnvironment.contains(name) || runtimePrefixes.contains(where: { name.hasPrefix($0) })
             {
                 throw ConfigError(
-                    "\(directive.name): \"\(name)\" changes how the backend's programs run (read by the "
+                    "\(directiveName): \"\(name)\" changes how the backend's programs run (read by the "
                         + "loader, a shell, the C library or an interpreter), so a claim must never set it; "
                         + "choose a name of your own, like \"AUTH_\(name)\"")
             }
             if let clash = fields.first(where: { normalisedName($0.name) == normalisedName(name) }) {
                 throw ConfigError(
-                    "\(directive.name): \"\(name)\" and \"\(clash.name)\" are the same name to a CGI backend")
+                    "\(directiveName): \"\(name)\" and \"\(clash.name)\" are the same name to a CGI backend")
             }
-            let asJSON = directive == .headers && name.lowercased().hasSuffix("-json")
+            let asJSON = asHeaders && name.lowercased().hasSuffix("-json")
             fields.append(IdentityField(name: name, claim: claim, asJSON: asJSON))
         }
         return fields

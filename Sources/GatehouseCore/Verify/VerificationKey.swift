@@ -338,7 +338,7 @@ extension VerificationKey {
         return pkey
     }
 
-    /// RFC 8725 §3.5 and DESIGN.md §7: at least 2048 bits, and OpenSSL's public-key check,
+    /// RFC 7518 §3.3 and RFC 8725 §3.5: at least 2048 bits, and OpenSSL's public-key check,
     /// which refuses e = 1 (with which any signature "verifies") and even exponents.
     private static func checkedRSA(
         _ pkey: OpaquePointer, id: String?, algorithm: JWSAlgorithm?,

@@ -1,3 +1,5 @@
+@testable import LighttpdConfig
+
 /// The configuration as `lighttpd -p` prints it (`config_print()` in configfile.c), so the reading can be
 /// compared with lighttpd's own, character for character.
 enum ConfigPrinter {

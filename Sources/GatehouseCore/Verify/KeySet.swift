@@ -55,10 +55,10 @@ public struct KeySet: Sendable {
         }
         guard let list = object["keys"] else {
             let label = "\(source): key"
-            if let reason = try unusable(object, label: label) {
-                throw KeyError("\(label): \(reason), and there is no other key")
+            switch try accept(object, label: label) {
+            case .skipped(let reason): throw KeyError("\(label): \(reason), and there is no other key")
+            case .key(let key): return KeySet(keys: [key])
             }
-            return KeySet(keys: [try key(from: object, label: label)])
         }
         guard case .array(let elements) = list, !elements.isEmpty else {
             throw KeyError("\(source): \"keys\" must be a non-empty array of JWK objects")
@@ -69,11 +69,13 @@ public struct KeySet: Sendable {
             var label = "\(source): key #\(index + 1)"
             if case .object(let jwk) = element, let kid = jwk["kid"]?.stringValue { label += " (kid \"\(kid)\")" }
             guard case .object(let jwk) = element else { throw KeyError("\(label): not a JSON object") }
-            if let reason = try unusable(jwk, label: label) {
+            let key: VerificationKey
+            switch try accept(jwk, label: label) {
+            case .skipped(let reason):
                 skipped.append("\(label): skipped, \(reason)")
                 continue
+            case .key(let accepted): key = accepted
             }
-            let key = try key(from: jwk, label: label)
             if let kid = key.id, keys.contains(where: { $0.id?.sameBytes(kid) == true }) {
                 throw KeyError("\(label): duplicate kid; a kid must name exactly one key")
             }
@@ -83,6 +85,38 @@ public struct KeySet: Sendable {
             throw KeyError("\(source): no key can verify signatures (" + skipped.joined(separator: "; ") + ")")
         }
         return KeySet(keys: keys, skipped: skipped)
+    }
+
+    /// What becomes of one JWK.
+    public enum Acceptance {
+        case key(VerificationKey)
+        /// Left out, and why.
+        case skipped(String)
+    }
+
+    /// The one rule for accepting a JWK, for key files and `gatehouse jwks fetch`: the key, or why it
+    /// is left out. Throws for private key material, and for a signature key the module cannot load
+    /// (a key file holding one is refused). `published`: the key comes from a provider's public JWKS
+    /// (`jwks fetch`), where a symmetric key is readable by anyone, so never trusted, and a key that
+    /// cannot load is left out instead of refusing the file.
+    public static func accept(
+        _ jwk: JSONObject, label: String, published: Bool = false
+    ) throws(KeyError)
+        -> Acceptance
+    {
+        if let reason = try unusable(jwk, label: label) { return .skipped(reason) }
+        if published, jwk["kty"]?.stringValue == "oct" {
+            return .skipped("a symmetric key published for anyone to read can sign forged tokens")
+        }
+        do {
+            return .key(try key(from: jwk, label: label))
+        } catch {
+            guard published else { throw error }
+            let prefix = label + ": "
+            return .skipped(
+                error.description.hasPrefix(prefix)
+                    ? String(error.description.dropFirst(prefix.count)) : error.description)
+        }
     }
 
     /// Why a JWK is not for verifying signatures, or nil when it is one the module verifies

@@ -1,0 +1,37 @@
+/// What one lighttpd process keeps between requests, shared by every configuration context: the
+/// verified-token cache, the rate limiter, the counters, the key files to reload, the audit chains
+/// and the Configuration of each context. Created by gh_v1_engine_new, it outlives every setting
+/// compiled with it. Used from lighttpd's one event-loop thread only (docs/architecture.md, "The C
+/// boundary").
+final class Runtime {
+    let limiter = RateLimiter()
+    let metrics = Metrics()
+    let keyReloads = KeyReloads()
+    let auditChains = AuditChains()
+    let configurations = ConfigurationTable()
+    /// Off-loop work (sign-in callbacks), when a context signs people in.
+    var pool: JobPool?
+    /// Whether some context signs people in (gatehouse.login = "enable").
+    var signsIn = false
+    /// Consumed login states and sessions opened lately.
+    var signInMemory = SignInMemory()
+    private var tokens: TokenCache?
+
+    /// The verified-token cache, sized by gatehouse.cache-size (a server-wide directive).
+    func cache(for configuration: Configuration) -> TokenCache {
+        if let tokens, tokens.capacity == configuration.cacheSize { return tokens }
+        let fresh = TokenCache(capacity: configuration.cacheSize)
+        tokens = fresh
+        return fresh
+    }
+
+    /// Once a second: reads again the key files that changed; a reload empties the token cache.
+    func tick(report: (Effects.LogLevel, String) -> Void) {
+        if keyReloads.reloadChanged(metrics: metrics, report: report) { tokens?.removeAll() }
+    }
+
+    /// The counters of gatehouse.status-url.
+    func statusText(now: Int64) -> String {
+        metrics.text(cache: tokens, keys: keyReloads.sources, now: now)
+    }
+}
