@@ -19,9 +19,11 @@ let package = Package(
         // The hand-written C ABI: the module's shim includes it, and GatehouseCore implements it
         // with `@c @implementation`, so the compiler rejects any drift between the two.
         .systemLibrary(name: "CGatehouse"),
+        // libcurl for the calls to the identity provider made off lighttpd's loop.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(
             name: "GatehouseCore",
-            dependencies: ["COpenSSL", "CJansson", "CPCRE2", "CGatehouse"]
+            dependencies: ["COpenSSL", "CJansson", "CPCRE2", "CGatehouse", "CCurl"]
         ),
         .executableTarget(
             name: "gatehouse",

@@ -9,15 +9,21 @@
  */
 #include "first.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "array.h"
 #include "buffer.h"
 #include "burl.h"
 #include "configfile.h"
+#include "fdevent.h"
 #include "fdlog.h"
 #include "chunk.h"
 #include "http_header.h"
@@ -55,12 +61,30 @@ typedef struct {
     fdlog_st *log;
 } mod_gatehouse_audit;
 
+/* A request suspended while an off-loop job (a sign-in's code exchange) runs: in
+ * r->plugin_ctx and on the plugin's in-flight list until the request resumes or resets. The job
+ * knows only its id, never the request. */
+enum { GH_JOB_PENDING = 1, GH_JOB_DONE, GH_JOB_TIMEOUT };
+typedef struct mod_gatehouse_job {
+    struct mod_gatehouse_job *next, *prev;
+    request_st *r;
+    uint64_t id;
+    unix_time64_t deadline;
+    int state;
+} mod_gatehouse_job;
+
 typedef struct {
     PLUGIN_DATA;
     plugin_config defaults;
     plugin_config conf;
     gh_engine *engine;
     buffer *original; /* scratch: the path the client asked for, when lighttpd serves another */
+    /* off-loop jobs: started in worker_init, stopped in cleanup */
+    server *srv;
+    int wake_fd;              /* eventfd the worker threads write when a job completes; -1: none */
+    fdnode *wake_fdn;
+    int job_deadline;         /* seconds a suspended request waits at most */
+    mod_gatehouse_job jobs;   /* the in-flight list's head */
 } plugin_data;
 
 /* Every directive the module knows, from gatehouse.h's list: index i here is directive i.
@@ -78,11 +102,16 @@ _Static_assert(sizeof(cpk) / sizeof(*cpk) == GH_V1_DIRECTIVE_COUNT + 1, "cpk[] a
 INIT_FUNC(mod_gatehouse_init) {
     plugin_data * const p = ck_calloc(1, sizeof(plugin_data));
     p->original = buffer_init();
+    p->wake_fd = -1;
+    p->jobs.next = p->jobs.prev = &p->jobs;
     return p;
 }
 
+static void mod_gatehouse_jobs_stop(plugin_data *p);
+
 FREE_FUNC(mod_gatehouse_free) {
     plugin_data * const p = p_d;
+    mod_gatehouse_jobs_stop(p);
     buffer_free(p->original);
     if (NULL == p->cvlist) return;
     /* (init i to 0 if global context; to 1 to skip empty global context) */
@@ -403,6 +432,7 @@ typedef struct {
     const plugin_data *p;
     int response_headers; /* set a response header: a refusal then needs a body of its own */
     int body;             /* the module's own answer has a body */
+    uint64_t job;         /* GH_V1_JOB: the off-loop job the decision waits for */
 } mod_gatehouse_output;
 
 /* Writes one audit line to the context's target (with its newline, in one write: atomic on a pipe). */
@@ -432,9 +462,19 @@ static void mod_gatehouse_request_output(void * const ctx, const int kind, const
       case GH_V1_SET_ENV:
         http_header_env_set(r, name, (uint32_t)nlen, value, (uint32_t)vlen);
         break;
-      case GH_V1_SET_RESPONSE_HEADER:
-        http_header_response_set(r, http_header_hkey_get(name, nlen), name, (uint32_t)nlen, value, (uint32_t)vlen);
+      case GH_V1_SET_RESPONSE_HEADER: {
+        const enum http_header_e id = http_header_hkey_get(name, nlen);
+        if (id == HTTP_HEADER_SET_COOKIE) /* (each cookie a header of its own) */
+            http_header_response_insert(r, id, name, (uint32_t)nlen, value, (uint32_t)vlen);
+        else
+            http_header_response_set(r, id, name, (uint32_t)nlen, value, (uint32_t)vlen);
         out->response_headers = 1;
+        break;
+      }
+      case GH_V1_JOB:
+        out->job = 0;
+        for (size_t i = 0; i < vlen && light_isdigit(value[i]); ++i)
+            out->job = out->job * 10 + (uint64_t)(value[i] - '0');
         break;
       case GH_V1_AUDIT:
         mod_gatehouse_audit_write(r, out->p->conf.audit, value, vlen);
@@ -516,10 +556,55 @@ static const buffer * mod_gatehouse_original_path(request_st * const r, buffer *
     return buffer_is_equal(b, &r->uri.path) ? NULL : b;
 }
 
+static void mod_gatehouse_job_unlink(mod_gatehouse_job * const j) {
+    j->prev->next = j->next;
+    j->next->prev = j->prev;
+    j->next = j->prev = j;
+}
+
+/* The request resumed after its job completed (or timed out): answered from the job's result. */
+static handler_t mod_gatehouse_job_resume(request_st * const r, plugin_data * const p, mod_gatehouse_job * const j) {
+    mod_gatehouse_output out = { r, p, 0, 0, 0 };
+    int status = 504, outcome = GH_V1_REFUSE;
+    r->plugin_ctx[p->id] = NULL;
+    mod_gatehouse_job_unlink(j);
+    if (j->state == GH_JOB_TIMEOUT) {
+        gh_v1_job_discard(p->engine, j->id);
+        log_error(r->conf.errh, __FILE__, __LINE__,
+                  "gatehouse: %s: the identity provider did not answer within %d s: 504", r->uri.path.ptr,
+                  p->job_deadline);
+    }
+    else
+        outcome = gh_v1_job_finish(p->engine, j->id, &status, mod_gatehouse_request_output, &out);
+    free(j);
+    return GH_V1_PASS == outcome
+      ? HANDLER_GO_ON
+      : mod_gatehouse_answer(r, p, outcome, status, out.response_headers, out.body);
+}
+
+/* Suspends the request until job `id` completes (the design of docs/browser-sign-in.md: the
+ * module takes the request's handler, so lighttpd polls only mod_gatehouse_subrequest). */
+static handler_t mod_gatehouse_job_wait(request_st * const r, plugin_data * const p, const uint64_t id) {
+    mod_gatehouse_job * const j = ck_calloc(1, sizeof(*j));
+    j->r = r;
+    j->id = id;
+    j->state = GH_JOB_PENDING;
+    j->deadline = log_monotonic_secs + p->job_deadline;
+    j->next = p->jobs.next;
+    j->prev = &p->jobs;
+    p->jobs.next->prev = j;
+    p->jobs.next = j;
+    r->plugin_ctx[p->id] = j;
+    r->handler_module = p->self;
+    return HANDLER_WAIT_FOR_EVENT;
+}
+
 URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
     plugin_data * const p = p_d;
     mod_gatehouse_patch_config(r, p);
-    if (NULL == p->conf.v[GH_V1_REQUIRE])
+    mod_gatehouse_job * const j = r->plugin_ctx[p->id];
+    if (j) return mod_gatehouse_job_resume(r, p, j);
+    if (NULL == p->conf.v[GH_V1_REQUIRE] && NULL == p->conf.v[GH_V1_LOGIN])
         return HANDLER_GO_ON; /* not guarded here */
 
     const buffer * const method = http_method_buf(r->http_method);
@@ -543,13 +628,106 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
         .header = mod_gatehouse_request_header,
         .header_count = mod_gatehouse_header_count,
         .header_ctx = r,
+        .scheme = r->uri.scheme.ptr ? r->uri.scheme.ptr : "http", .scheme_len = r->uri.scheme.ptr ? buffer_clen(&r->uri.scheme) : 4,
     };
-    mod_gatehouse_output out = { r, p, 0, 0 };
+    mod_gatehouse_output out = { r, p, 0, 0, 0 };
     int status = 0;
     const int outcome = gh_v1_decide(p->engine, p->conf.v, &req, &status, mod_gatehouse_request_output, &out);
+    if (GH_V1_SUSPEND == outcome) return mod_gatehouse_job_wait(r, p, out.job);
     return GH_V1_PASS == outcome
       ? HANDLER_GO_ON
       : mod_gatehouse_answer(r, p, outcome, status, out.response_headers, out.body);
+}
+
+/* lighttpd polls the handler of a suspended request: it waits until the job is done, then
+ * runs the request again from uri_clean (HANDLER_COMEBACK), which answers it. For the module's
+ * own finished answers (no job) there is nothing left to do. */
+SUBREQUEST_FUNC(mod_gatehouse_subrequest) {
+    plugin_data * const p = p_d;
+    mod_gatehouse_job * const j = r->plugin_ctx[p->id];
+    if (NULL == j) return HANDLER_FINISHED;
+    if (j->state == GH_JOB_PENDING) return HANDLER_WAIT_FOR_EVENT;
+    r->handler_module = NULL; /* (physical.path is still unset: prepare stopped at uri_clean) */
+    return HANDLER_COMEBACK;
+}
+
+/* A request that ends while its job runs (the client left, the server stops): the job is
+ * discarded (cancelled; its result dropped when it completes). */
+REQUEST_FUNC(mod_gatehouse_request_reset) {
+    plugin_data * const p = p_d;
+    mod_gatehouse_job * const j = r->plugin_ctx[p->id];
+    if (NULL == j) return HANDLER_GO_ON;
+    r->plugin_ctx[p->id] = NULL;
+    mod_gatehouse_job_unlink(j);
+    gh_v1_job_discard(p->engine, j->id);
+    free(j);
+    return HANDLER_GO_ON;
+}
+
+/* The worker threads wrote the eventfd: each request whose job completed is scheduled again. */
+static handler_t mod_gatehouse_wake(void * const ctx, const int revents) {
+    plugin_data * const p = ctx;
+    uint64_t n, ids[64];
+    UNUSED(revents);
+    if (read(p->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        log_perror(p->srv->errh, __FILE__, __LINE__, "gatehouse: reading the wake eventfd");
+    for (size_t k; (k = gh_v1_pool_drain(p->engine, ids, sizeof(ids) / sizeof(*ids))); ) {
+        for (size_t i = 0; i < k; ++i) {
+            for (mod_gatehouse_job *j = p->jobs.next; j != &p->jobs; j = j->next) {
+                if (j->id != ids[i]) continue;
+                if (j->state == GH_JOB_PENDING) {
+                    j->state = GH_JOB_DONE;
+                    joblist_append(j->r->con);
+                }
+                break;
+            }
+        }
+    }
+    return HANDLER_GO_ON;
+}
+
+/* Each process that serves requests (after lighttpd forks its workers; never under -tt) starts
+ * its own worker threads, with every signal blocked in them: lighttpd's handlers run on the
+ * main thread. */
+SERVER_FUNC(mod_gatehouse_worker_init) {
+    plugin_data * const p = p_d;
+    if (NULL == p->engine) return HANDLER_GO_ON;
+    p->srv = srv;
+    p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (p->wake_fd < 0) {
+        log_perror(srv->errh, __FILE__, __LINE__, "gatehouse: eventfd");
+        return HANDLER_ERROR;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    p->job_deadline = gh_v1_pool_start(p->engine, p->defaults.v, p->wake_fd, mod_gatehouse_config_output, srv);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (p->job_deadline <= 0) {
+        close(p->wake_fd);
+        p->wake_fd = -1;
+        return p->job_deadline < 0 ? HANDLER_ERROR : HANDLER_GO_ON;
+    }
+    if (config_feature_bool(srv, "server.graceful-restart-bg", 0))
+        log_error(srv->errh, __FILE__, __LINE__,
+                  "WARNING: gatehouse: a server.graceful-restart-bg child has no sign-in threads: sign-ins "
+                  "still waiting in it when it restarts are answered 504");
+    ++srv->cur_fds;
+    p->wake_fdn = fdevent_register(srv->ev, p->wake_fd, mod_gatehouse_wake, p);
+    fdevent_fdnode_event_set(srv->ev, p->wake_fdn, FDEVENT_IN);
+    return HANDLER_GO_ON;
+}
+
+/* At cleanup every request has been reset already (connections_free runs first): stop the
+ * threads, then close the eventfd. */
+static void mod_gatehouse_jobs_stop(plugin_data * const p) {
+    if (p->engine) gh_v1_pool_stop(p->engine);
+    if (p->wake_fd < 0) return;
+    fdevent_fdnode_event_del(p->srv->ev, p->wake_fdn);
+    fdevent_unregister(p->srv->ev, p->wake_fdn);
+    close(p->wake_fd);
+    --p->srv->cur_fds;
+    p->wake_fd = -1;
 }
 
 /* Once a second: key files that changed are read again (in GatehouseCore). */
@@ -557,6 +735,13 @@ TRIGGER_FUNC(mod_gatehouse_trigger) {
     plugin_data * const p = p_d;
     if (p->engine)
         gh_v1_engine_tick(p->engine, mod_gatehouse_config_output, srv);
+    /* A suspended request past its deadline is answered 504 whatever its job still does. */
+    for (mod_gatehouse_job *j = p->jobs.next; j != &p->jobs; j = j->next) {
+        if (j->state == GH_JOB_PENDING && log_monotonic_secs > j->deadline) {
+            j->state = GH_JOB_TIMEOUT;
+            joblist_append(j->r->con);
+        }
+    }
     return HANDLER_GO_ON;
 }
 
@@ -571,6 +756,9 @@ int mod_gatehouse_plugin_init(plugin *p) {
     p->set_defaults     = mod_gatehouse_set_defaults;
     p->handle_uri_clean = mod_gatehouse_uri_handler;
     p->handle_trigger   = mod_gatehouse_trigger;
+    p->handle_subrequest = mod_gatehouse_subrequest;
+    p->handle_request_reset = mod_gatehouse_request_reset;
+    p->worker_init      = mod_gatehouse_worker_init;
 
     return 0;
 }

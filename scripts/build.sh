@@ -53,7 +53,7 @@ cc -shared -fuse-ld=gold -o build/mod_gatehouse.so \
     .build-module/release/libGatehouseCore.a \
     "$swift_static/$arch/swiftrt.o" \
     -L"$swift_static" -lswiftGlibc -lswiftSynchronization -lswiftCore \
-    -ljansson -lcrypto -lpcre2-8 -lstdc++ -lm -ldl -lpthread \
+    -ljansson -lcurl -lcrypto -lpcre2-8 -lstdc++ -lm -ldl -lpthread \
     -Wl,--version-script=build/exports.map \
     -Wl,--exclude-libs,ALL -Wl,-z,nodelete \
     -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack

@@ -54,6 +54,15 @@ mutants=(
     'Claims/IdentityField.swift@@try IdentityField.checkSafe(text, list: isList, field: self)@@try IdentityField.checkSafe(text, list: false, field: self)'
     'Runtime/RateLimiter.swift@@if level >= 1, level / bucket.full > best?.share ?? 0 {@@if level / bucket.full > best?.share ?? 0 {'
     'Runtime/RateLimiter.swift@@if level >= bucket.full { return slot }@@if level >= 1 { return slot }'
+    'Session/Sealer.swift@@&& EVP_DecryptUpdate(context, nil, &length, aad, Int32(aad.count)) == 1@@&& EVP_DecryptUpdate(context, nil, &length, nil, 0) == 1'
+    'Session/Cookies.swift@@guard found.count == 1, !found[0].isEmpty else { return nil }@@guard let first = found.first, !first.isEmpty else { return nil }'
+    'SignIn/ReturnTarget.swift@@|| decoded[1] == UInt8(ascii: "\\")))@@))'
+    'SignIn/ReturnTarget.swift@@for _ in 0..<3 {@@for _ in 0..<1 {'
+    'SignIn/SignIn.swift@@return request.header("Sec-Fetch-Site").map { $0.sameBytes("same-origin") } ?? false@@return request.header("Sec-Fetch-Site").map { !$0.sameBytes("cross-site") } ?? false'
+    'SignIn/SignIn.swift@@for index in 0..<x.count { difference |= x[index] ^ y[index] }@@for index in 0..<(x.count / 2) { difference |= x[index] ^ y[index] }'
+    'SignIn/CodeExchange.swift@@if audiences.count > 1 && azp == nil {@@if audiences.count > 2 && azp == nil {'
+    'SignIn/CodeExchange.swift@@issuedAt >= now - LoginState.lifetime - wanted.leeway@@issuedAt >= now - 86_400'
+    'SignIn/CodeExchange.swift@@wanted.audiences = [clientID]@@wanted.audiences = requirements.audiences'
 )
 
 work=build/mutate
@@ -66,7 +75,7 @@ swift_cmd() {
 # The core and its unit tests alone: no CLI, no package to fetch.
 rm -rf "$copy"
 mkdir -p "$copy/Sources" "$copy/Tests"
-cp -R Sources/GatehouseCore Sources/CGatehouse Sources/COpenSSL Sources/CJansson Sources/CPCRE2 "$copy/Sources/"
+cp -R Sources/GatehouseCore Sources/CGatehouse Sources/COpenSSL Sources/CJansson Sources/CPCRE2 Sources/CCurl "$copy/Sources/"
 cp -R Tests/GatehouseCoreTests "$copy/Tests/"
 cat >"$copy/Package.swift" <<'EOF'
 // swift-tools-version: 6.2
@@ -79,7 +88,8 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson"),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8"),
         .systemLibrary(name: "CGatehouse"),
-        .target(name: "GatehouseCore", dependencies: ["COpenSSL", "CJansson", "CPCRE2", "CGatehouse"]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl"),
+        .target(name: "GatehouseCore", dependencies: ["COpenSSL", "CJansson", "CPCRE2", "CGatehouse", "CCurl"]),
         .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore"], exclude: ["Fixtures"]),
     ]
 )

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+# chromium and chromium-driver: the browser sign-in tests drive a real, headless browser.
 for pkg in lighttpd libssl-dev libjansson-dev libpcre2-dev libcurl4-openssl-dev dpkg-dev curl valgrind \
-        lintian man-db iproute2; do
+        lintian man-db iproute2 chromium chromium-driver; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 
@@ -48,6 +49,8 @@ python3 -c 'import jwt, cryptography, pytest, requests, flup' 2>/dev/null \
 # The end-to-end tests' identity provider and the real backends they guard.
 python3 -c 'import oidc_provider_mock, luigi' 2>/dev/null \
     || python3 -m pip install -q "oidc-provider-mock==0.3.4" "luigi==3.8.1"
+# Selenium drives Debian's chromium-driver in the browser sign-in tests.
+python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q "selenium==4.51.0"
 # Prefect's server pins much of its stack, so it gets a virtual environment of its own
 # (fastapi 0.150: later releases dropped the Body(min_items=…) that prefect 3.8.8 still uses).
 if [ ! -x build/venv-prefect/bin/prefect ]; then

@@ -29,14 +29,20 @@ struct Check: ParsableCommand {
     var token: String?
     @Option(help: "Claims as JSON, taken as verified (no keys needed: for policy tests).") var claims: String?
     @Flag(help: "No credentials: an error if the request still carries a token (in a --header).") var anonymous = false
+    @Option(help: "A browser session cookie's value (__Host-gatehouse), opened with --session-key-file.")
+    var sessionCookie: String?
+    @Option(help: "The key file that opens --session-cookie (gatehouse.session-key-file).") var sessionKeyFile: String?
     @Option(help: "NAME=VALUE: replaces the configuration's var.NAME (repeatable).") var define: [String] = []
     @Option(help: "Unix time to decide at (default: now).") var now: Int64?
     @Flag(help: "Run include_shell commands of the configuration.") var allowShell = false
     @Flag(help: "Machine-readable output.") var json = false
 
     func validate() throws {
-        if [token != nil, claims != nil, anonymous].filter({ $0 }).count > 1 {
-            throw ValidationError("give at most one of --token, --claims or --anonymous")
+        if [token != nil, claims != nil, anonymous, sessionCookie != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give at most one of --token, --claims, --session-cookie or --anonymous")
+        }
+        if (sessionCookie == nil) != (sessionKeyFile == nil) {
+            throw ValidationError("--session-cookie and --session-key-file go together")
         }
     }
 
@@ -55,17 +61,53 @@ struct Check: ParsableCommand {
             }
             presented = object
         }
+        let at = now ?? Int64(Date().timeIntervalSince1970)
+        if let sessionCookie, let sessionKeyFile {
+            presented = try Self.session(sessionCookie, keyFile: sessionKeyFile, now: at)
+            if presented != nil, !["GET", "HEAD", "OPTIONS"].contains(method), !Self.sameOrigin(headers, host, scheme) {
+                print("deny 403: a session cookie from another origin (Origin or Sec-Fetch-Site is not this site's)")
+                throw ExitCode(1)
+            }
+        }
         let request = RequestCase(
             method: method, target: path + (query.isEmpty ? "" : "?" + query), host: host, remoteIP: remoteIP,
             scheme: scheme, serverSocket: serverSocket, headers: headers, presented: presented, anonymous: anonymous)
         let outcome: Outcome
         do {
-            outcome = try request.decide(with: policy, now: now ?? Int64(Date().timeIntervalSince1970))
+            outcome = try request.decide(with: policy, now: at)
         } catch let problem as RequestCase.Problem {
             throw UsageError(problem.description)
         }
         print(json ? outcome.json.serialized : outcome.text)
         if !outcome.allowed { throw ExitCode(1) }
+    }
+}
+
+extension Check {
+    /// The claims of a session cookie, as the module reads them; nil (and why, on standard error)
+    /// when it does not open or has ended: the module then decides as without a session.
+    static func session(_ cookie: String, keyFile: String, now: Int64) throws -> JSONObject? {
+        let keys: SessionKeys
+        do { keys = try SessionKeys.load(path: keyFile) } catch { throw UsageError(error.description) }
+        guard let session = SessionContents.open(try SessionCookie.value(cookie), keys: keys) else {
+            FileHandle.standardError.write(Data("gatehouse: the session cookie does not open with \(keyFile)\n".utf8))
+            return nil
+        }
+        if let ended = session.ended(now: now) {
+            FileHandle.standardError.write(Data("gatehouse: \(ended)\n".utf8))
+            return nil
+        }
+        return session.claims
+    }
+
+    /// Whether a state-changing request comes from the site's own origin (the module's check).
+    static func sameOrigin(_ headers: [(name: String, value: String)], _ host: String, _ scheme: String) -> Bool {
+        func header(_ name: String) -> String? {
+            headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+                .trimmingCharacters(in: .whitespaces)
+        }
+        let request = HTTPRequest(method: "POST", path: "/", host: header("Host") ?? host, remoteIP: "", header: header)
+        return SignIn.sameOrigin(request, scheme: scheme)
     }
 }
 

@@ -32,6 +32,11 @@ struct JWKSFetch: ParsableCommand {
     @Option(help: "The provider's issuer, exactly as its tokens' \"iss\" (https://, or http:// on loopback).")
     var issuer: String
     @Option(help: "The key file to write (gatehouse.jwks).") var out: String
+    @Option(
+        help: ArgumentHelp(
+            "Also write the provider's endpoints here (gatehouse.provider-metadata, for browser sign-in).",
+            valueName: "file"))
+    var metadataOut: String?
     @Option(help: "Seconds to wait for each answer (1 to 300).") var timeout: Double = 10
 
     func validate() throws {
@@ -88,12 +93,36 @@ struct JWKSFetch: ParsableCommand {
         }
 
         let ids = kept.map { ($0["kid"] as? String).map { "\"\($0)\"" } ?? "(no kid)" }.joined(separator: ", ")
+        if let metadataOut { try saveMetadata(metadata, to: metadataOut, source: discoveryURL.absoluteString) }
         if FileManager.default.contents(atPath: target) == bytes {
             print("\(out): unchanged, \(kept.count) key(s): \(ids)")
             return
         }
         try AtomicFile.write(bytes, to: target)
         print("\(out): wrote \(kept.count) key(s) from \(jwksURL): \(ids)")
+    }
+
+    /// The endpoints browser sign-in uses, checked as the module checks them when it loads them.
+    private func saveMetadata(_ metadata: [String: Any], to path: String, source: String) throws {
+        let names = ["issuer", "authorization_endpoint", "token_endpoint", "end_session_endpoint", "jwks_uri"]
+        var kept = [String: String]()
+        for name in names { if let value = metadata[name] as? String { kept[name] = value } }
+        let bytes =
+            try JSONSerialization.data(
+                withJSONObject: kept, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            + Data("\n".utf8)
+        do {
+            _ = try ProviderMetadata.parse(Array(bytes), source: source)
+        } catch {
+            throw FetchFailure(error.description)
+        }
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        if FileManager.default.contents(atPath: target) == bytes {
+            print("\(path): unchanged")
+            return
+        }
+        try AtomicFile.write(bytes, to: target)
+        print("\(path): wrote the provider's endpoints")
     }
 
     /// The published keys that may verify tokens, by the module's own rule (KeySet.accept). Private

@@ -8,7 +8,7 @@ struct Gatehouse: ParsableCommand {
         commandName: "gatehouse",
         abstract: "Identity-aware authorization for lighttpd: verify tokens and test policies offline.",
         subcommands: [
-            Verify.self, Check.self, Lint.self, TestCases.self, Audit.self, JWKS.self, Bench.self,
+            Verify.self, Check.self, Lint.self, TestCases.self, Audit.self, JWKS.self, Session.self, Bench.self,
             Dev.self,
         ]
     )

@@ -109,7 +109,7 @@ struct SettingTests {
             #expect(directive.name.hasPrefix("gatehouse."))
         }
         #expect(Directive.withID(Directive.count) == nil)
-        #expect(Directive.allCases.filter(\.isServerWide) == [.cacheSize])
+        #expect(Directive.allCases.filter(\.isServerWide) == [.cacheSize, .signInWorkers, .signInTimeout])
     }
 
     @Test func aServerWideDirectiveIsRefusedInsideACondition() throws {

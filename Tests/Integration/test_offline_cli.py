@@ -39,7 +39,9 @@ def test_lint_offline_warns_where_lint_and_lighttpd_refuse(lighttpd, tmp_path):
     code, out, _ = gatehouse("lint", "--offline", "--config", LUIGI)
     assert code == 0, out
     assert "warning: gatehouse.jwks: cannot read /etc/lighttpd/gatehouse/jwks.json" in out
-    assert out.strip().endswith("0 errors, 1 warning")
+    for name in ("client-secret-file", "session-key-file", "provider-metadata"):
+        assert f"warning: gatehouse.{name}: cannot read /etc/lighttpd/gatehouse/" in out
+    assert out.strip().endswith("0 errors, 4 warnings")
     code, out, _ = gatehouse("lint", "--config", LUIGI)
     assert code == 1 and "error: gatehouse.jwks: cannot read" in out
     # the module keeps refusing a missing key file: the leniency is the CLI's alone
@@ -48,7 +50,21 @@ def test_lint_offline_warns_where_lint_and_lighttpd_refuse(lighttpd, tmp_path):
     assert status != 0 and "missing.json" in output
 
 
-def test_a_token_needs_the_keys_and_define_points_at_them(keys):
+def sign_in_defines(folder):
+    """--define values for the example's browser sign-in files, written here."""
+    from gatehouse_testkit.sign_in import write_key_file
+    secret, metadata = os.path.join(folder, "secret"), os.path.join(folder, "provider.json")
+    with open(secret, "w") as f:
+        f.write("s3cret\n")
+    with open(metadata, "w") as f:
+        json.dump({"issuer": "https://login.example.com/realms/data",
+                   "authorization_endpoint": "https://login.example.com/auth",
+                   "token_endpoint": "https://login.example.com/token"}, f)
+    return ["--define", f"client_secret={secret}", "--define", f"provider_metadata={metadata}",
+            "--define", f"session_keys={write_key_file(os.path.join(folder, 'keys'))}"]
+
+
+def test_a_token_needs_the_keys_and_define_points_at_them(keys, tmp_path):
     token = luigi_token(keys, sub="otto", roles=["operator"])
     code, _, err = gatehouse("check", "--config", LUIGI, "--method", "POST", "--path", "/api/add_task",
                              "--token", token)
@@ -59,12 +75,13 @@ def test_a_token_needs_the_keys_and_define_points_at_them(keys):
     assert code == 0, err
     outcome = json.loads(out)
     assert outcome["decision"] == "allow" and outcome["headers"]["X-Auth-Subject"] == "otto"
-    assert "warning" not in err
+    assert "gatehouse.jwks" not in err
     forged = keys.mint(key=keys.other, iss="https://login.example.com/realms/data", aud="luigi", roles=["operator"])
     code, out, _ = gatehouse("check", "--config", LUIGI, "--define", f"var.jwks={keys.jwks_path}", "--path",
                              "/api/pause", "--token", forged, "--json")
     assert code == 1 and json.loads(out)["reason"] == "bad_signature"
-    code, out, _ = gatehouse("lint", "--config", LUIGI, "--define", f"jwks={keys.jwks_path}")
+    code, out, _ = gatehouse("lint", "--config", LUIGI, "--define", f"jwks={keys.jwks_path}",
+                             *sign_in_defines(str(tmp_path)))
     assert code == 0 and out.strip().endswith("0 errors, 0 warnings"), out
 
 

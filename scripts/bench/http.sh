@@ -8,6 +8,7 @@
 #   basic           lighttpd + mod_auth, basic auth, auth.backend = "plain"
 #   gh-rs-*         lighttpd + mod_gatehouse, RS256 policy (gatehouse.require ( "/" => "role:viewer" ))
 #   gh-es-*         the same with an ES256 key and policy
+#   gh-session      gh-rs with browser sign-in on, sent a session cookie (docs/browser-sign-in.md)
 #   apache-rs-*     Apache 2.4 + mod_auth_openidc, AuthType oauth20, the same RSA key and check
 # Runs ("configurations"): *-hit / *-one send one token again and again; *-miss / *-pool rotate
 # POOL distinct tokens. The gatehouse miss runs set gatehouse.cache-size = MISS_CACHE_SIZE
@@ -25,7 +26,7 @@
 #   QUIET_WAIT=60                   seconds to wait, before each run, for the machine to be idle
 #   PROFILE_SECONDS=8               http-profile: seconds of perf record per configuration
 
-HTTP_ALL_CONFIGS="plain plain-token basic gh-rs-hit gh-rs-miss gh-es-hit gh-es-miss apache-rs-one apache-rs-pool"
+HTTP_ALL_CONFIGS="plain plain-token basic gh-rs-hit gh-rs-miss gh-es-hit gh-es-miss gh-session apache-rs-one apache-rs-pool"
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
@@ -81,9 +82,9 @@ http_prepare() {
     # Tokens live two days: minted material is reused for a day (minting 10,000 RS256 tokens
     # takes a while), then minted afresh.
     if [ -z "$(find "$MAT/headers/rs-pool.txt" -mmin -1440 2>/dev/null)" ] \
-        || [ "$(wc -l <"$MAT/headers/rs-pool.txt")" -ne "$POOL" ]; then
+        || [ "$(wc -l <"$MAT/headers/rs-pool.txt")" -ne "$POOL" ] || [ ! -f "$MAT/headers/session-one.txt" ]; then
         rm -rf "$MAT"
-        python3 scripts/bench/http_material.py "$MAT" "$POOL"
+        PYTHONPATH=Tests python3 scripts/bench/http_material.py "$MAT" "$POOL"
     fi
     # Apache's worker runs as www-data: it reads the document root and writes its run folder.
     chmod -R a+rX "$HTTP_DIR"
@@ -100,6 +101,7 @@ http_prepare() {
     http_write_lighttpd_conf gh-rs-small
     http_write_lighttpd_conf gh-es
     http_write_lighttpd_conf gh-es-small
+    http_write_lighttpd_conf gh-rs-session
     http_write_apache_conf
 }
 
@@ -136,6 +138,16 @@ gatehouse.algorithms = ( "$alg" )
 gatehouse.require = ( "/" => "role:viewer" )
 EOF
             case $name in *-small) echo "gatehouse.cache-size = $MISS_CACHE_SIZE" ;; esac
+            case $name in *-session)
+                cat <<EOF
+gatehouse.login = "enable"
+gatehouse.client-id = "bench"
+gatehouse.token-endpoint-auth = "none"
+gatehouse.session-key-file = "$MAT/session.keys"
+gatehouse.provider-metadata = "$MAT/provider.json"
+EOF
+                ;;
+            esac
             ;;
         esac
     } >"$RUN/lighttpd-$name.conf"
@@ -158,6 +170,7 @@ http_server_of() {   # configuration -> server name
     gh-rs-miss) echo gh-rs-small ;;
     gh-es-hit) echo gh-es ;;
     gh-es-miss) echo gh-es-small ;;
+    gh-session) echo gh-rs-session ;;
     apache-*) echo apache ;;
     *) echo "bench: unknown configuration $1" >&2; return 1 ;;
     esac
@@ -171,6 +184,7 @@ http_headers_of() {   # configuration -> the Authorization values wrk rotates
     gh-rs-miss | apache-rs-pool) echo rs-pool ;;
     gh-es-hit) echo es-one ;;
     gh-es-miss) echo es-pool ;;
+    gh-session) echo session-one ;;
     esac
 }
 
@@ -261,7 +275,11 @@ http_cleanup() {
 http_get() {   # url headers-name -> "STATUS BYTES" of one GET with the file's first value
     local value args=()
     value=$(head -n 1 "$MAT/headers/$2.txt")
-    [ -z "$value" ] || args=(-H "Authorization: $value")
+    case $value in
+    "") ;;
+    Cookie:*) args=(-H "$value") ;;
+    *) args=(-H "Authorization: $value") ;;
+    esac
     curl -s -o /dev/null -w '%{http_code} %{size_download}' "${args[@]}" "$1" || true
 }
 

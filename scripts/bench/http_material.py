@@ -17,6 +17,9 @@ writes into DIR:
     rs-one.txt, es-one.txt        one token (the cache-hit runs)
     rs-pool.txt, es-pool.txt      POOL distinct tokens (the cache-miss runs)
     rs-norole.txt, es-norole.txt, rs-wrongaud.txt   tokens every server must refuse
+    session-one.txt       "Cookie: __Host-gatehouse=…": a browser session with the same claims, sealed
+                          (AES-256-GCM, Python's cryptography) with the key of session.keys
+  session.keys, provider.json   the session key and provider endpoints of the sign-in server
 Every token carries iss, aud, sub, iat, exp (two days ahead), jti and roles ["viewer", "operator"]
 (the refused ones lack the role or name another audience).
 """
@@ -28,6 +31,8 @@ import sys
 import time
 
 import jwt
+
+from gatehouse_testkit.sign_in import seal
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -82,8 +87,16 @@ def token(alg, n, roles=("viewer", "operator"), audience=AUDIENCE):
     return "Bearer " + jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
 
 
+session_key = os.urandom(32)
+write("session.keys", base64.b64encode(session_key).decode() + "\n")
+write("provider.json", json.dumps({"issuer": ISSUER.rstrip("/"), "authorization_endpoint": "https://idp.example.test/a",
+                                   "token_endpoint": "https://idp.example.test/t"}))
+session = seal(session_key, "__Host-gatehouse", {"v": 1, "exp": now + 2 * 86400, "idle": now + 2 * 86400, "claims": {
+    "iss": ISSUER, "sub": "user-one", "jti": "session-one", "roles": ["viewer", "operator"]}})
+
 headers = {
     "none": [],
+    "session-one": [f"Cookie: __Host-gatehouse={session}"],
     "basic": [f"Basic {basic}"],
     "rs-one": [token("RS256", "one")],
     "es-one": [token("ES256", "one")],

@@ -1,5 +1,6 @@
 -- wrk script for `scripts/bench.sh http`: sends GET requests that rotate over the
--- Authorization header values in a file, one value a line (an empty file: no header).
+-- Authorization header values in a file, one value a line (an empty file: no header; a line
+-- "Cookie: …" is sent as that Cookie header instead).
 --
 --   wrk -t1 -c16 -d10s -s scripts/bench/rotate.lua http://127.0.0.1:PORT/1k.txt -- HEADERS_FILE
 --
@@ -18,7 +19,9 @@ function init(args)
         for line in io.lines(file) do
             if line ~= "" then
                 count = count + 1
-                requests[count] = wrk.format(nil, nil, { ["Authorization"] = line })
+                local cookie = line:match("^Cookie: (.*)$")
+                requests[count] = wrk.format(nil, nil,
+                    cookie and { ["Cookie"] = cookie } or { ["Authorization"] = line })
             end
         end
     end

@@ -72,6 +72,20 @@ enum gh_v1_scope {
     X(RATE_LIMIT, "gatehouse.rate-limit", GH_V1_SCOPE_CONTEXT) \
     X(STATUS_URL, "gatehouse.status-url", GH_V1_SCOPE_CONTEXT) \
     X(PATH_CHECKS, "gatehouse.path-checks", GH_V1_SCOPE_CONTEXT) \
+    X(LOGIN, "gatehouse.login", GH_V1_SCOPE_CONTEXT) \
+    X(CLIENT_ID, "gatehouse.client-id", GH_V1_SCOPE_CONTEXT) \
+    X(CLIENT_SECRET_FILE, "gatehouse.client-secret-file", GH_V1_SCOPE_CONTEXT) \
+    X(TOKEN_ENDPOINT_AUTH, "gatehouse.token-endpoint-auth", GH_V1_SCOPE_CONTEXT) \
+    X(SESSION_KEY_FILE, "gatehouse.session-key-file", GH_V1_SCOPE_CONTEXT) \
+    X(PROVIDER_METADATA, "gatehouse.provider-metadata", GH_V1_SCOPE_CONTEXT) \
+    X(LOGIN_SCOPES, "gatehouse.login-scopes", GH_V1_SCOPE_CONTEXT) \
+    X(CALLBACK_PATH, "gatehouse.callback-path", GH_V1_SCOPE_CONTEXT) \
+    X(LOGOUT_PATH, "gatehouse.logout-path", GH_V1_SCOPE_CONTEXT) \
+    X(POST_LOGOUT_REDIRECT, "gatehouse.post-logout-redirect", GH_V1_SCOPE_CONTEXT) \
+    X(SESSION_LIFETIME, "gatehouse.session-lifetime", GH_V1_SCOPE_CONTEXT) \
+    X(SESSION_IDLE_TIMEOUT, "gatehouse.session-idle-timeout", GH_V1_SCOPE_CONTEXT) \
+    X(SIGN_IN_WORKERS, "gatehouse.sign-in-workers", GH_V1_SCOPE_SERVER) \
+    X(SIGN_IN_TIMEOUT, "gatehouse.sign-in-timeout", GH_V1_SCOPE_SERVER) \
     /* (a new directive goes above this line) */
 
 #define GH_V1_DIRECTIVE_ENUM(id, name, scope) GH_V1_##id,
@@ -130,9 +144,11 @@ enum gh_v1_output_kind {
                                        one it opened for the request's context); value: one line */
     GH_V1_RESPONSE_BODY,            /* the body of the module's own answer (GH_V1_ANSWER): name is
                                        the Content-Type, value the body */
-    GH_V1_STRIP_REQUEST_HEADER_ALIASES /* remove every request header that CGI reads as this name
-                                          (compared as for GH_V1_STRIP_REQUEST_HEADER) but whose
-                                          name is not this one in another letter case */
+    GH_V1_STRIP_REQUEST_HEADER_ALIASES, /* remove every request header that CGI reads as this name
+                                           (compared as for GH_V1_STRIP_REQUEST_HEADER) but whose
+                                           name is not this one in another letter case */
+    GH_V1_JOB                       /* the decision waits for an off-loop job (GH_V1_SUSPEND): value
+                                       is its id in decimal */
 };
 
 typedef void (*gh_v1_output_fn)(void *_Nullable ctx, int kind,
@@ -163,6 +179,7 @@ typedef struct gh_v1_request {
     gh_v1_header_fn _Nonnull header;
     gh_v1_header_count_fn _Nonnull header_count;
     void *_Nullable header_ctx;     /* for header and header_count */
+    const char *_Nonnull scheme;    size_t scheme_len; /* "http" or "https", as lighttpd serves it */
 } gh_v1_request;
 
 gh_engine *_Nullable gh_v1_engine_new(void);
@@ -196,8 +213,12 @@ enum gh_v1_outcome {
     GH_V1_PASS = 0, /* let through, with the request headers and environment sent through `output` */
     GH_V1_ANSWER,   /* the module answers itself with *status (gatehouse.status-url's 200, with its
                        body sent as GH_V1_RESPONSE_BODY; a CORS preflight's 204) */
-    GH_V1_REFUSE    /* refused with *status, final: no handler, backend or error handler may run for
+    GH_V1_REFUSE,   /* refused with *status, final: no handler, backend or error handler may run for
                        the request after it */
+    GH_V1_SUSPEND   /* the decision waits for a call to the identity provider made off lighttpd's
+                       loop (a sign-in callback's code exchange), whose job id came through GH_V1_JOB:
+                       suspend the request; when the id comes out of gh_v1_pool_drain,
+                       gh_v1_job_finish decides it */
 };
 
 /* Decides one request. Returns an enum gh_v1_outcome and, for GH_V1_ANSWER and GH_V1_REFUSE, stores
@@ -207,6 +228,29 @@ int gh_v1_decide(gh_engine *_Nonnull engine,
                  const gh_setting *_Nullable const *_Nonnull settings,
                  const gh_v1_request *_Nonnull request, int *_Nonnull status,
                  gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
+
+/* Off-loop jobs (docs/browser-sign-in.md, "How it works"): worker threads per lighttpd process
+ * that serves requests, started after lighttpd forks (worker_init) and stopped before the
+ * settings are freed (cleanup). Every function here runs on lighttpd's main thread; the
+ * workers call nothing of lighttpd's, and write 8 bytes to `wake_fd` (an eventfd) each time a
+ * job completes.
+ * Starts the pool when some context signs people in. `settings`: the server-wide settings
+ * (gatehouse.sign-in-workers, gatehouse.sign-in-timeout). Returns the seconds after which a
+ * suspended request is answered 504 whatever its job does; 0 when no pool is needed; -1 on
+ * error (reported with GH_V1_LOG_ERROR). */
+int gh_v1_pool_start(gh_engine *_Nonnull engine, const gh_setting *_Nullable const *_Nonnull settings, int wake_fd,
+                     gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
+/* Writes the ids of up to `max` jobs completed since the last call; returns how many. */
+size_t gh_v1_pool_drain(gh_engine *_Nonnull engine, uint64_t *_Nonnull ids, size_t max);
+/* Decides the request that waited for completed job `id`, like gh_v1_decide (an enum gh_v1_outcome,
+ * GH_V1_ANSWER or GH_V1_REFUSE, with the status in *status; response headers and log lines through
+ * `output`), and forgets the job. GH_V1_REFUSE with 500 for an unknown id. */
+int gh_v1_job_finish(gh_engine *_Nonnull engine, uint64_t id, int *_Nonnull status,
+                     gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
+/* Forgets job `id` whose request is gone or was answered (504): cancelled, its result dropped. */
+void gh_v1_job_discard(gh_engine *_Nonnull engine, uint64_t id);
+/* Stops the pool: aborts what runs, joins the threads. Idempotent. */
+void gh_v1_pool_stop(gh_engine *_Nonnull engine);
 
 /* Checks a configuration key that starts with "gatehouse." in any letter case (lighttpd finds keys
  * in any letter case). Returns 1 for a directive as written; otherwise reports the key with

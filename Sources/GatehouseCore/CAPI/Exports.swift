@@ -58,6 +58,7 @@ func gh_v1_setting_compile(
     do {
         let setting = try Setting.compile(known, value, inCondition: inCondition != 0)
         runtime(engine).keyReloads.register(setting)
+        if setting.directive == .login, setting.value as? Bool == true { runtime(engine).signsIn = true }
         for warning in setting.warnings { sink.log(GH_V1_LOG_WARNING, warning) }
         return OpaquePointer(Unmanaged.passRetained(setting).toOpaque())
     } catch {
@@ -157,17 +158,36 @@ func gh_v1_decide(
         })
     let runtime = runtime(engine)
     let configuration = runtime.configurations.configuration(for: settings)
+    let sink = OutputSink(function: output, context: outputContext)
+    let scheme = CString.string(raw.scheme, raw.scheme_len)
+    var session: (claims: JSONObject, headers: [(name: String, value: String)])?
+    if configuration.signIn.enabled {
+        switch runtime.signIn(view, scheme: scheme, configuration: configuration, now: raw.now, sink: sink) {
+        case .answered(let outcome, let code):
+            status.pointee = code
+            return outcome
+        case .session(let claims, let headers): session = (claims, headers)
+        case .decide: break
+        }
+    }
     guard
         let decision = Gate.decide(
             view, configuration: configuration, now: raw.now,
             cache: runtime.cache(for: configuration), limiter: runtime.limiter, metrics: runtime.metrics,
-            explain: raw.debug != 0)
+            explain: raw.debug != 0, presented: session?.claims)
     else { return Int32(GH_V1_PASS.rawValue) }
     runtime.metrics.count(decision)
-    let effects = Effects(
+    if configuration.signIn.enabled, decision.verdict.status == 401, decision.verdict.reason == .noToken,
+        SignIn.isNavigation(view),
+        let redirect = SignIn.loginRedirect(view, scheme: scheme, settings: configuration.signIn, now: raw.now)
+    {
+        return runtime.answer(redirect, status: status, sink: sink)
+    }
+    var effects = Effects(
         of: decision, request: view, configuration: configuration, time: AuditLog.now(),
         statusPage: { runtime.statusText(now: raw.now) })
-    OutputSink(function: output, context: outputContext).apply(effects, auditChains: runtime.auditChains)
+    if decision.verdict.status == 0, let session { effects.responseHeaders += session.headers }
+    sink.apply(effects, auditChains: runtime.auditChains)
     status.pointee = Int32(effects.status)
     return switch effects.outcome {
     case .pass: Int32(GH_V1_PASS.rawValue)
@@ -177,7 +197,7 @@ func gh_v1_decide(
 }
 
 /// The Runtime behind a gh_engine pointer.
-private func runtime(_ engine: OpaquePointer) -> Runtime {
+func runtime(_ engine: OpaquePointer) -> Runtime {
     Unmanaged<Runtime>.fromOpaque(UnsafeRawPointer(engine)).takeUnretainedValue()
 }
 
@@ -194,7 +214,7 @@ extension Configuration {
 }
 
 /// Calls the shim's output function with Swift strings.
-private struct OutputSink {
+struct OutputSink {
     let function: gh_v1_output_fn
     let context: UnsafeMutableRawPointer?
 
@@ -256,7 +276,7 @@ private struct OutputSink {
     }
 }
 
-private enum CString {
+enum CString {
     private static let empty: StaticString = ""
 
     static func string(_ pointer: UnsafePointer<CChar>, _ length: Int) -> String {

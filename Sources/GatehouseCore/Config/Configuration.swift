@@ -52,6 +52,8 @@ public struct Configuration: Sendable {
     /// gatehouse.token-sources, in order.
     public internal(set) var tokenSources = [TokenSource.authorization]
     public internal(set) var realm: String?
+    /// gatehouse.login and the directives of browser sign-in.
+    public internal(set) var signIn = SignInSettings()
 
     public init() {
         settings = Array(repeating: nil, count: Directive.count)
@@ -77,10 +79,10 @@ public struct Configuration: Sendable {
 
     /// Cross-directive checks for a context: returns the problems, empty when it is consistent.
     public func problems() -> [String] {
-        guard let rules else { return [] }
+        guard let rules else { return signIn.problems() }
         let needsToken = rules.rules.contains { $0.expression.needsToken } || defaultExpression.needsToken
-        guard needsToken else { return [] }
-        var problems = [String]()
+        var problems = signIn.problems()
+        guard needsToken else { return problems }
         let requirements = tokenRequirements
         if self[.jwks] == nil && self[.hmacSecretFile] == nil {
             problems.append(

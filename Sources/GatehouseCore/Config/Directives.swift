@@ -11,6 +11,9 @@ extension Directive {
         issuer, audience, jwks, algorithms, leeway, maxTokenAge, tokenType, rolesClaim, groupsClaim, scopeClaim,
         require, defaultRule, headers, stripHeaders, env, realm, hmacSecretFile, cacheSize, roleInherits, mode,
         corsPreflight, tokenSources, auditLog, auditEvents, rateLimit, statusURL, pathChecks,
+        login, clientID, clientSecretFile, tokenEndpointAuth, sessionKeyFile, providerMetadata, loginScopes,
+        callbackPath, logoutPath, postLogoutRedirect, sessionLifetime, sessionIdleTimeout, signInWorkers,
+        signInTimeout,
     ]
 
     public static let issuer = Directive(GH_V1_ISSUER, fills: \.tokenRequirements.issuers) {
@@ -270,5 +273,65 @@ extension Directive {
                 "\(input.name): paths are not checked for \(off.joined(separator: ", ")) (see docs/security.md)")
         }
         return checks
+    }
+}
+
+// Browser sign-in (docs/browser-sign-in.md): each fills a field of `Configuration.signIn`; SignInSettings
+// holds how their values compile.
+extension Directive {
+    public static let login = Directive(GH_V1_LOGIN, fills: \.signIn.enabled) { input throws(ConfigError) in
+        try SignInSettings.enabled(input)
+    }
+
+    public static let clientID = Directive(GH_V1_CLIENT_ID, fills: \.signIn.clientID) {
+        input throws(ConfigError) in try SignInSettings.clientID(input)
+    }
+
+    public static let clientSecretFile = Directive(GH_V1_CLIENT_SECRET_FILE, fills: \.signIn.clientSecret) {
+        input throws(ConfigError) in try SignInSettings.clientSecret(&input)
+    }
+
+    public static let tokenEndpointAuth = Directive(GH_V1_TOKEN_ENDPOINT_AUTH, fills: \.signIn.tokenEndpointAuth) {
+        input throws(ConfigError) in try SignInSettings.tokenEndpointAuth(input)
+    }
+
+    public static let sessionKeyFile = Directive(GH_V1_SESSION_KEY_FILE, fills: \.signIn.keysFile) {
+        input throws(ConfigError) in try SignInSettings.keysFile(&input)
+    }
+
+    public static let providerMetadata = Directive(GH_V1_PROVIDER_METADATA, fills: \.signIn.metadataFile) {
+        input throws(ConfigError) in try SignInSettings.metadataFile(&input)
+    }
+
+    public static let loginScopes = Directive(GH_V1_LOGIN_SCOPES, fills: \.signIn.scopes) {
+        input throws(ConfigError) in try SignInSettings.scopes(input)
+    }
+
+    public static let callbackPath = Directive(GH_V1_CALLBACK_PATH, fills: \.signIn.callbackPath) {
+        input throws(ConfigError) in try SignInSettings.path(input)
+    }
+
+    public static let logoutPath = Directive(GH_V1_LOGOUT_PATH, fills: \.signIn.logoutPath) {
+        input throws(ConfigError) in try SignInSettings.path(input)
+    }
+
+    public static let postLogoutRedirect = Directive(GH_V1_POST_LOGOUT_REDIRECT, fills: \.signIn.postLogoutRedirect) {
+        input throws(ConfigError) in try SignInSettings.path(input, query: true)
+    }
+
+    public static let sessionLifetime = Directive(GH_V1_SESSION_LIFETIME, fills: \.signIn.lifetime) {
+        input throws(ConfigError) in try SignInSettings.seconds(input, upTo: 30 * 86_400)
+    }
+
+    public static let sessionIdleTimeout = Directive(GH_V1_SESSION_IDLE_TIMEOUT, fills: \.signIn.idleTimeout) {
+        input throws(ConfigError) in try SignInSettings.seconds(input, upTo: 30 * 86_400)
+    }
+
+    public static let signInWorkers = Directive(GH_V1_SIGN_IN_WORKERS, fills: \.signIn.workers) {
+        input throws(ConfigError) in try SignInSettings.workers(input)
+    }
+
+    public static let signInTimeout = Directive(GH_V1_SIGN_IN_TIMEOUT, fills: \.signIn.timeout) {
+        input throws(ConfigError) in try SignInSettings.seconds(input, upTo: 120)
     }
 }

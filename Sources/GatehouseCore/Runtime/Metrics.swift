@@ -20,6 +20,8 @@ public final class Metrics {
     var keyLoadErrors = 0
     var rateLimitEvictions = 0
     var rateLimitOverflows = 0
+    /// Sign-in callbacks refused 503 because the off-loop queue was full.
+    var signInQueueFull = 0
 
     public init() {}
 
@@ -83,6 +85,11 @@ public final class Metrics {
             + "bucket: every bucket looked at was refusing its caller.\n"
         out += "# TYPE gatehouse_rate_limit_overflow_total counter\n"
         out += "gatehouse_rate_limit_overflow_total \(rateLimitOverflows)\n"
+        out +=
+            "# HELP gatehouse_sign_in_queue_full_total Sign-in callbacks answered 503: the provider calls "
+            + "queued or running reached the bound.\n"
+        out += "# TYPE gatehouse_sign_in_queue_full_total counter\n"
+        out += "gatehouse_sign_in_queue_full_total \(signInQueueFull)\n"
         out += "# HELP gatehouse_verification_seconds Time to verify a presented token (cache hits included).\n"
         out += "# TYPE gatehouse_verification_seconds histogram\n"
         var cumulative = 0

@@ -9,6 +9,12 @@ final class Runtime {
     let keyReloads = KeyReloads()
     let auditChains = AuditChains()
     let configurations = ConfigurationTable()
+    /// Off-loop work (sign-in callbacks), when a context signs people in.
+    var pool: JobPool?
+    /// Whether some context signs people in (gatehouse.login = "enable").
+    var signsIn = false
+    /// Consumed login states and sessions opened lately.
+    var signInMemory = SignInMemory()
     private var tokens: TokenCache?
 
     /// The verified-token cache, sized by gatehouse.cache-size (a server-wide directive).

@@ -16,6 +16,12 @@ enum FileBytes {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Whether anything exists at `path` (following symbolic links).
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
     static func read(path: String, limit: Int) throws(ReadError) -> [UInt8] {
         guard let file = fopen(path, "rb") else { throw ReadError(description: String(cString: strerror(errno))) }
         defer { fclose(file) }

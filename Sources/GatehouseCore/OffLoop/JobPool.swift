@@ -1,0 +1,199 @@
+internal import CCurl
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Work that must not run on lighttpd's event loop: calls to the identity provider (a sign-in's
+/// code exchange today; keys fetched live and token introspection share this pool). One pool per
+/// lighttpd process that serves requests, started after lighttpd forks its workers and stopped
+/// before the configuration is freed (docs/browser-sign-in.md, "How it works").
+///
+/// Threads: the event loop submits jobs, drains completions and applies results; worker threads
+/// only run `Job.work`, which must copy everything it reads at submit time and call nothing of
+/// lighttpd's. Each accepted job completes exactly once (done, failed, timed out or cancelled):
+/// its id is put on the completion list and the wake descriptor (an eventfd lighttpd polls) is
+/// written, so the loop learns of it without waiting.
+final class JobPool: @unchecked Sendable {
+    /// The most jobs queued or running at once; past it, a submission is refused (503).
+    let capacity: Int
+    /// Seconds a job may take before the request waiting for it is answered 504.
+    let timeout: Int64
+    private let wakeDescriptor: Int32
+    private let state = Mutex(State())
+    /// Counts the jobs queued: a worker waits on it.
+    private let queued = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+    private var threads: [pthread_t] = []
+
+    private struct State: ~Copyable {
+        var nextID: UInt64 = 1
+        var queue: [Job] = []
+        var inFlight: [UInt64: Job] = [:]
+        var completed: [UInt64] = []
+        var stopping = false
+    }
+
+    init?(workers: Int, capacity: Int, timeout: Int64, wakeDescriptor: Int32) {
+        self.capacity = capacity
+        self.timeout = timeout
+        self.wakeDescriptor = wakeDescriptor
+        sem_init(queued, 0, 0)
+        JobPool.curlOnce
+        let unmanaged = Unmanaged.passUnretained(self).toOpaque()
+        for _ in 0..<max(1, workers) {
+            var thread = pthread_t()
+            guard
+                pthread_create(
+                    &thread, nil,
+                    { context in
+                        Unmanaged<JobPool>.fromOpaque(context!).takeUnretainedValue().run()
+                        return nil
+                    }, unmanaged) == 0
+            else {
+                stop()
+                return nil
+            }
+            threads.append(thread)
+        }
+    }
+
+    deinit {
+        sem_destroy(queued)
+        queued.deallocate()
+    }
+
+    /// libcurl's global set-up, once per process (never undone: a graceful restart reuses it).
+    private static let curlOnce: Void = gh_curl_global_init()
+
+    /// Queues `work`; nil when `capacity` jobs are already queued or running.
+    func submit(_ work: @escaping @Sendable (Job) -> JobResult) -> UInt64? {
+        let id: UInt64? = state.withLock { state in
+            guard !state.stopping, state.inFlight.count < capacity else { return nil }
+            let job = Job(id: state.nextID, work: work)
+            state.nextID += 1
+            state.queue.append(job)
+            state.inFlight[job.id] = job
+            return job.id
+        }
+        if id != nil { sem_post(queued) }
+        return id
+    }
+
+    /// The queue bound: jobs queued or running per process (docs/browser-sign-in.md).
+    static let queueBound = 64
+
+    /// The ids of up to `limit` jobs completed since the last call (main thread).
+    func drain(limit: Int) -> [UInt64] {
+        state.withLock { state in
+            let taken = Array(state.completed.prefix(limit))
+            state.completed.removeFirst(taken.count)
+            return taken
+        }
+    }
+
+    /// Takes a completed job's result out of the pool; nil when `id` is unknown or not complete.
+    func take(_ id: UInt64) -> JobResult? {
+        state.withLock { state in
+            guard let job = state.inFlight[id], let result = job.result else { return nil }
+            state.inFlight[id] = nil
+            return result
+        }
+    }
+
+    /// Asks a job to give up (its transfer is aborted); it still completes once.
+    func cancel(_ id: UInt64) {
+        if let job = state.withLock({ $0.inFlight[id] }) { job.cancel() }
+    }
+
+    /// Forgets a job whose request is gone (reset, or answered 504): it is cancelled, and its
+    /// result is dropped whenever it completes; a completion already listed names an id the
+    /// caller no longer knows.
+    func discard(_ id: UInt64) {
+        let job = state.withLock { state -> Job? in
+            guard let job = state.inFlight[id] else { return nil }
+            if job.result != nil { state.inFlight[id] = nil } else { job.discarded = true }
+            return job
+        }
+        job?.cancel()
+    }
+
+    /// Stops the workers: queued jobs complete as cancelled, running ones are aborted; returns
+    /// once every thread has ended.
+    func stop() {
+        let pending = state.withLock { state -> [Job] in
+            state.stopping = true
+            defer { state.queue.removeAll() }
+            return state.queue
+        }
+        for job in pending {
+            job.cancel()
+            finish(job, JobResult.failure(status: 503, log: "gatehouse: the server is stopping"))
+        }
+        for (_, job) in state.withLock({ $0.inFlight }) { job.cancel() }
+        for _ in threads { sem_post(queued) }
+        for thread in threads { pthread_join(thread, nil) }
+        threads.removeAll()
+    }
+
+    private func run() {
+        while true {
+            while sem_wait(queued) != 0 {}
+            let next = state.withLock { state -> Job? in
+                state.queue.isEmpty ? nil : state.queue.removeFirst()
+            }
+            guard let job = next else {
+                if state.withLock({ $0.stopping }) { return }
+                continue
+            }
+            finish(
+                job,
+                job.isCancelled
+                    ? .failure(status: 504, log: "gatehouse: a provider call was cancelled")
+                    : job.work(job))
+        }
+    }
+
+    private func finish(_ job: Job, _ result: JobResult) {
+        state.withLock { state in
+            job.result = result
+            if job.discarded { state.inFlight[job.id] = nil } else { state.completed.append(job.id) }
+        }
+        var one: UInt64 = 1
+        _ = write(wakeDescriptor, &one, 8)
+    }
+}
+
+/// One piece of off-loop work and, once done, its result. Its fields other than the cancel flag
+/// change under the pool's lock only.
+final class Job: @unchecked Sendable {
+    let id: UInt64
+    let work: @Sendable (Job) -> JobResult
+    var result: JobResult?
+    var discarded = false
+    /// Read by libcurl's progress callback on the worker thread (gh_flag_get).
+    let cancelFlag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+
+    init(id: UInt64, work: @escaping @Sendable (Job) -> JobResult) {
+        self.id = id
+        self.work = work
+        cancelFlag.initialize(to: 0)
+    }
+
+    deinit { cancelFlag.deallocate() }
+
+    func cancel() { gh_flag_set(cancelFlag) }
+    var isCancelled: Bool { gh_flag_get(cancelFlag) != 0 }
+}
+
+/// What a job decided: the status to answer the waiting request with (or 0 to let it through),
+/// the response headers, and lines for lighttpd's error log (logged on the event loop).
+struct JobResult: Sendable {
+    var status: Int
+    var headers: [(name: String, value: String)] = []
+    var log: [(error: Bool, text: String)] = []
+
+    static func failure(status: Int, log: String) -> JobResult {
+        JobResult(status: status, log: [(true, log)])
+    }
+}

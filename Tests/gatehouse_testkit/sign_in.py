@@ -1,0 +1,228 @@
+"""Browser sign-in plumbing for the tests: a lighttpd whose context signs people in with
+oidc-provider-mock, and a browser stand-in that drives the provider's login form with
+`requests`, keeping cookies itself (a `__Host-` cookie is Secure, which `requests` would not
+send over http, so the tests hold and send them explicitly)."""
+import base64
+import http.cookies
+import os
+import secrets
+import urllib.parse
+
+import requests
+
+from gatehouse_testkit.lighttpd import Lighttpd
+
+CLIENT_ID = "gatehouse-web"
+
+POLICY = """
+mimetype.assign = ( ".html" => "text/html; charset=utf-8", ".png" => "image/png" )
+gatehouse.login = "enable"
+gatehouse.client-id = "{client_id}"
+gatehouse.client-secret-file = "{secret}"
+gatehouse.session-key-file = "{session_keys}"
+gatehouse.provider-metadata = "{metadata}"
+gatehouse.require = ( {rules} )
+"""
+
+RULES = '"/private/" => "authenticated", "/admin/" => "role:admin", "/api/" => "authenticated", "/" => "anonymous"'
+
+
+
+def write_key_file(path, count=1):
+    with open(path, "w") as f:
+        for _ in range(count):
+            f.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def save_metadata(provider, path):
+    """The provider's discovery document, saved as `gatehouse jwks fetch --metadata-out` saves it."""
+    import subprocess
+    from gatehouse_testkit.paths import GATEHOUSE
+    result = subprocess.run([GATEHOUSE, "jwks", "fetch", "--issuer", provider.issuer, "--out",
+                             path + ".jwks", "--metadata-out", path], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+class SignInSite(Lighttpd):
+    """lighttpd with browser sign-in turned on; `extra` goes after the policy."""
+
+    def __init__(self, folder, backend_port, provider, key_file=None, metadata=None):
+        super().__init__(folder, backend_port, provider.jwks_path)
+        self.values["issuer"] = provider.issuer
+        self.values["audience"] = CLIENT_ID
+        self.key_file = key_file or write_key_file(os.path.join(folder, "session.keys"))
+        self.metadata = metadata or save_metadata(provider, os.path.join(folder, "provider.json"))
+        self.provider = provider
+        self.secret = os.path.join(folder, "client.secret")
+        with open(self.secret, "w") as f:
+            f.write("mock-accepts-any-secret\n")
+        os.makedirs(os.path.join(self.docroot, "private"), exist_ok=True)
+        with open(os.path.join(self.docroot, "private", "page.html"), "w") as f:
+            f.write("private page\n")
+
+    def policy(self, extra="", rules=RULES):
+        return POLICY.format(client_id=CLIENT_ID, session_keys=self.key_file, metadata=self.metadata,
+                             secret=self.secret, rules=rules) + extra
+
+    def url(self, target):
+        return f"http://127.0.0.1:{self.port}{target}"
+
+
+NAVIGATE = {"Accept": "text/html,application/xhtml+xml", "Sec-Fetch-Mode": "navigate"}
+
+
+class Browser:
+    """Holds the cookies lighttpd sets, as a browser holds them, and signs in through the
+    provider's real login form."""
+
+    def __init__(self, site):
+        self.site = site
+        self.cookies = {}
+        self.provider = requests.Session()
+
+    def cookie_header(self):
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def remember(self, response):
+        for line in response.raw.headers.getlist("Set-Cookie"):
+            jar = http.cookies.SimpleCookie()
+            jar.load(line)
+            for name, morsel in jar.items():
+                if morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+
+    def get(self, target, headers=None, method="GET", **kwargs):
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["Cookie"] = self.cookie_header()
+        response = requests.request(method, self.site.url(target), headers=sent, allow_redirects=False,
+                                    timeout=30, **kwargs)
+        self.remember(response)
+        return response
+
+    def authorize(self, location, sub, claims=None):
+        """At the provider: sets the user's claims, posts the login form; returns the callback URL."""
+        self.provider.put(f"{self.site.provider.issuer}/users/{urllib.parse.quote(sub, safe='')}",
+                          json=claims or {}).raise_for_status()
+        self.provider.get(location).raise_for_status()
+        answer = self.provider.post(location, data={"sub": sub}, allow_redirects=False)
+        assert answer.status_code == 302, answer.text[:300]
+        return answer.headers["Location"]
+
+    def sign_in(self, target, sub, claims=None):
+        """Navigates to `target`, signs in, follows the callback; returns the callback's answer."""
+        first = self.get(target, NAVIGATE)
+        assert first.status_code == 302, (first.status_code, first.text)
+        callback = self.authorize(first.headers["Location"], sub, claims)
+        parts = urllib.parse.urlsplit(callback)
+        return self.get(parts.path + "?" + parts.query, NAVIGATE)
+
+
+class SlowTokenEndpoint:
+    """A loopback relay in front of the provider's token endpoint that waits `delay` seconds
+    before passing each request on: a slow identity provider."""
+
+    def __init__(self, provider, delay):
+        import http.server
+        import threading
+        self.delay = delay
+        self.calls = 0
+        self.requests = []  # (headers, body) of each token request
+        relay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                import time
+                relay.calls += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                relay.requests.append((dict(self.headers.items()), body.decode()))
+                time.sleep(relay.delay)
+                forwarded = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+                try:
+                    answer = requests.post(provider.issuer + self.path, data=body, headers=forwarded, timeout=30)
+                    status, payload = answer.status_code, answer.content
+                except requests.RequestException:
+                    status, payload = 502, b""
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/oauth2/token"
+
+    def metadata(self, original, path):
+        """A copy of the provider's saved endpoints with the token endpoint behind this relay."""
+        import json
+        with open(original) as f:
+            document = json.load(f)
+        document["token_endpoint"] = self.url
+        with open(path, "w") as f:
+            json.dump(document, f)
+        return path
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def sign_in_files(provider, folder):
+    """The var. values an example's browser sign-in needs: a client secret, a session key file
+    and the provider's endpoints (saved by `gatehouse jwks fetch --metadata-out`)."""
+    secret = os.path.join(folder, "client.secret")
+    with open(secret, "w") as f:
+        f.write("mock-accepts-any-secret\n")
+    return {"client_id": CLIENT_ID, "client_secret": secret,
+            "session_keys": write_key_file(os.path.join(folder, "session.keys")),
+            "provider_metadata": save_metadata(provider, os.path.join(folder, "provider.json"))}
+
+
+class Origin:
+    """What Browser needs of a site: its URLs and its provider."""
+
+    def __init__(self, port, provider):
+        self.port = port
+        self.provider = provider
+
+    def url(self, target):
+        return f"http://127.0.0.1:{self.port}{target}"
+
+
+def seal(key, name, contents):
+    """A cookie value sealed as Gatehouse seals it (docs/browser-sign-in.md, "What the cookie
+    holds"), with Python's `cryptography`: an independent implementation of the format."""
+    import hashlib
+    import json
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, json.dumps(contents, separators=(",", ":")).encode(), name.encode())
+    raw = bytes([hashlib.sha256(key).digest()[0]]) + nonce + sealed
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def unseal(key, name, value):
+    """The contents of a cookie value Gatehouse sealed, opened with Python's `cryptography`."""
+    import json
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    return json.loads(AESGCM(key).decrypt(raw[1:13], raw[13:], name.encode()))
+
+
+def first_key(path):
+    with open(path) as f:
+        return base64.b64decode(f.readline().strip())
