@@ -49,58 +49,63 @@ public final class Metrics {
 
     /// The exposition: decisions, the token cache, the key files and verification times.
     func text(cache: TokenCache?, keys: [KeySource], now: Int64) -> String {
-        var out = "# HELP gatehouse_decisions_total Decisions by outcome and reason code.\n"
-        out += "# TYPE gatehouse_decisions_total counter\n"
+        var out = ""
+        /// A metric's HELP and TYPE lines, then its samples.
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for sample in samples { out += "\(name)\(sample.labels) \(sample.value)\n" }
+        }
         let sorted = decisions.sorted {
             ($0.key.outcome, $0.key.reason.rawValue) < ($1.key.outcome, $1.key.reason.rawValue)
         }
-        for (key, value) in sorted {
-            out += "gatehouse_decisions_total{outcome=\"\(key.outcome)\",reason=\"\(key.reason.rawValue)\"} \(value)\n"
-        }
-        out += "# HELP gatehouse_token_cache_hits_total Tokens found in the verified-token cache.\n"
-        out += "# TYPE gatehouse_token_cache_hits_total counter\n"
-        out += "gatehouse_token_cache_hits_total \(cache?.hits ?? 0)\n"
-        out += "# HELP gatehouse_token_cache_misses_total Tokens verified in full.\n"
-        out += "# TYPE gatehouse_token_cache_misses_total counter\n"
-        out += "gatehouse_token_cache_misses_total \(cache?.misses ?? 0)\n"
-        out += "# HELP gatehouse_token_cache_entries Tokens in the verified-token cache.\n"
-        out += "# TYPE gatehouse_token_cache_entries gauge\n"
-        out += "gatehouse_token_cache_entries \(cache?.count ?? 0)\n"
-        out += "# HELP gatehouse_key_set_age_seconds Seconds since each key file was last loaded.\n"
-        out += "# TYPE gatehouse_key_set_age_seconds gauge\n"
-        for source in keys {
-            out += "gatehouse_key_set_age_seconds{file=\"\(Metrics.label(source.path))\"} \(now - source.loaded)\n"
-        }
-        out += "# HELP gatehouse_key_reloads_total Key files read again after they changed.\n"
-        out += "# TYPE gatehouse_key_reloads_total counter\ngatehouse_key_reloads_total \(keyReloads)\n"
-        out += "# HELP gatehouse_key_load_errors_total Changed key files refused (the last good keys stayed).\n"
-        out += "# TYPE gatehouse_key_load_errors_total counter\ngatehouse_key_load_errors_total \(keyLoadErrors)\n"
-        out +=
-            "# HELP gatehouse_rate_limit_evictions_total Rate-limit buckets dropped to make room for a new "
-            + "caller (never one refusing its caller).\n"
-        out += "# TYPE gatehouse_rate_limit_evictions_total counter\n"
-        out += "gatehouse_rate_limit_evictions_total \(rateLimitEvictions)\n"
-        out +=
-            "# HELP gatehouse_rate_limit_overflow_total Requests of new callers charged to the shared overflow "
-            + "bucket: every bucket looked at was refusing its caller.\n"
-        out += "# TYPE gatehouse_rate_limit_overflow_total counter\n"
-        out += "gatehouse_rate_limit_overflow_total \(rateLimitOverflows)\n"
-        out +=
-            "# HELP gatehouse_sign_in_queue_full_total Sign-in callbacks answered 503: the provider calls "
-            + "queued or running reached the bound.\n"
-        out += "# TYPE gatehouse_sign_in_queue_full_total counter\n"
-        out += "gatehouse_sign_in_queue_full_total \(signInQueueFull)\n"
-        out += "# HELP gatehouse_verification_seconds Time to verify a presented token (cache hits included).\n"
-        out += "# TYPE gatehouse_verification_seconds histogram\n"
+        metric(
+            "gatehouse_decisions_total", "counter", "Decisions by outcome and reason code.",
+            sorted.map { ("{outcome=\"\($0.key.outcome)\",reason=\"\($0.key.reason.rawValue)\"}", String($0.value)) })
+        metric(
+            "gatehouse_token_cache_hits_total", "counter", "Tokens found in the verified-token cache.",
+            [("", String(cache?.hits ?? 0))])
+        metric(
+            "gatehouse_token_cache_misses_total", "counter", "Tokens verified in full.",
+            [("", String(cache?.misses ?? 0))])
+        metric(
+            "gatehouse_token_cache_entries", "gauge", "Tokens in the verified-token cache.",
+            [("", String(cache?.count ?? 0))])
+        metric(
+            "gatehouse_key_set_age_seconds", "gauge", "Seconds since each key file was last loaded.",
+            keys.map { ("{file=\"\(Metrics.label($0.path))\"}", String(now - $0.loaded)) })
+        metric(
+            "gatehouse_key_reloads_total", "counter", "Key files read again after they changed.",
+            [("", String(keyReloads))])
+        metric(
+            "gatehouse_key_load_errors_total", "counter", "Changed key files refused (the last good keys stayed).",
+            [("", String(keyLoadErrors))])
+        metric(
+            "gatehouse_rate_limit_evictions_total", "counter",
+            "Rate-limit buckets dropped to make room for a new caller (never one refusing its caller).",
+            [("", String(rateLimitEvictions))])
+        metric(
+            "gatehouse_rate_limit_overflow_total", "counter",
+            "Requests of new callers charged to the shared overflow bucket: every bucket looked at was refusing "
+                + "its caller.",
+            [("", String(rateLimitOverflows))])
+        metric(
+            "gatehouse_sign_in_queue_full_total", "counter",
+            "Sign-in callbacks answered 503: the provider calls queued or running reached the bound.",
+            [("", String(signInQueueFull))])
         var cumulative = 0
+        var buckets = [(labels: String, value: String)]()
         for (index, bound) in Metrics.bounds.enumerated() {
             cumulative += verificationBuckets[index]
-            out += "gatehouse_verification_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+            buckets.append(("_bucket{le=\"\(bound)\"}", String(cumulative)))
         }
         cumulative += verificationBuckets[Metrics.bounds.count]
-        out += "gatehouse_verification_seconds_bucket{le=\"+Inf\"} \(cumulative)\n"
-        out += "gatehouse_verification_seconds_sum \(verificationSum)\n"
-        out += "gatehouse_verification_seconds_count \(cumulative)\n"
+        buckets += [
+            ("_bucket{le=\"+Inf\"}", String(cumulative)), ("_sum", "\(verificationSum)"),
+            ("_count", String(cumulative)),
+        ]
+        metric(
+            "gatehouse_verification_seconds", "histogram",
+            "Time to verify a presented token (cache hits included).", buckets)
         return out
     }
 
