@@ -8,7 +8,6 @@ reports what valgrind found. Exits 1 on any definite leak or memory error.
     PYTHONPATH=Tests python3 scripts/evidence/valgrind.py [REQUESTS]   (scripts/evidence/valgrind.sh builds first)
 """
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -16,6 +15,7 @@ import time
 
 import requests
 
+from gatehouse_testkit.valgrind import verdict
 from gatehouse_testkit.lighttpd import POLICY, Lighttpd
 from gatehouse_testkit.tokens import Keys
 
@@ -54,17 +54,11 @@ for i in range(count):
     statuses[status] = statuses.get(status, 0) + 1
 server.stop(timeout=120)
 
-with open(log) as f:
-    report = f.read()
-summary = [line.split("== ", 1)[-1] for line in report.splitlines()
-           if re.search(r"(definitely|indirectly|possibly) lost:|ERROR SUMMARY", line)]
+summary, clean = verdict(log)
 reloaded = "gatehouse: reloaded" in server.log()
 print(f"{count} requests, statuses {dict(sorted(statuses.items()))}, key file reloaded: {reloaded}, "
       f"graceful restarts: {server.log().count('graceful shutdown started')}")
 print("\n".join(summary))
-definite = re.search(r"definitely lost: ([\d,]+) bytes", report)
-errors = re.search(r"ERROR SUMMARY: (\d+) errors", report)
-leaked = int(definite.group(1).replace(",", "")) if definite else 0
-if leaked or not errors or int(errors.group(1)):
+if not clean:
     print(f"valgrind found problems: see {log}")
     sys.exit(1)

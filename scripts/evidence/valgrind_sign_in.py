@@ -8,7 +8,6 @@ stopped and started again). Exits 1 on any definite leak or memory error.
     PYTHONPATH=Tests python3 scripts/evidence/valgrind_sign_in.py [SIGN_INS [SESSION_REQUESTS]]
 """
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -16,6 +15,7 @@ import time
 
 import requests
 
+from gatehouse_testkit.valgrind import verdict
 from gatehouse_testkit.provider import Provider
 from gatehouse_testkit.sign_in import NAVIGATE, Browser, SignInSite
 
@@ -59,16 +59,10 @@ finally:
     server.stop(timeout=300)
     provider.stop()
 
-with open(log) as f:
-    report = f.read()
-summary = [line.split("== ", 1)[-1] for line in report.splitlines()
-           if re.search(r"(definitely|indirectly|possibly) lost:|ERROR SUMMARY", line)]
+summary, clean = verdict(log)
 print(f"{sign_ins} sign-ins, {session_requests} session requests, statuses {dict(sorted(statuses.items()))}, "
       f"graceful restarts: {server.log().count('graceful shutdown started')}")
 print("\n".join(summary))
-definite = re.search(r"definitely lost: ([\d,]+) bytes", report)
-errors = re.search(r"ERROR SUMMARY: (\d+) errors", report)
-leaked = int(definite.group(1).replace(",", "")) if definite else 0
-if leaked or not errors or int(errors.group(1)):
+if not clean:
     print(f"valgrind found problems: see {log}")
     sys.exit(1)
