@@ -399,10 +399,20 @@ static int mod_gatehouse_same_cgi_name(const char *a, const char *b, const size_
     return 1;
 }
 
+/* Whether another header name can read as `name` in CGI: only through a character other than a
+ * letter or digit (lighttpd keeps one header for spellings that differ in letter case alone). */
+static int mod_gatehouse_has_other_spellings(const char * const name, const size_t nlen) {
+    for (size_t i = 0; i < nlen; ++i) {
+        if (!light_isalnum((unsigned char)name[i])) return 1;
+    }
+    return 0;
+}
+
 /* Removes the request headers that CGI reads as `name`; `aliases`: only those whose name is
  * not `name` in another letter case. */
 static void mod_gatehouse_strip_header(request_st * const r, const char * const name, const size_t nlen,
                                        const int aliases) {
+    if (aliases && !mod_gatehouse_has_other_spellings(name, nlen)) return;
     const array * const headers = &r->rqst_headers;
     for (uint32_t i = 0; i < headers->used; ++i) {
         const data_string * const ds = (const data_string *)headers->data[i];
@@ -418,6 +428,10 @@ static void mod_gatehouse_strip_header(request_st * const r, const char * const 
 /* How many request headers CGI reads as `name` (ctx: the request). */
 static size_t mod_gatehouse_header_count(void * const ctx, const char * const name, const size_t nlen) {
     const request_st * const r = ctx;
+    if (!mod_gatehouse_has_other_spellings(name, nlen)) { /* (the common case: Authorization) */
+        const buffer * const vb = http_header_request_get(r, http_header_hkey_get(name, nlen), name, (uint32_t)nlen);
+        return NULL != vb && !buffer_is_blank(vb);
+    }
     size_t n = 0;
     for (uint32_t i = 0; i < r->rqst_headers.used; ++i) {
         const data_string * const ds = (const data_string *)r->rqst_headers.data[i];
