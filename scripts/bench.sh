@@ -3,10 +3,14 @@
 #   scripts/bench.sh verify   token verification per second, cold and cached, per algorithm,
 #                             beside `openssl speed` and OpenSSL's bare verify on the same core
 #   scripts/bench.sh rules    decisions per second with 10 and with 10,000 rules
-#   scripts/bench.sh http     wrk against plain lighttpd, lighttpd + mod_auth, lighttpd + mod_gatehouse
-#                             (RS256, ES256; cache hit and miss) and Apache + mod_auth_openidc on
-#                             127.0.0.1, in alternating rounds; req/s, latency, ratios, memory
-#                             (settings: scripts/bench/http.sh; uses the built build/mod_gatehouse.so)
+#   scripts/bench.sh http [--smoke]
+#                             wrk against plain lighttpd, lighttpd + mod_auth, lighttpd + mod_gatehouse
+#                             (RS256, ES256; cache hit and miss; session cookie; behind mod_proxy),
+#                             the module of the previous commit, Apache + mod_auth_openidc and
+#                             Apache + mod_oauth2 on 127.0.0.1, at 16 and 64 connections, in
+#                             alternating rounds; req/s, latency, ratios, goals, memory, the flood
+#                             (settings: scripts/bench/http.sh; uses the built build/mod_gatehouse.so;
+#                             --smoke: 1 s runs, one round, to see every row produce numbers)
 #   scripts/bench.sh http-profile [CONFIG...]   perf record of the server during wrk runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +62,11 @@ rules)
     taskset -c "$core" build/gatehouse bench rules --counts 10,100,1000,10000 --seconds "$seconds"
     ;;
 http)
+    case ${2:-} in
+    "") ;;
+    --smoke) export HTTP_SMOKE=1 ;;
+    *) echo "usage: scripts/bench.sh http [--smoke]" >&2; exit 2 ;;
+    esac
     source scripts/bench/http.sh
     http_main
     ;;
@@ -67,7 +76,7 @@ http-profile)
     http_profile "$@"
     ;;
 *)
-    echo "usage: scripts/bench.sh verify|rules|http|http-profile [CONFIG...]" >&2
+    echo "usage: scripts/bench.sh verify|rules|http [--smoke]|http-profile [CONFIG...]" >&2
     exit 2
     ;;
 esac

@@ -8,34 +8,68 @@
 #   basic           lighttpd + mod_auth, basic auth, auth.backend = "plain"
 #   gh-rs-*         lighttpd + mod_gatehouse, RS256 policy (gatehouse.require ( "/" => "role:viewer" ))
 #   gh-es-*         the same with an ES256 key and policy
-#   gh-session      gh-rs with browser sign-in on, sent a session cookie (docs/browser-sign-in.md)
-#   apache-rs-*     Apache 2.4 + mod_auth_openidc, AuthType oauth20, the same RSA key and check
+#   gh-rs-session   gh-rs with browser sign-in on, sent a session cookie (docs/browser-sign-in.md)
+#   apache-openidc  Apache 2.4 + mod_auth_openidc, AuthType oauth20, the same RSA key and check
+#   apache-oauth2   Apache 2.4 + mod_oauth2, AuthType oauth2, the same RSA key and check
+#   proxy-*         lighttpd + mod_proxy (plain, or behind gh-rs) to the backend: a second
+#                   lighttpd serving the same file on PORT+2, running for the whole run
 # Runs ("configurations"): *-hit / *-one send one token again and again; *-miss / *-pool rotate
 # POOL distinct tokens. The gatehouse miss runs set gatehouse.cache-size = MISS_CACHE_SIZE
 # (1000): rotating 10,000 tokens in order through a 1,000-entry cache that drops its oldest
 # entry first, no token is ever still cached when it comes round again, so every request
-# verifies a signature.
+# verifies a signature (mod_oauth2's cache, 1,000 entries dropped oldest first, the same).
+# base-*: the same configuration with the module built from the commit BASE, run right after
+# the current module's (alternating), so that "nothing got slower" is a ratio from one run.
+# Every configuration runs at each of CONNECTIONS, in every round.
 #
 # Settings (environment):
-#   ROUNDS=3 DURATION=10 WARMUP=2   rounds; seconds measured, and warmed up, per run
-#   CONNECTIONS=16                  wrk connections (one wrk thread)
+#   ROUNDS=2 DURATION=5 WARMUP=1    rounds; seconds measured, and warmed up, per run
+#   CONNECTIONS="16 64"             wrk connections of each run (one wrk thread)
+#   BASE=HEAD~1                     the commit to compare with (none: no base-* runs); built in
+#                                   build/bench-base (a git worktree) with its own scripts/build.sh,
+#                                   holding the flock(1) lock GATEHOUSE_SWIFT_LOCK if set
 #   POOL=10000 MISS_CACHE_SIZE=1000 distinct tokens of the pool runs; gatehouse cache of the miss runs
 #   SPEED_SECONDS=3                 `openssl speed` seconds per algorithm and round
-#   PORT=18480                      lighttpd's port; Apache listens on PORT+1
+#   VERIFY_SECONDS=2                `gatehouse bench verify` and the bare OpenSSL verify, per figure and round
+#   FLOOD_SECONDS=10 FLOOD_POOLS="0 2"   scripts/bench/flood.py: seconds, and verification pool sizes
+#   PORT=18480                      lighttpd's port; Apache listens on PORT+1, the proxied backend on PORT+2
 #   CONFIGS="plain gh-rs-hit …"     run only these configurations (for trials)
 #   QUIET_WAIT=60                   seconds to wait, before each run, for the machine to be idle
 #   PROFILE_SECONDS=8               http-profile: seconds of perf record per configuration
+# `scripts/bench.sh http --smoke`: ROUNDS=1 DURATION=1 WARMUP=1 and short figures elsewhere, to
+# see every row produce numbers (the figures mean nothing).
+#
+# The signature-off-loop demonstration is scripts/bench/flood.py, run once per pool size of
+# FLOOD_POOLS (skipped with a message when the file is not there):
+#   python3 scripts/bench/flood.py --pool N --modules DIR --material DIR --port PORT --seconds S
+# It starts lighttpd + mod_gatehouse (RS256 policy, verification pool of N threads; 0: inline)
+# with `-m DIR`, the keys of DIR/rsa-jwks.json, floods it with the distinct tokens of
+# DIR/headers/rs-pool.txt while a second client sends DIR/headers/rs-one.txt, stops it, and
+# prints one line "RESULT key=value …" with at least cached_p99_us (the second client's p99),
+# cached_requests, miss_per_s (flood requests answered 200 per second) and status_503.
 
-HTTP_ALL_CONFIGS="plain plain-token basic gh-rs-hit gh-rs-miss gh-es-hit gh-es-miss gh-session apache-rs-one apache-rs-pool"
-ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-2}
-CONNECTIONS=${CONNECTIONS:-16}
+HTTP_ALL_CONFIGS="plain plain-token basic
+    gh-rs-hit base-gh-rs-hit gh-rs-miss base-gh-rs-miss gh-es-hit base-gh-es-hit gh-es-miss base-gh-es-miss
+    gh-session base-gh-session apache-rs-one apache-rs-pool oauth2-rs-one oauth2-rs-pool
+    proxy-plain proxy-gh-hit base-proxy-gh-hit proxy-gh-miss base-proxy-gh-miss"
+if [ "${HTTP_SMOKE:-}" = 1 ]; then
+    : "${ROUNDS:=1}" "${DURATION:=1}" "${WARMUP:=1}" "${QUIET_WAIT:=0}" "${SPEED_SECONDS:=1}"
+    : "${VERIFY_SECONDS:=0.5}" "${FLOOD_SECONDS:=2}"
+fi
+ROUNDS=${ROUNDS:-2}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+CONNECTIONS=${CONNECTIONS:-16 64}
+BASE=${BASE:-HEAD~1}
 POOL=${POOL:-10000}
 MISS_CACHE_SIZE=${MISS_CACHE_SIZE:-1000}
 SPEED_SECONDS=${SPEED_SECONDS:-3}
+VERIFY_SECONDS=${VERIFY_SECONDS:-2}
+FLOOD_SECONDS=${FLOOD_SECONDS:-10}
+FLOOD_POOLS=${FLOOD_POOLS:-0 2}
 PORT=${PORT:-18480}
 APACHE_PORT=$((PORT + 1))
+BACKEND_PORT=$((PORT + 2))
 CONFIGS=${CONFIGS:-$HTTP_ALL_CONFIGS}
 PROFILE_SECONDS=${PROFILE_SECONDS:-8}
 QUIET_WAIT=${QUIET_WAIT:-60}
@@ -44,20 +78,25 @@ HTTP_DIR=$PWD/build/bench/http   # everything generated: material, configuration
 MAT=$HTTP_DIR/material           # what http_material.py mints
 RUN=$HTTP_DIR/run                # configurations and logs of this run
 MODS=$HTTP_DIR/modules           # lighttpd -m: Debian's modules + a copy of build/mod_gatehouse.so
+MODS_BASE=$HTTP_DIR/modules-base # the same with the module of BASE
+BIN=$HTTP_DIR/bin                # copies of the gatehouse CLIs, the bare OpenSSL verify
+BASE_TREE=$PWD/build/bench-base  # the git worktree BASE is built in
 ISSUER="https://idp.example.test/"
 AUDIENCE="gatehouse-api"
 URL_PATH=/1k.txt
 
 SERVER_PID=""
 SERVER_KIND=""
+BACKEND_PID=""
 PIN_SERVER=()
 PIN_CLIENT=()
+PIN_BACKEND=()
 
 # ---- setup -------------------------------------------------------------------------------
 
 http_install() {
     local need=() pkg
-    for pkg in wrk apache2 libapache2-mod-auth-openidc "$@"; do
+    for pkg in wrk apache2 libapache2-mod-auth-openidc libapache2-mod-oauth2 "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
     done
     if [ ${#need[@]} -gt 0 ]; then
@@ -70,14 +109,46 @@ http_install() {
     fi
 }
 
+http_wants_base() { [ "$BASE" != none ] && grep -qw 'base-[a-z-]*' <<<"$CONFIGS"; }
+
+# The module and CLI of BASE: a git worktree in build/bench-base at that commit, built by its own
+# scripts/build.sh (with the lighttpd source of this tree); swift builds incrementally there when
+# the same worktree is used again.
+http_build_base() {
+    local rev
+    rev=$(git rev-parse --verify -q "$BASE^{commit}") || { echo "bench: BASE=$BASE is not a commit" >&2; exit 1; }
+    if [ -e "$BASE_TREE/.git" ]; then
+        git -C "$BASE_TREE" checkout -q --detach "$rev"
+    else
+        git worktree prune
+        git worktree add -q --detach "$BASE_TREE" "$rev"
+    fi
+    mkdir -p "$BASE_TREE/build"
+    ln -sfn "$PWD/build/lighttpd-src" "$BASE_TREE/build/lighttpd-src"
+    echo "base: $(git log -1 --format='%h %s' "$rev" | cut -c1-100)"
+    echo "base: building in $BASE_TREE (its scripts/build.sh; log: $RUN/base-build.log)"
+    if [ -n "${GATEHOUSE_SWIFT_LOCK:-}" ]; then
+        (cd "$BASE_TREE" && flock "$GATEHOUSE_SWIFT_LOCK" bash scripts/build.sh) >"$RUN/base-build.log" 2>&1
+    else
+        (cd "$BASE_TREE" && bash scripts/build.sh) >"$RUN/base-build.log" 2>&1
+    fi || { tail -n 20 "$RUN/base-build.log" >&2; echo "bench: the build of BASE=$BASE failed (BASE=none skips it)" >&2; exit 1; }
+    mkdir -p "$MODS_BASE"
+    ln -s /usr/lib/lighttpd/*.so "$MODS_BASE/"
+    cp "$BASE_TREE/build/mod_gatehouse.so" "$MODS_BASE/mod_gatehouse.so"
+    cp "$BASE_TREE/build/gatehouse" "$BIN/gatehouse-base"
+}
+
 http_prepare() {
     [ -f build/mod_gatehouse.so ] || bash scripts/build.sh >/dev/null
     mkdir -p "$HTTP_DIR"
-    rm -rf "$RUN" "$MODS"
-    mkdir -p "$RUN" "$MODS"
-    # A copy, so that a rebuild during the run (which recreates build/modules) changes nothing here.
+    rm -rf "$RUN" "$MODS" "$MODS_BASE" "$BIN"
+    mkdir -p "$RUN" "$MODS" "$BIN"
+    # Copies, so that a rebuild during the run (which recreates build/modules) changes nothing here.
     ln -s /usr/lib/lighttpd/*.so "$MODS/"
     cp build/mod_gatehouse.so "$MODS/mod_gatehouse.so"
+    cp build/gatehouse "$BIN/gatehouse"
+    cc -O2 -o "$BIN/openssl_verify" scripts/bench/openssl_verify.c -lcrypto
+    if http_wants_base; then http_build_base; fi
 
     # Tokens live two days: minted material is reused for a day (minting 10,000 RS256 tokens
     # takes a while), then minted afresh.
@@ -86,39 +157,41 @@ http_prepare() {
         rm -rf "$MAT"
         PYTHONPATH=Tests python3 scripts/bench/http_material.py "$MAT" "$POOL"
     fi
-    # Apache's worker runs as www-data: it reads the document root and writes its run folder.
+    # `gatehouse bench verify` reads "ALG TOKEN" lines: the first 1,000 tokens of the pool.
+    head -n 1000 "$MAT/headers/rs-pool.txt" | sed 's/^Bearer /RS256 /' >"$RUN/verify-tokens.txt"
+    # Apache's worker runs as www-data: it reads the document root and writes its run folders.
     chmod -R a+rX "$HTTP_DIR"
-    mkdir -p "$RUN/apache"
-    chown www-data:www-data "$RUN/apache"
 
     if [ "$(nproc)" -ge 2 ]; then
         PIN_SERVER=(taskset -c 1)
         PIN_CLIENT=(taskset -c 0)
+        if [ "$(nproc)" -ge 3 ]; then PIN_BACKEND=(taskset -c 2); else PIN_BACKEND=(taskset -c 0); fi
     fi
-    http_write_lighttpd_conf plain
-    http_write_lighttpd_conf basic
-    http_write_lighttpd_conf gh-rs
-    http_write_lighttpd_conf gh-rs-small
-    http_write_lighttpd_conf gh-es
-    http_write_lighttpd_conf gh-es-small
-    http_write_lighttpd_conf gh-rs-session
-    http_write_apache_conf
+    local name
+    for name in plain basic gh-rs gh-rs-small gh-es gh-es-small gh-rs-session \
+        proxy-plain proxy-gh-rs proxy-gh-rs-small backend; do
+        http_write_lighttpd_conf "$name"
+    done
+    http_write_apache_conf apache-openidc
+    http_write_apache_conf apache-oauth2
 }
 
-# lighttpd.conf for one server: plain, basic, gh-rs, gh-es, and gh-*-small (the small cache).
+# lighttpd.conf for one server: plain, basic, gh-rs, gh-es, gh-*-small (the small cache),
+# gh-rs-session, proxy-X (X in front of the backend), and backend (plain, on BACKEND_PORT).
 http_write_lighttpd_conf() {
-    local name=$1 alg jwks
+    local name=$1 auth=${1#proxy-} port=$PORT alg jwks
+    [ "$name" != backend ] || port=$BACKEND_PORT
     {
         cat <<EOF
 server.document-root = "$MAT/www"
 server.bind = "127.0.0.1"
-server.port = $PORT
+server.port = $port
 server.errorlog = "$RUN/lighttpd-$name.log"
 server.max-keep-alive-requests = 1000
 mimetype.assign = ( ".txt" => "text/plain" )
 EOF
-        case $name in
-        plain) ;;
+        case $auth in
+        plain | backend) ;;
         basic)
             cat <<EOF
 server.modules += ( "mod_auth", "mod_authn_file" )
@@ -128,7 +201,7 @@ auth.require = ( "/" => ( "method" => "basic", "realm" => "bench", "require" => 
 EOF
             ;;
         gh-*)
-            case $name in gh-rs*) alg=RS256 jwks=rsa-jwks.json ;; *) alg=ES256 jwks=ec-jwks.json ;; esac
+            case $auth in gh-rs*) alg=RS256 jwks=rsa-jwks.json ;; *) alg=ES256 jwks=ec-jwks.json ;; esac
             cat <<EOF
 server.modules += ( "mod_gatehouse" )
 gatehouse.issuer = "$ISSUER"
@@ -137,8 +210,8 @@ gatehouse.jwks = "$MAT/$jwks"
 gatehouse.algorithms = ( "$alg" )
 gatehouse.require = ( "/" => "role:viewer" )
 EOF
-            case $name in *-small) echo "gatehouse.cache-size = $MISS_CACHE_SIZE" ;; esac
-            case $name in *-session)
+            case $auth in *-small) echo "gatehouse.cache-size = $MISS_CACHE_SIZE" ;; esac
+            case $auth in *-session)
                 cat <<EOF
 gatehouse.login = "enable"
 gatehouse.client-id = "bench"
@@ -150,38 +223,57 @@ EOF
             esac
             ;;
         esac
+        case $name in proxy-*)
+            cat <<EOF
+server.modules += ( "mod_proxy" )
+proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => $BACKEND_PORT ) ) )
+EOF
+            ;;
+        esac
     } >"$RUN/lighttpd-$name.conf"
 }
 
-http_write_apache_conf() {
-    sed -e "s|@RUN@|$RUN/apache|g" -e "s|@DIR@|$MAT|g" -e "s|@PORT@|$APACHE_PORT|g" \
-        -e "s|@ISSUER@|$ISSUER|g" -e "s|@AUDIENCE@|$AUDIENCE|g" \
-        -e "s|@PASSPHRASE@|$(head -c 18 /dev/urandom | base64)|g" \
-        scripts/bench/apache.conf.in >"$RUN/apache2.conf"
+http_write_apache_conf() {   # apache-openidc | apache-oauth2
+    local jwk
+    jwk=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["keys"][0], separators=(",", ":")))' \
+        "$MAT/rsa-jwks.json")
+    mkdir -p "$RUN/$1"
+    chown www-data:www-data "$RUN/$1"
+    sed -e "/^@AUTH@\$/r scripts/bench/$1.conf.in" -e "/^@AUTH@\$/d" scripts/bench/apache.conf.in \
+        | sed -e "s|@RUN@|$RUN/$1|g" -e "s|@DIR@|$MAT|g" -e "s|@PORT@|$APACHE_PORT|g" \
+            -e "s|@ISSUER@|$ISSUER|g" -e "s|@AUDIENCE@|$AUDIENCE|g" -e "s|@JWK@|$jwk|g" \
+            -e "s|@PASSPHRASE@|$(head -c 18 /dev/urandom | base64)|g" >"$RUN/$1.conf"
 }
 
 # ---- configurations: which server, which Authorization values, what must be refused -------
 
-http_server_of() {   # configuration -> server name
-    case $1 in
-    plain | basic) echo "$1" ;;
+http_server_of() {   # configuration -> server name (a base-* configuration: that of the rest)
+    case ${1#base-} in
+    plain | basic | proxy-plain) echo "${1#base-}" ;;
     plain-token) echo plain ;;
     gh-rs-hit) echo gh-rs ;;
     gh-rs-miss) echo gh-rs-small ;;
     gh-es-hit) echo gh-es ;;
     gh-es-miss) echo gh-es-small ;;
     gh-session) echo gh-rs-session ;;
-    apache-*) echo apache ;;
+    apache-*) echo apache-openidc ;;
+    oauth2-*) echo apache-oauth2 ;;
+    proxy-gh-hit) echo proxy-gh-rs ;;
+    proxy-gh-miss) echo proxy-gh-rs-small ;;
     *) echo "bench: unknown configuration $1" >&2; return 1 ;;
     esac
 }
 
+http_modules_of() {   # configuration -> lighttpd's -m folder
+    case $1 in base-*) echo "$MODS_BASE" ;; *) echo "$MODS" ;; esac
+}
+
 http_headers_of() {   # configuration -> the Authorization values wrk rotates
-    case $1 in
+    case ${1#base-} in
     plain) echo none ;;
     basic) echo basic ;;
-    plain-token | gh-rs-hit | apache-rs-one) echo rs-one ;;
-    gh-rs-miss | apache-rs-pool) echo rs-pool ;;
+    plain-token | gh-rs-hit | apache-rs-one | oauth2-rs-one | proxy-plain | proxy-gh-hit) echo rs-one ;;
+    gh-rs-miss | apache-rs-pool | oauth2-rs-pool | proxy-gh-miss) echo rs-pool ;;
     gh-es-hit) echo es-one ;;
     gh-es-miss) echo es-pool ;;
     gh-session) echo session-one ;;
@@ -189,18 +281,18 @@ http_headers_of() {   # configuration -> the Authorization values wrk rotates
 }
 
 http_refused_of() {   # server -> Authorization values it must answer with 401 or 403
-    case $1 in
+    case ${1#proxy-} in
     plain) ;;
     basic) echo none ;;
     gh-rs*) echo none rs-norole rs-wrongaud es-one ;;
     gh-es*) echo none es-norole rs-one ;;
-    apache) echo none rs-norole rs-wrongaud es-one ;;
+    apache-*) echo none rs-norole rs-wrongaud es-one ;;
     esac
 }
 
 http_url_of() {   # server -> URL of the 1 KiB file
     case $1 in
-    apache) echo "http://127.0.0.1:$APACHE_PORT$URL_PATH" ;;
+    apache-*) echo "http://127.0.0.1:$APACHE_PORT$URL_PATH" ;;
     *) echo "http://127.0.0.1:$PORT$URL_PATH" ;;
     esac
 }
@@ -225,37 +317,35 @@ http_wait_port() {   # port log: waits until the server listens, or fails with i
     exit 1
 }
 
-http_start_lighttpd() {   # name
+http_start_lighttpd() {   # name [modules folder]
     local port=$PORT
     http_port_open "$port" && { echo "bench: port $port is already in use (set PORT=…)" >&2; exit 1; }
     SERVER_KIND=lighttpd-$1
-    "${PIN_SERVER[@]}" /usr/sbin/lighttpd -D -m "$MODS" -f "$RUN/lighttpd-$1.conf" >>"$RUN/$SERVER_KIND.out" 2>&1 &
+    "${PIN_SERVER[@]}" /usr/sbin/lighttpd -D -m "${2:-$MODS}" -f "$RUN/lighttpd-$1.conf" >>"$RUN/$SERVER_KIND.out" 2>&1 &
     SERVER_PID=$!
     http_wait_port "$port" "$RUN/lighttpd-$1.log"
 }
 
-http_start_apache() {
+http_start_apache() {   # apache-openidc | apache-oauth2
     local port=$APACHE_PORT
     http_port_open "$port" && { echo "bench: port $port is already in use (set PORT=…)" >&2; exit 1; }
-    SERVER_KIND=apache
-    rm -f "$RUN/apache/apache2.pid"
+    SERVER_KIND=$1
+    rm -f "$RUN/$1/apache2.pid"
     # -X: one process, in the foreground (its event-MPM threads serve the connections).
-    "${PIN_SERVER[@]}" /usr/sbin/apache2 -X -f "$RUN/apache2.conf" >>"$RUN/apache.out" 2>&1 &
+    "${PIN_SERVER[@]}" /usr/sbin/apache2 -X -f "$RUN/$1.conf" >>"$RUN/$1.out" 2>&1 &
     SERVER_PID=$!
-    http_wait_port "$port" "$RUN/apache/error.log"
+    http_wait_port "$port" "$RUN/$1/error.log"
 }
 
-http_start() {   # server name
+http_start() {   # server name, modules folder
     case $1 in
-    apache) http_start_apache ;;
-    *) http_start_lighttpd "$1" ;;
+    apache-*) http_start_apache "$1" ;;
+    *) http_start_lighttpd "$1" "$2" ;;
     esac
 }
 
-http_stop() {   # stops the running server by its PID: SIGTERM, then SIGKILL after 10 s
-    local pid=$SERVER_PID i
-    [ -n "$pid" ] || return 0
-    SERVER_PID=""
+http_stop_pid() {   # pid: SIGTERM, then SIGKILL after 10 s
+    local pid=$1 i
     kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || break
@@ -265,9 +355,37 @@ http_stop() {   # stops the running server by its PID: SIGTERM, then SIGKILL aft
     wait "$pid" 2>/dev/null || true
 }
 
+http_stop() {   # stops the running server
+    local pid=$SERVER_PID
+    [ -n "$pid" ] || return 0
+    SERVER_PID=""
+    http_stop_pid "$pid"
+}
+
+# The proxied runs' backend: plain lighttpd on BACKEND_PORT, on a core of its own when there
+# are three (else on wrk's), for the whole run.
+http_start_backend() {
+    http_port_open "$BACKEND_PORT" && { echo "bench: port $BACKEND_PORT is already in use (set PORT=…)" >&2; exit 1; }
+    "${PIN_BACKEND[@]}" /usr/sbin/lighttpd -D -m "$MODS" -f "$RUN/lighttpd-backend.conf" >>"$RUN/lighttpd-backend.out" 2>&1 &
+    BACKEND_PID=$!
+    local i
+    for i in $(seq 100); do
+        http_port_open "$BACKEND_PORT" && return 0
+        kill -0 "$BACKEND_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "bench: the backend does not listen on $BACKEND_PORT:" >&2
+    tail -n 20 "$RUN/lighttpd-backend.log" "$RUN/lighttpd-backend.out" >&2 2>/dev/null || true
+    exit 1
+}
+
 http_cleanup() {
     [ -z "${WRK_PID:-}" ] || kill -TERM "$WRK_PID" 2>/dev/null || true
     http_stop
+    if [ -n "$BACKEND_PID" ]; then
+        http_stop_pid "$BACKEND_PID"
+        BACKEND_PID=""
+    fi
 }
 
 # ---- measuring ---------------------------------------------------------------------------
@@ -292,7 +410,7 @@ http_check() {   # configuration server
     answer=$(http_get "$url" "$headers")
     if [ "$answer" != "200 1024" ]; then
         echo "bench: $1: $url answered \"$answer\" (status, bytes) to $headers (expected 200 1024)" >&2
-        tail -n 5 "$RUN"/*.log "$RUN"/*.out "$RUN/apache/error.log" >&2 2>/dev/null || true
+        tail -n 5 "$RUN"/*.log "$RUN"/*.out "$RUN"/apache-*/error.log >&2 2>/dev/null || true
         exit 1
     fi
     seen="$headers: 200"
@@ -314,9 +432,10 @@ http_rss_kib() {   # pid -> "VmRSS RssAnon" in KiB (all resident pages; the priv
     awk '/^VmRSS:/ { rss = $2 } /^RssAnon:/ { anon = $2 } END { print rss "\t" anon }' "/proc/$1/status"
 }
 
-http_wrk() {   # url headers-name seconds -> rotate.lua's RESULT line, plus client_ticks=N (wrk's CPU)
+# url headers-name seconds [connections] -> rotate.lua's RESULT line, plus client_ticks=N (wrk's CPU)
+http_wrk() {
     local out
-    out=$("${PIN_CLIENT[@]}" wrk -t1 -c"$CONNECTIONS" -d"$3s" --timeout 5s -s scripts/bench/rotate.lua \
+    out=$("${PIN_CLIENT[@]}" wrk -t1 -c"${4:-16}" -d"$3s" --timeout 5s -s scripts/bench/rotate.lua \
         "$1" -- "$MAT/headers/$2.txt")
     printf '%s' "$(grep '^RESULT' <<<"$out")"
     # user + system time of this subshell's children (wrk), as `times` prints it: 0m1.230s 0m0.450s
@@ -331,7 +450,7 @@ http_machine_ticks() {   # busy clock ticks of all cores: user nice system irq s
     awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
 }
 
-# Waits (at most QUIET_WAIT seconds) for a second in which the machine, both cores together,
+# Waits (at most QUIET_WAIT seconds) for a second in which the machine, all cores together,
 # is less than 10% busy; prints that share, so a run that started on a busy machine shows.
 http_wait_quiet() {
     local waited=0 a b busy idle_a idle_b
@@ -352,39 +471,40 @@ http_field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$2"; }
 
 # One run: wait for a quiet machine, start the server, check it, warm up, measure, stop.
 # Appends a line to results.tsv (the columns http_report.py reads).
-http_measure() {   # configuration round
-    local config=$1 round=$2 server url headers checked quiet before after machine_before machine_after result
+http_measure() {   # configuration round connections
+    local config=$1 round=$2 conns=$3 server url headers checked quiet before after machine_before machine_after
+    local result
     server=$(http_server_of "$config")
     url=$(http_url_of "$server")
     headers=$(http_headers_of "$config")
     quiet=$(http_wait_quiet)
-    http_start "$server"
+    http_start "$server" "$(http_modules_of "$config")"
     checked=$(http_check "$config" "$server")
-    [ "$round" != 1 ] || echo "  checked $config: $checked"
-    http_wrk "$url" "$headers" "$WARMUP" >/dev/null
+    [ "$round$conns" != "1${CONNECTIONS%% *}" ] || echo "  checked $config: $checked"
+    http_wrk "$url" "$headers" "$WARMUP" "$conns" >/dev/null
     machine_before=$(http_machine_ticks)
     before=$(http_cpu_ticks "$SERVER_PID")
-    result=$(http_wrk "$url" "$headers" "$DURATION")
+    result=$(http_wrk "$url" "$headers" "$DURATION" "$conns")
     after=$(http_cpu_ticks "$SERVER_PID")
     machine_after=$(http_machine_ticks)
     http_stop
-    # others: what the machine did besides this server and wrk (another build or test, say);
-    # /proc/stat and the processes' own times disagree by a few per cent of a core, so it can
-    # come out slightly negative (kept so in results.tsv, shown as 0)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$round" \
+    # others: what the machine did besides this server and wrk (another build or test, say, and
+    # the backend of the proxied runs); /proc/stat and the processes' own times disagree by a few
+    # per cent of a core, so it can come out slightly negative (kept so in results.tsv, shown as 0)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$round" "$conns" \
         "$(http_field requests "$result")" "$(http_field duration_us "$result")" \
         "$(http_field p50_us "$result")" "$(http_field p99_us "$result")" \
         "$(http_field status_errors "$result")" "$(http_field socket_errors "$result")" \
         "$((after - before))" "$(getconf CLK_TCK)" "$(http_field client_ticks "$result")" \
         "$((machine_after - machine_before - (after - before) - $(http_field client_ticks "$result")))" \
         "$quiet" >>"$RUN/results.tsv"
-    awk -v c="$config" -v r="$round" -F'\t' 'END {
-        s = $4 / 1e6
-        printf "  round %s  %-15s %7.0f req/s  p50 %5.2f ms  p99 %5.2f ms  server %5.1f us/req, busy %3.0f%%;" \
+    awk -v c="$config" -F'\t' 'END {
+        s = $5 / 1e6
+        printf "  round %s  c%-3s %-18s %7.0f req/s  p50 %5.2f ms  p99 %5.2f ms  server %5.1f us/req, busy %3.0f%%;" \
             " wrk %3.0f%%, others %3.0f%% of a core (machine %d%% busy before)%s\n",
-            r, c, $3 / s, $5 / 1000, $6 / 1000, $9 / $10 * 1e6 / $3, $9 / $10 / s * 100,
-            $11 / $10 / s * 100, ($12 > 0 ? $12 : 0) / $10 / s * 100, $13,
-            ($7 + $8 > 0) ? sprintf("  (%d status, %d socket errors)", $7, $8) : "" }' "$RUN/results.tsv"
+            $2, $3, c, $4 / s, $6 / 1000, $7 / 1000, $10 / $11 * 1e6 / $4, $10 / $11 / s * 100,
+            $12 / $11 / s * 100, ($13 > 0 ? $13 : 0) / $11 / s * 100, $14,
+            ($8 + $9 > 0) ? sprintf("  (%d status, %d socket errors)", $8, $9) : "" }' "$RUN/results.tsv"
 }
 
 http_openssl_speed() {   # round: `openssl speed` verify/s on the server's core, into speed.tsv
@@ -396,10 +516,28 @@ http_openssl_speed() {   # round: `openssl speed` verify/s on the server's core,
     echo "  round $1  openssl speed   rsa2048 verify/s $rsa   ecdsap256 verify/s $ecdsa"
 }
 
+# round: cold RS256 verifications per second on the server's core, into verify.tsv: OpenSSL's
+# bare verify (scripts/bench/openssl_verify.c), `gatehouse bench verify` of 1,000 pool tokens,
+# and the same with BASE's gatehouse (empty when there is none, or it cannot)
+http_verify_speed() {
+    local bare ours base=""
+    bare=$("${PIN_SERVER[@]}" "$BIN/openssl_verify" "$VERIFY_SECONDS" | awk '$1 == "RS256" { print $2 }')
+    ours=$(http_gatehouse_cold "$BIN/gatehouse")
+    [ ! -x "$BIN/gatehouse-base" ] || base=$(http_gatehouse_cold "$BIN/gatehouse-base" || true)
+    printf '%s\t%s\t%s\t%s\n' "$1" "$bare" "$ours" "$base" >>"$RUN/verify.tsv"
+    echo "  round $1  RS256 cold verify/s: bare OpenSSL $bare   gatehouse $ours${base:+   base $base}"
+}
+
+http_gatehouse_cold() {   # gatehouse binary -> its cold RS256 verify/s
+    "${PIN_SERVER[@]}" "$1" bench verify --jwks "$MAT/rsa-jwks.json" --tokens "$RUN/verify-tokens.txt" \
+        --seconds "$VERIFY_SECONDS" | awk '$1 == "RS256" { print $3 }'
+}
+
 # lighttpd's resident memory: plain, and with the module (RS256 policy, default cache size of
-# 10,000 tokens), after start, after 1 s of wrk with one token, and after 10,000 distinct tokens.
+# 10,000 tokens; BASE's module too), after start, after 1 s of wrk with one token, and after
+# 10,000 distinct tokens.
 http_memory() {
-    local url
+    local url server mods
     : >"$RUN/memory.tsv"
     http_start_lighttpd plain
     url=$(http_url_of plain)
@@ -408,24 +546,57 @@ http_memory() {
     printf 'plain\twrk\t%s\n' "$(http_rss_kib "$SERVER_PID")" >>"$RUN/memory.tsv"
     http_stop
 
-    http_start_lighttpd gh-rs
-    url=$(http_url_of gh-rs)
-    printf 'gatehouse\tstart\t%s\n' "$(http_rss_kib "$SERVER_PID")" >>"$RUN/memory.tsv"
-    http_wrk "$url" rs-one 1 >/dev/null
-    printf 'gatehouse\twrk\t%s\n' "$(http_rss_kib "$SERVER_PID")" >>"$RUN/memory.tsv"
-    python3 scripts/bench/send_tokens.py "$url" "$MAT/headers/rs-pool.txt" 10000
-    printf 'gatehouse\ttokens\t%s\n' "$(http_rss_kib "$SERVER_PID")" >>"$RUN/memory.tsv"
-    http_stop
+    for server in gatehouse base-gatehouse; do
+        mods=$(http_modules_of "$server")
+        [ -f "$mods/mod_gatehouse.so" ] || continue
+        http_start_lighttpd gh-rs "$mods"
+        url=$(http_url_of gh-rs)
+        printf '%s\tstart\t%s\n' "$server" "$(http_rss_kib "$SERVER_PID")" >>"$RUN/memory.tsv"
+        http_wrk "$url" rs-one 1 >/dev/null
+        printf '%s\twrk\t%s\n' "$server" "$(http_rss_kib "$SERVER_PID")" >>"$RUN/memory.tsv"
+        python3 scripts/bench/send_tokens.py "$url" "$MAT/headers/rs-pool.txt" 10000
+        printf '%s\ttokens\t%s\n' "$server" "$(http_rss_kib "$SERVER_PID")" >>"$RUN/memory.tsv"
+        http_stop
+    done
+}
+
+# The signature-off-loop demonstration (scripts/bench/flood.py; its interface at the top of this
+# file), once per pool size of FLOOD_POOLS, into flood.tsv: pool size, then its RESULT line.
+http_flood() {
+    local pool out line
+    : >"$RUN/flood.tsv"
+    if [ ! -f scripts/bench/flood.py ]; then
+        echo "flood: skipped, scripts/bench/flood.py is not in this tree"
+        return 0
+    fi
+    for pool in $FLOOD_POOLS; do
+        http_port_open "$PORT" && { echo "bench: port $PORT is already in use (set PORT=…)" >&2; exit 1; }
+        out=$(PYTHONPATH=Tests python3 scripts/bench/flood.py --pool "$pool" --modules "$MODS" --material "$MAT" \
+            --port "$PORT" --seconds "$FLOOD_SECONDS" 2>"$RUN/flood-$pool.err") || {
+            echo "flood: scripts/bench/flood.py --pool $pool failed:"; tail -n 5 "$RUN/flood-$pool.err"; continue; }
+        line=$(grep '^RESULT' <<<"$out" | tail -n 1)
+        if [ -z "$line" ]; then
+            echo "flood: scripts/bench/flood.py --pool $pool printed no RESULT line"
+            continue
+        fi
+        printf '%s\t%s\n' "$pool" "${line#RESULT }" >>"$RUN/flood.tsv"
+        echo "  flood, pool $pool: ${line#RESULT }"
+    done
 }
 
 http_machine() {
     echo "machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
     echo "software: $(/usr/sbin/lighttpd -v 2>&1 | head -n 1 | cut -d' ' -f1), $(/usr/sbin/apache2 -v | head -n 1 | cut -d' ' -f3)," \
         "mod_auth_openidc $(dpkg-query -W -f='${Version}' libapache2-mod-auth-openidc)," \
+        "mod_oauth2 $(dpkg-query -W -f='${Version}' libapache2-mod-oauth2)," \
         "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2), $(openssl version | cut -d' ' -f1-2)"
-    echo "module: copy of build/mod_gatehouse.so built $(date -r build/mod_gatehouse.so '+%F %T'), sha256 $(sha256sum "$MODS/mod_gatehouse.so" | cut -c1-16)"
+    echo "module: copy of build/mod_gatehouse.so built $(date -r build/mod_gatehouse.so '+%F %T'), sha256 $(sha256sum "$MODS/mod_gatehouse.so" | cut -c1-16)," \
+        "tree $(git log -1 --format=%h)$(git diff --quiet HEAD -- Sources CModule || echo ' + uncommitted changes')"
+    if [ -f "$MODS_BASE/mod_gatehouse.so" ]; then
+        echo "base module: BASE=$BASE, sha256 $(sha256sum "$MODS_BASE/mod_gatehouse.so" | cut -c1-16)"
+    fi
     if [ ${#PIN_SERVER[@]} -gt 0 ]; then
-        echo "pinning: server on core 1, wrk on core 0 (wrk -t1 -c$CONNECTIONS)"
+        echo "pinning: server on core 1, wrk on core 0 (wrk -t1 -c{$CONNECTIONS}), proxied backend on core ${PIN_BACKEND[2]}"
     else
         echo "pinning: none (one core)"
     fi
@@ -433,50 +604,63 @@ http_machine() {
 }
 
 http_main() {
-    local round config
+    local round config conns runs
     http_install
-    http_prepare
     trap http_cleanup EXIT
     trap 'exit 130' INT TERM
+    http_prepare
     http_machine
-    echo "runs: $ROUNDS rounds x (${WARMUP} s warm-up + ${DURATION} s) per configuration, alternating;" \
+    runs=$(( ROUNDS * $(wc -w <<<"$CONFIGS") * $(wc -w <<<"$CONNECTIONS") ))
+    echo "runs: $ROUNDS rounds x $(wc -w <<<"$CONFIGS") configurations x connections {$CONNECTIONS}," \
+        "(${WARMUP} s warm-up + ${DURATION} s) each, alternating: $runs runs, about" \
+        "$(( (runs * (WARMUP + DURATION + 2) + ROUNDS * (2 * SPEED_SECONDS + 8 * ${VERIFY_SECONDS%.*} + 2)) / 60 + 1 )) minutes;" \
         "pool $POOL tokens, miss-run cache-size $MISS_CACHE_SIZE"
     echo
+    if grep -qw 'proxy-[a-z-]*' <<<"$CONFIGS"; then http_start_backend; fi
     for round in $(seq "$ROUNDS"); do
         http_openssl_speed "$round"
-        for config in $CONFIGS; do
-            http_measure "$config" "$round"
+        http_verify_speed "$round"
+        for conns in $CONNECTIONS; do
+            for config in $CONFIGS; do
+                http_measure "$config" "$round" "$conns"
+            done
         done
     done
     echo
     echo "memory: lighttpd with and without the module, and with 10000 tokens cached"
     http_memory
+    echo
+    echo "flood: a cached-token client's latency while another floods distinct tokens (FLOOD_POOLS {$FLOOD_POOLS})"
+    http_flood
     echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     python3 scripts/bench/http_report.py "$RUN" "$POOL" "$MISS_CACHE_SIZE"
     echo
-    echo "raw figures: $RUN/results.tsv, speed.tsv, memory.tsv"
+    echo "raw figures: $RUN/results.tsv, speed.tsv, verify.tsv, memory.tsv, flood.tsv; the markdown block: $RUN/report.md"
 }
 
 # `scripts/bench.sh http-profile [CONFIG…]`: perf record -g of the server during a wrk run
-# (default: gh-rs-miss gh-rs-hit), then where the server's time goes by DSO and by symbol.
+# (default: gh-rs-miss gh-rs-hit) at the first of CONNECTIONS, then where the server's time goes
+# by DSO and by symbol.
 http_profile() {
-    local config server url headers data
+    local config server url headers data conns=${CONNECTIONS%% *}
     WRK_PID=""
     RUN=$HTTP_DIR/profile   # (keeps the figures of the last `http` run in $HTTP_DIR/run)
+    BASE=none
     http_install linux-perf
-    http_prepare
     trap http_cleanup EXIT
     trap 'exit 130' INT TERM
+    http_prepare
+    if grep -qw 'proxy-[a-z-]*' <<<"${*:-}"; then http_start_backend; fi
     for config in ${*:-gh-rs-miss gh-rs-hit}; do
         server=$(http_server_of "$config")
         url=$(http_url_of "$server")
         headers=$(http_headers_of "$config")
         data=$RUN/perf-$config.data
-        http_start "$server"
+        http_start "$server" "$MODS"
         http_check "$config" "$server" >/dev/null
-        http_wrk "$url" "$headers" "$WARMUP" >/dev/null
-        "${PIN_CLIENT[@]}" wrk -t1 -c"$CONNECTIONS" -d"$((PROFILE_SECONDS + 2))s" -s scripts/bench/rotate.lua \
+        http_wrk "$url" "$headers" "$WARMUP" "$conns" >/dev/null
+        "${PIN_CLIENT[@]}" wrk -t1 -c"$conns" -d"$((PROFILE_SECONDS + 2))s" -s scripts/bench/rotate.lua \
             "$url" -- "$MAT/headers/$headers.txt" >"$RUN/perf-$config.wrk" &
         WRK_PID=$!
         sleep 1
