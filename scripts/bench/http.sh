@@ -19,7 +19,8 @@
 # entry first, no token is ever still cached when it comes round again, so every request
 # verifies a signature (mod_oauth2's cache, 1,000 entries dropped oldest first, the same).
 # base-*: the same configuration with the module built from the commit BASE, run right after
-# the current module's (alternating), so that "nothing got slower" is a ratio from one run.
+# the current module's (right before it in even rounds), so that "nothing got slower" is a
+# ratio from one run.
 # Every configuration runs at each of CONNECTIONS, in every round.
 #
 # Settings (environment):
@@ -446,6 +447,10 @@ http_wrk() {
         printf " client_ticks=%d\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz }' "$RUN/wrk.times"
 }
 
+http_backend_ticks() {   # the proxied runs' backend's CPU clock ticks (0 when there is none)
+    if [ -n "$BACKEND_PID" ]; then http_cpu_ticks "$BACKEND_PID"; else echo 0; fi
+}
+
 http_machine_ticks() {   # busy clock ticks of all cores: user nice system irq softirq
     awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
 }
@@ -473,7 +478,7 @@ http_field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$2"; }
 # Appends a line to results.tsv (the columns http_report.py reads).
 http_measure() {   # configuration round connections
     local config=$1 round=$2 conns=$3 server url headers checked quiet before after machine_before machine_after
-    local result
+    local result backend_before backend
     server=$(http_server_of "$config")
     url=$(http_url_of "$server")
     headers=$(http_headers_of "$config")
@@ -483,21 +488,23 @@ http_measure() {   # configuration round connections
     [ "$round$conns" != "1${CONNECTIONS%% *}" ] || echo "  checked $config: $checked"
     http_wrk "$url" "$headers" "$WARMUP" "$conns" >/dev/null
     machine_before=$(http_machine_ticks)
+    backend_before=$(http_backend_ticks)
     before=$(http_cpu_ticks "$SERVER_PID")
     result=$(http_wrk "$url" "$headers" "$DURATION" "$conns")
     after=$(http_cpu_ticks "$SERVER_PID")
+    backend=$(( $(http_backend_ticks) - backend_before ))
     machine_after=$(http_machine_ticks)
     http_stop
-    # others: what the machine did besides this server and wrk (another build or test, say, and
-    # the backend of the proxied runs); /proc/stat and the processes' own times disagree by a few
-    # per cent of a core, so it can come out slightly negative (kept so in results.tsv, shown as 0)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$round" "$conns" \
+    # others: what the machine did besides this server, the backend and wrk (another build or
+    # test, say); /proc/stat and the processes' own times disagree by a few per cent of a core, so
+    # it can come out slightly negative (kept so in results.tsv, shown as 0)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$round" "$conns" \
         "$(http_field requests "$result")" "$(http_field duration_us "$result")" \
         "$(http_field p50_us "$result")" "$(http_field p99_us "$result")" \
         "$(http_field status_errors "$result")" "$(http_field socket_errors "$result")" \
         "$((after - before))" "$(getconf CLK_TCK)" "$(http_field client_ticks "$result")" \
-        "$((machine_after - machine_before - (after - before) - $(http_field client_ticks "$result")))" \
-        "$quiet" >>"$RUN/results.tsv"
+        "$((machine_after - machine_before - (after - before) - backend - $(http_field client_ticks "$result")))" \
+        "$quiet" "$backend" >>"$RUN/results.tsv"
     awk -v c="$config" -F'\t' 'END {
         s = $5 / 1e6
         printf "  round %s  c%-3s %-18s %7.0f req/s  p50 %5.2f ms  p99 %5.2f ms  server %5.1f us/req, busy %3.0f%%;" \
@@ -603,6 +610,22 @@ http_machine() {
     echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# round -> CONFIGS in the order of that round: in even rounds each base-X runs before its X
+# (alternating which of the two goes first, so that a drift of the machine's speed cancels out)
+http_round_order() {
+    local list=($CONFIGS) i=0 order=()
+    while [ "$i" -lt ${#list[@]} ]; do
+        if [ $(($1 % 2)) = 0 ] && [ "${list[i + 1]:-}" = "base-${list[i]}" ]; then
+            order+=("${list[i + 1]}" "${list[i]}")
+            i=$((i + 2))
+        else
+            order+=("${list[i]}")
+            i=$((i + 1))
+        fi
+    done
+    echo "${order[@]}"
+}
+
 http_main() {
     local round config conns runs
     http_install
@@ -621,7 +644,7 @@ http_main() {
         http_openssl_speed "$round"
         http_verify_speed "$round"
         for conns in $CONNECTIONS; do
-            for config in $CONFIGS; do
+            for config in $(http_round_order "$round"); do
                 http_measure "$config" "$round" "$conns"
             done
         done
