@@ -36,6 +36,7 @@
 #   PORT=18480                      lighttpd's port; Apache listens on PORT+1, the proxied backend on PORT+2
 #   CONFIGS="plain gh-rs-hit …"     run only these configurations (for trials)
 #   QUIET_WAIT=60                   seconds to wait, before each run, for the machine to be idle
+#                                   (on a machine that others use, a few: else every run waits a minute)
 #   PROFILE_SECONDS=8               http-profile: seconds of perf record per configuration
 # `scripts/bench.sh http --smoke`: ROUNDS=1 DURATION=1 WARMUP=1 and short figures elsewhere, to
 # see every row produce numbers (the figures mean nothing).
@@ -627,7 +628,7 @@ http_round_order() {
 }
 
 http_main() {
-    local round config conns runs
+    local round config conns runs started=$SECONDS
     http_install
     trap http_cleanup EXIT
     trap 'exit 130' INT TERM
@@ -659,6 +660,7 @@ http_main() {
     echo
     python3 scripts/bench/http_report.py "$RUN" "$POOL" "$MISS_CACHE_SIZE"
     echo
+    echo "the run took $(( (SECONDS - started + 30) / 60 )) minutes (the base commit's build included)"
     echo "raw figures: $RUN/results.tsv, speed.tsv, verify.tsv, memory.tsv, flood.tsv; the markdown block: $RUN/report.md"
 }
 
