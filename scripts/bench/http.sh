@@ -24,7 +24,7 @@
 # Every configuration runs at each of CONNECTIONS, in every round.
 #
 # Settings (environment):
-#   ROUNDS=2 DURATION=5 WARMUP=1    rounds; seconds measured, and warmed up, per run
+#   ROUNDS=2 DURATION=4 WARMUP=1    rounds; seconds measured, and warmed up, per run
 #   CONNECTIONS="16 64"             wrk connections of each run (one wrk thread)
 #   BASE=HEAD~1                     the commit to compare with (none: no base-* runs); built in
 #                                   build/bench-base (a git worktree) with its own scripts/build.sh,
@@ -59,7 +59,7 @@ if [ "${HTTP_SMOKE:-}" = 1 ]; then
     : "${VERIFY_SECONDS:=0.5}" "${FLOOD_SECONDS:=2}"
 fi
 ROUNDS=${ROUNDS:-2}
-DURATION=${DURATION:-5}
+DURATION=${DURATION:-4}
 WARMUP=${WARMUP:-1}
 CONNECTIONS=${CONNECTIONS:-16 64}
 BASE=${BASE:-HEAD~1}
