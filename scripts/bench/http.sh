@@ -28,7 +28,9 @@
 #   CONNECTIONS="16 64"             wrk connections of each run (one wrk thread)
 #   BASE=HEAD~1                     the commit to compare with (none: no base-* runs); built in
 #                                   build/bench-base (a git worktree) with its own scripts/build.sh,
-#                                   holding the flock(1) lock GATEHOUSE_SWIFT_LOCK if set
+#                                   holding the flock(1) lock GATEHOUSE_SWIFT_LOCK if set; its module
+#                                   must know every directive of the base-* configurations run
+#                                   (an older one: CONFIGS without base-gh-session, say)
 #   POOL=10000 MISS_CACHE_SIZE=1000 distinct tokens of the pool runs; gatehouse cache of the miss runs
 #   SPEED_SECONDS=3                 `openssl speed` seconds per algorithm and round
 #   VERIFY_SECONDS=2                `gatehouse bench verify` and the bare OpenSSL verify, per figure and round
@@ -122,6 +124,7 @@ http_build_base() {
     if [ -e "$BASE_TREE/.git" ]; then
         git -C "$BASE_TREE" checkout -q --detach "$rev"
     else
+        rm -rf "$BASE_TREE"
         git worktree prune
         git worktree add -q --detach "$BASE_TREE" "$rev"
     fi
@@ -133,7 +136,11 @@ http_build_base() {
         (cd "$BASE_TREE" && flock "$GATEHOUSE_SWIFT_LOCK" bash scripts/build.sh) >"$RUN/base-build.log" 2>&1
     else
         (cd "$BASE_TREE" && bash scripts/build.sh) >"$RUN/base-build.log" 2>&1
-    fi || { tail -n 20 "$RUN/base-build.log" >&2; echo "bench: the build of BASE=$BASE failed (BASE=none skips it)" >&2; exit 1; }
+    fi || {
+        tail -n 20 "$RUN/base-build.log" >&2
+        echo "bench: the build of BASE=$BASE failed (BASE=none skips it)" >&2
+        exit 1
+    }
     mkdir -p "$MODS_BASE"
     ln -s /usr/lib/lighttpd/*.so "$MODS_BASE/"
     cp "$BASE_TREE/build/mod_gatehouse.so" "$MODS_BASE/mod_gatehouse.so"
@@ -237,8 +244,7 @@ EOF
 
 http_write_apache_conf() {   # apache-openidc | apache-oauth2
     local jwk
-    jwk=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["keys"][0], separators=(",", ":")))' \
-        "$MAT/rsa-jwks.json")
+    jwk=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["keys"][0]))' "$MAT/rsa-jwks.json")
     mkdir -p "$RUN/$1"
     chown www-data:www-data "$RUN/$1"
     sed -e "/^@AUTH@\$/r scripts/bench/$1.conf.in" -e "/^@AUTH@\$/d" scripts/bench/apache.conf.in \
@@ -368,7 +374,8 @@ http_stop() {   # stops the running server
 # are three (else on wrk's), for the whole run.
 http_start_backend() {
     http_port_open "$BACKEND_PORT" && { echo "bench: port $BACKEND_PORT is already in use (set PORT=…)" >&2; exit 1; }
-    "${PIN_BACKEND[@]}" /usr/sbin/lighttpd -D -m "$MODS" -f "$RUN/lighttpd-backend.conf" >>"$RUN/lighttpd-backend.out" 2>&1 &
+    "${PIN_BACKEND[@]}" /usr/sbin/lighttpd -D -m "$MODS" -f "$RUN/lighttpd-backend.conf" \
+        >>"$RUN/lighttpd-backend.out" 2>&1 &
     BACKEND_PID=$!
     local i
     for i in $(seq 100); do
@@ -598,13 +605,15 @@ http_machine() {
         "mod_auth_openidc $(dpkg-query -W -f='${Version}' libapache2-mod-auth-openidc)," \
         "mod_oauth2 $(dpkg-query -W -f='${Version}' libapache2-mod-oauth2)," \
         "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2), $(openssl version | cut -d' ' -f1-2)"
-    echo "module: copy of build/mod_gatehouse.so built $(date -r build/mod_gatehouse.so '+%F %T'), sha256 $(sha256sum "$MODS/mod_gatehouse.so" | cut -c1-16)," \
+    echo "module: copy of build/mod_gatehouse.so built $(date -r build/mod_gatehouse.so '+%F %T')," \
+        "sha256 $(sha256sum "$MODS/mod_gatehouse.so" | cut -c1-16)," \
         "tree $(git log -1 --format=%h)$(git diff --quiet HEAD -- Sources CModule || echo ' + uncommitted changes')"
     if [ -f "$MODS_BASE/mod_gatehouse.so" ]; then
         echo "base module: BASE=$BASE, sha256 $(sha256sum "$MODS_BASE/mod_gatehouse.so" | cut -c1-16)"
     fi
     if [ ${#PIN_SERVER[@]} -gt 0 ]; then
-        echo "pinning: server on core 1, wrk on core 0 (wrk -t1 -c{$CONNECTIONS}), proxied backend on core ${PIN_BACKEND[2]}"
+        echo "pinning: server on core 1, wrk on core 0 (wrk -t1 -c{$CONNECTIONS})," \
+            "proxied backend on core ${PIN_BACKEND[2]}"
     else
         echo "pinning: none (one core)"
     fi
@@ -637,7 +646,8 @@ http_main() {
     runs=$(( ROUNDS * $(wc -w <<<"$CONFIGS") * $(wc -w <<<"$CONNECTIONS") ))
     echo "runs: $ROUNDS rounds x $(wc -w <<<"$CONFIGS") configurations x connections {$CONNECTIONS}," \
         "(${WARMUP} s warm-up + ${DURATION} s) each, alternating: $runs runs, about" \
-        "$(( (runs * (WARMUP + DURATION + 2) + ROUNDS * (2 * SPEED_SECONDS + 8 * ${VERIFY_SECONDS%.*} + 2)) / 60 + 1 )) minutes;" \
+        "$(((runs * (WARMUP + DURATION + 2) + ROUNDS * (2 * SPEED_SECONDS + 8 * ${VERIFY_SECONDS%.*} + 2)) / 60 + 2))" \
+        "minutes in all;" \
         "pool $POOL tokens, miss-run cache-size $MISS_CACHE_SIZE"
     echo
     if grep -qw 'proxy-[a-z-]*' <<<"$CONFIGS"; then http_start_backend; fi
@@ -661,7 +671,8 @@ http_main() {
     python3 scripts/bench/http_report.py "$RUN" "$POOL" "$MISS_CACHE_SIZE"
     echo
     echo "the run took $(( (SECONDS - started + 30) / 60 )) minutes (the base commit's build included)"
-    echo "raw figures: $RUN/results.tsv, speed.tsv, verify.tsv, memory.tsv, flood.tsv; the markdown block: $RUN/report.md"
+    echo "raw figures: $RUN/results.tsv, speed.tsv, verify.tsv, memory.tsv, flood.tsv;" \
+        "the markdown block: $RUN/report.md"
 }
 
 # `scripts/bench.sh http-profile [CONFIG…]`: perf record -g of the server during a wrk run

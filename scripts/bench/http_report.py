@@ -65,7 +65,8 @@ for row in read("results.tsv"):
         "others": max(0, others) / clk / (duration / 1e6) * 100,
         "errors": status_errors + socket_errors,
     }
-med = {key: {k: statistics.median(r[k] for r in rs.values()) for k in ("rps", "p50", "p99", "cpu", "backend", "busy", "others")}
+FIGURES = ("rps", "p50", "p99", "cpu", "backend", "busy", "others")
+med = {key: {k: statistics.median(r[k] for r in rs.values()) for k in FIGURES}
        | {"errors": sum(r["errors"] for r in rs.values()), "rounds": len(rs)} for key, rs in runs.items()}
 connections = sorted({conns for _, conns in runs})
 rounds = max((m["rounds"] for m in med.values()), default=0)
@@ -203,8 +204,8 @@ goal("   cold RS256 gatehouse bench verify / bare OpenSSL verify", cold / bare i
 for conns in connections:
     if rsa:
         miss = cpu_extra("gh-rs-miss", "gh-rs-hit", conns)
-        info(f"   HTTP: RS256 miss - hit - one rsa2048 verify, c{conns}", None if miss is None else miss - 1e6 / rsa, "us",
-             "(includes the kernel's cost of waking wrk at the lower rate)")
+        info(f"   HTTP: RS256 miss - hit - one rsa2048 verify, c{conns}",
+             None if miss is None else miss - 1e6 / rsa, "us", "(includes the kernel's cost of waking wrk at the lower rate)")
 
 flood = {}
 for row in read("flood.tsv"):
@@ -317,7 +318,8 @@ if memory:
     for server, label in (("plain", "plain lighttpd"), ("gatehouse", "+ mod_gatehouse (RS256, cache-size 10000)"),
                           ("base-gatehouse", "+ BASE's mod_gatehouse")):
         if (server, "start") in memory:
-            print(f"  {label:<42} {cell((server, 'start')):>15} {cell((server, 'wrk')):>17} {cell((server, 'tokens')):>19}")
+            print(f"  {label:<42} {cell((server, 'start')):>15} {cell((server, 'wrk')):>17}"
+                  f" {cell((server, 'tokens')):>19}")
     for server in ("gatehouse", "base-gatehouse"):
         if ("plain", "wrk") in memory and (server, "wrk") in memory and (server, "tokens") in memory:
             p, g, t = memory[("plain", "wrk")], memory[(server, "wrk")], memory[(server, "tokens")]
