@@ -10,7 +10,7 @@ import requests
 
 from gatehouse_testkit.e2e import guarded
 from gatehouse_testkit.paths import ROOT
-from gatehouse_testkit.sign_in import NAVIGATE, sign_in_files
+from gatehouse_testkit.sign_in import NAVIGATE, Browser, Origin, sign_in_files
 
 pytestmark = pytest.mark.e2e
 
@@ -244,7 +244,6 @@ def test_people_sign_in_to_the_ui_and_its_websockets_take_bearer_tokens_only(pre
 
 def signed_in_cookie(site, provider, sub, role):
     """The session cookie of SUB (with ROLE) after signing in through the provider's form."""
-    from gatehouse_testkit.sign_in import Browser, Origin
     browser = Browser(Origin(site.port, provider))
     answer = browser.sign_in("/", sub, {"roles": [role]})
     assert answer.status_code == 302, answer.text
