@@ -1,13 +1,16 @@
-"""Prefect's real API server (`prefect server start`, SQLite) behind lighttpd + mod_gatehouse,
-configured by examples/prefect.conf, with tokens from the real OpenID Connect provider."""
+"""Prefect's real server (`prefect server start`, SQLite: its API and its web UI) behind lighttpd +
+mod_gatehouse, configured by examples/prefect.conf, with tokens from the real OpenID Connect
+provider and people signed in through its login page."""
 import json
 import os
 import subprocess
 
 import pytest
+import requests
 
 from gatehouse_testkit.e2e import guarded
 from gatehouse_testkit.paths import ROOT
+from gatehouse_testkit.sign_in import NAVIGATE, Browser, Origin, sign_in_files
 
 pytestmark = pytest.mark.e2e
 
@@ -17,12 +20,15 @@ PREFECT = os.path.join(ROOT, "build", "venv-prefect", "bin", "prefect")
 @pytest.fixture(scope="module")
 def prefect(tmp_path_factory, provider):
     home = str(tmp_path_factory.mktemp("prefect-home"))
-    environment = {"PREFECT_HOME": home, "PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    # the UI calls the API on its own origin, through lighttpd; its files are copied under home
+    environment = {"PREFECT_HOME": home, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_API_URL": "/api",
+                   "PREFECT_UI_STATIC_DIRECTORY": os.path.join(home, "ui")}
 
     def server(port, _):
         return [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
 
-    with guarded("prefect", tmp_path_factory, provider, server, env=environment, timeout=180) as (site, tap):
+    files = sign_in_files(provider, str(tmp_path_factory.mktemp("prefect-sign-in")))
+    with guarded("prefect", tmp_path_factory, provider, server, env=environment, timeout=180, **files) as (site, tap):
         yield site, tap, {role: provider.token(f"{role}-user", "prefect", roles=[role])
                           for role in ("admin", "operator", "viewer")}
 
@@ -210,3 +216,112 @@ def test_a_real_worker_runs_a_deployment_through_the_gate_and_only_with_the_work
     # a worker runs what the pool holds; it does not reshape the pool
     assert site.request("POST", "/api/work_pools/local/queues", worker_token, json={"name": "extra"}).status_code == 403
     assert site.request("PATCH", "/api/work_pools/local", worker_token, json={}).status_code == 403
+
+
+def test_people_sign_in_to_the_ui_and_its_websockets_take_bearer_tokens_only(prefect, provider):
+    site, tap, tokens = prefect
+    page = site.request("GET", "/", headers=dict(NAVIGATE), allow_redirects=False, check_offline=False)
+    assert page.status_code == 302 and page.headers["Location"].startswith(provider.issuer + "/oauth2/authorize")
+    # the UI's files and settings are a viewer's, its manifest anyone's (browsers fetch it without cookies)
+    assert site.request("GET", "/ui-settings", tokens["viewer"]).json()["api_url"] == "/api"
+    assert site.request("GET", "/ui-settings").status_code == 401
+    assert site.request("GET", "/v2/ico/site.webmanifest").status_code == 200
+    assert site.request("POST", "/ui-settings", tokens["admin"]).status_code == 403  # outside /api/ only reads
+    # a session never opens a websocket (a GET, which no Origin check covers): sending events needs
+    # a worker's bearer token even from an administrator's browser
+    session = signed_in_cookie(site, provider, "ada", "admin")
+    upgrade = {"Cookie": session, "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": f"http://127.0.0.1:{site.port}"}
+    before = len(tap.requests)
+    for path in ("/api/events/in", "/api/events/out"):
+        answer = requests.get(f"http://127.0.0.1:{site.port}{path}", headers=upgrade, timeout=10)
+        assert answer.status_code == 401, (path, answer.status_code)
+    assert len(tap.requests) == before
+    # the same session reads the API over plain HTTP
+    assert requests.post(f"http://127.0.0.1:{site.port}/api/flows/filter", json={}, timeout=10,
+                         headers={"Cookie": session, "Origin": f"http://127.0.0.1:{site.port}"}).status_code == 200
+
+
+def signed_in_cookie(site, provider, sub, role):
+    """The session cookie of SUB (with ROLE) after signing in through the provider's form."""
+    browser = Browser(Origin(site.port, provider))
+    answer = browser.sign_in("/", sub, {"roles": [role]})
+    assert answer.status_code == 302, answer.text
+    return browser.cookie_header()
+
+
+NETWORK = "return performance.getEntriesByType('resource').map(e => [e.responseStatus, new URL(e.name).pathname])"
+
+FETCH = """
+const [path, done] = arguments;
+fetch(path, {method: "POST", headers: {"Content-Type": "application/json"}, body: "{}"})
+  .then(r => done(r.status), e => done(String(e)));
+"""
+
+
+def test_the_ui_in_chromium_signed_in_as_a_viewer_then_an_operator(prefect, deployment, provider):
+    """Headless Chromium opens Prefect's UI, signs in at the provider's page, and the UI's own API
+    calls (GETs and POST queries) go through with the session: the runs page lists a run created
+    through the API. Its "Run → Quick run" on the deployment's page is refused for a viewer and
+    starts a run for an operator."""
+    from selenium.webdriver.common.by import By
+    from gatehouse_testkit.browser import chromium, screenshot, sign_in_at_provider, wait
+    site, tap, tokens = prefect
+    _, deployment_id = deployment
+    base = f"http://127.0.0.1:{site.port}"
+    made = site.request("POST", f"/api/deployments/{deployment_id}/create_flow_run", tokens["operator"],
+                        json={"name": "seen-in-the-ui"})
+    assert made.status_code == 201, made.text
+
+    def text(driver):
+        return driver.find_element(By.TAG_NAME, "body").text
+
+    def from_the_ui(sub):
+        return [r for r in site.audit() if r["sub"] == sub and r["rule"] == "POST /api/deployments/{id}/create_flow_run"]
+
+    driver = chromium()
+    try:
+        for sub, role, allowed in (("vicky", "viewer", False), ("otto", "operator", True)):
+            requests.put(f"{provider.issuer}/users/{sub}", json={"roles": [role]}, timeout=10).raise_for_status()
+            driver.delete_all_cookies()
+            driver.get(base + "/")
+            sign_in_at_provider(driver, provider.issuer, sub)
+            wait(driver, lambda d: d.current_url.startswith(base + "/v2/dashboard"))
+            driver.get(base + "/v2/runs")
+            wait(driver, lambda d: "seen-in-the-ui" in text(d), timeout=30)
+            assert "nightly-etl" in text(driver) and "Runs" in text(driver)
+            network = driver.execute_script(NETWORK)
+            calls = [(status, path) for status, path in network if path.startswith("/api/")]
+            assert any(path == "/api/flow_runs/paginate" for _, path in calls), calls
+            assert all(200 <= status < 300 for status, _ in calls), calls
+            assert not [entry for entry in network if entry[0] in (401, 403)], network
+            screenshot(driver, f"prefect-{role}")
+
+            # the session does not work from another site's page (CSRF)
+            cookie = f"__Host-gatehouse={driver.get_cookie('__Host-gatehouse')['value']}"
+            forged = requests.post(base + "/api/flow_runs/filter", json={}, timeout=10,
+                                   headers={"Cookie": cookie, "Origin": "https://evil.example"})
+            assert forged.status_code == 403
+
+            # an operator's action, from the UI: Run → Quick run on the deployment's page
+            driver.get(f"{base}/v2/deployments/deployment/{deployment_id}")
+            wait(driver, lambda d: d.find_elements(By.XPATH, "//button[normalize-space()='Run']"), timeout=30)
+            before = len(from_the_ui(sub))
+            driver.find_element(By.XPATH, "//button[normalize-space()='Run']").click()
+            wait(driver, lambda d: d.find_elements(By.XPATH, "//*[normalize-space()='Quick run']"))
+            driver.find_element(By.XPATH, "//*[normalize-space()='Quick run']").click()
+            wait(driver, lambda d: len(from_the_ui(sub)) > before)
+            record = from_the_ui(sub)[-1]
+            assert (record["decision"], record["status"]) == (("allow", 0) if allowed else ("deny", 403)), record
+            # the UI says so: a toast, "Flow run created" or an error
+            toast = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-sonner-toast]"))[0]
+            wait(driver, lambda d: toast.text)
+            assert ("Flow run created" in toast.text) == allowed, toast.text
+            screenshot(driver, f"prefect-{role}-quick-run")
+            # and the same call from the page's own fetch, with the session
+            status = driver.execute_async_script(FETCH, f"/api/deployments/{deployment_id}/create_flow_run")
+            assert status == (201 if allowed else 403), (sub, status)
+        started = tap.last("POST", f"/api/deployments/{deployment_id}/create_flow_run")["headers"]
+        assert started["x-auth-subject"] == ["otto"] and "HeadlessChrome" in started["user-agent"][0]
+    finally:
+        driver.quit()

@@ -32,8 +32,8 @@ luigi)
     try="curl -i http://127.0.0.1:8080/api/add_task --data-urlencode 'data={\"task_id\": \"T1\", \"worker\": \"w1\"}'" ;;
 prefect)
     audience=prefect port=4200
-    backend=(env PREFECT_HOME="$run/prefect" PREFECT_UI_ENABLED=false PREFECT_SERVER_ANALYTICS_ENABLED=false
-             build/venv-prefect/bin/prefect server start --host 127.0.0.1 --port 4200)
+    backend=(env PREFECT_HOME="$run/prefect" PREFECT_UI_API_URL=/api PREFECT_UI_STATIC_DIRECTORY="$run/prefect/ui"
+             PREFECT_SERVER_ANALYTICS_ENABLED=false build/venv-prefect/bin/prefect server start --host 127.0.0.1 --port 4200)
     allowed=(ada '{"roles": ["admin"]}')
     refused=(vera '{"roles": ["viewer"]}')
     try="curl -i http://127.0.0.1:8080/api/flows/ -H 'Content-Type: application/json' -d '{\"name\": \"etl\"}'" ;;
@@ -84,10 +84,17 @@ start() {  # NAME PORT COMMAND...
     return 1
 }
 start provider 9400 python3 -m oidc_provider_mock -H 127.0.0.1 -p 9400
-build/gatehouse jwks fetch --issuer "$issuer" --out "$run/jwks.json"
+build/gatehouse jwks fetch --issuer "$issuer" --out "$run/jwks.json" --metadata-out "$run/provider.json"
 start backend "$port" "${backend[@]}"
+sign_in=()
+if grep -q '^var\.session_keys' "examples/$name.conf"; then  # the example signs people in
+    build/gatehouse session new-key --out "$run/session.keys" --force >/dev/null
+    echo "oidc-provider-mock-accepts-any-secret" >"$run/client.secret"
+    sign_in=("client_secret=$run/client.secret" "session_keys=$run/session.keys"
+             "provider_metadata=$run/provider.json")
+fi
 python3 scripts/examples/examples.py config "$name" "$run/$name.conf" \
-    listen_port=8080 "issuer=$issuer" "jwks=$run/jwks.json" "state_dir=$run"
+    listen_port=8080 "issuer=$issuer" "jwks=$run/jwks.json" "state_dir=$run" "${sign_in[@]}"
 /usr/sbin/lighttpd -tt -m build/modules -f "$run/$name.conf"
 start lighttpd 8080 /usr/sbin/lighttpd -D -m build/modules -f "$run/$name.conf"
 
@@ -115,3 +122,11 @@ More tokens (claims as JSON):
   PYTHONPATH=Tests python3 scripts/examples/examples.py token --issuer $issuer --audience $audience --sub SUB --claims '{"roles": ["…"]}'
 Stop it with: scripts/examples/example.sh stop
 MSG
+if [ ${#sign_in[@]} -gt 0 ]; then
+    cat <<SIGNIN
+
+People sign in: open http://127.0.0.1:8080/ in a browser on this machine and type a user name
+at the provider's page. Give the user a role first:
+  curl -X PUT $issuer/users/NAME -H 'Content-Type: application/json' -d '{"roles": ["viewer"]}'
+SIGNIN
+fi
