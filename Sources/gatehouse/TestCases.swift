@@ -20,7 +20,8 @@ struct TestCases: ParsableCommand {
                "expect": {"decision": "allow"|"deny", "status": 403,
                           "reason": "policy_denied", "rule": "/api/",
                           "headers": {"X-Auth-Subject": "alice", "X-Auth-Email": null},
-                          "env": {"AUTH_USER": "alice"}}}
+                          "env": {"AUTH_USER": "alice"},
+                          "www_authenticate": "Bearer realm=\\"localhost\\""}}
             The request is the one a client sends, parsed as lighttpd parses it
             (see gatehouse help check). "path" is the request-target as sent,
             percent-encoded, and may carry the query; "query" is appended after
@@ -34,8 +35,18 @@ struct TestCases: ParsableCommand {
             Only "decision" is required in "expect"; a header or env variable
             expected null must be absent. "status" is 0 for a request
             let through, 400 for one lighttpd refuses before any module (reason
-            "rejected_by_lighttpd"). Key and secret files that cannot be read are
-            warnings; a case whose token needs them fails and says so.
+            "rejected_by_lighttpd"). "www_authenticate" is the challenge header
+            of the answer (null: none). Key and secret files that cannot be read
+            are warnings; a case whose token needs them fails and says so.
+            With --url, each case is sent as a real request to a running server
+            instead: tokens are minted from "claims" with --signing-key (with the
+            issuer, audience, token type and token source of --config), and the
+            decision, "status" and "www_authenticate" are compared with the
+            answer (400, 401, 403 and 429 are refusals). "reason", "rule",
+            "headers" and "env" cannot be seen from outside: -v lists them as not
+            checked live. A case that names a client address other than
+            127.0.0.1, a scheme other than http or a server socket is skipped,
+            and says so; docs/policy-tests.md has the details.
             """)
 
     @Option(help: "The lighttpd.conf to read (with --url: the one the minted tokens are made for).")
