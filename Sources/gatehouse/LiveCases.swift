@@ -53,7 +53,8 @@ final class LiveCases {
     /// issuer, audience, token type and token source the minted tokens get (nil: only the claims).
     init(url: String, signingKey: String, kid: String?, policy: LoadedConfig?, now: Int64?, timeout: Int) throws {
         guard url.lowercased().hasPrefix("http://") else {
-            throw UsageError("--url \"\(url)\": expected http://host[:port] (https is not sent: use the server's plain port)")
+            throw UsageError(
+                "--url \"\(url)\": expected http://host[:port] (https is not sent: use the server's plain port)")
         }
         var authority = url.dropFirst("http://".count)
         if authority.hasSuffix("/") { authority = authority.dropLast() }
@@ -88,13 +89,12 @@ final class LiveCases {
     func run(_ test: JSONObject, name: String) throws -> Result {
         var result = Result()
         let request = try TestCases.request(test, name: name)
-        let given = test["request"]?.objectValue
         let time = TestCases.time(of: test, default: now)
         if request.remoteIP != "127.0.0.1" {
             result.skipped = "needs client address \(request.remoteIP)"
         } else if request.scheme != "http" {
             result.skipped = "needs scheme \(request.scheme)"
-        } else if let socket = given?["server_socket"]?.stringValue {
+        } else if let socket = request.serverSocket {
             result.skipped = "needs server socket \(socket)"
         } else if test["token"] != nil, let time {
             result.skipped = "decided at now=\(time): the server decides a given token at its own clock"
@@ -156,7 +156,9 @@ final class LiveCases {
         if let configuration {
             let requirements = configuration.tokenRequirements
             if configuration[.issuer] != nil, let issuer = requirements.issuers?.first { payload["iss"] = issuer }
-            if configuration[.audience] != nil, let audience = requirements.audiences?.first { payload["aud"] = audience }
+            if configuration[.audience] != nil, let audience = requirements.audiences?.first {
+                payload["aud"] = audience
+            }
         }
         for member in claims.members {
             if ["iat", "nbf", "exp", "auth_time"].contains(member.key), case .integer(let value) = member.value {

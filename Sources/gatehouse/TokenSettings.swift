@@ -92,7 +92,8 @@ struct TokenSettings {
             "settings for a request to \(url): "
                 + (conditions.isEmpty
                     ? "the global context"
-                    : "the global context and " + conditions.map { "\($0.condition) (\($0.location))" }
+                    : "the global context and "
+                        + conditions.map { "\($0.condition) (\($0.location))" }
                         .joined(separator: ", "))
         ]
         lines += sources.map { "  \($0.directive.name): \($0.location.map { "\($0)" } ?? "default")" }

@@ -172,7 +172,7 @@ def test_usage_errors_exit_2(reports, tmp_path):
             (["--url", url, "--signing-key", key["private_key"], "--coverage"], "--coverage is offline only"),
             (["--url", url.replace("http", "https"), "--signing-key", key["private_key"]], "expected http://"),
             (["--url", url + "/base", "--signing-key", key["private_key"]], "without a path"),
-            (["--signing-key", key["private_key"]], "--signing-key and --kid go with --url")):
+            (["--signing-key", key["private_key"]], "--signing-key, --kid and --timeout go with --url")):
         result = subprocess.run([GATEHOUSE, "test", "--config", config, CASES, *args], capture_output=True, text=True)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
     server.stop()
