@@ -28,15 +28,20 @@ class Reports(Lighttpd):
 
 
 @pytest.fixture
-def reports(tmp_path, backend):
+def reports(request, tmp_path, backend):
+    """The server, its configuration file and the dev key; `request.param` (indirect): the key type
+    and lines added to the configuration."""
+    kind, extra = getattr(request, "param", ("rsa", ""))
     keys = tmp_path / "keys"
-    made = subprocess.run([GATEHOUSE, "dev", "key", "--out", str(keys), "--json"], capture_output=True, text=True)
+    made = subprocess.run([GATEHOUSE, "dev", "key", "--out", str(keys), "--type", kind, "--json"],
+                          capture_output=True, text=True)
     key = json.loads(made.stdout)
     local = tmp_path / "reports.conf"
     configure("reports", local, jwks=key["jwks"], audit=str(tmp_path / "audit.log"), backend=backend)
     server = Reports(str(tmp_path), backend, key["jwks"])
-    server.start(local.read_text())
-    config = server.config(local.read_text())
+    text = local.read_text() + extra
+    server.start(text)
+    config = server.config(text)
     yield server, config, key
     server.stop()
 
@@ -48,6 +53,7 @@ def live(server, config, key, cases, *args):
     return result.returncode, result.stdout, result.stderr
 
 
+@pytest.mark.parametrize("reports", [("rsa", ""), ("ec", "")], indirect=True, ids=["RS256", "ES256"])
 def test_the_reports_cases_pass_against_the_running_server(reports):
     server, config, key = reports
     code, out, err = live(server, config, key, CASES, "-v")
@@ -138,6 +144,17 @@ def test_one_file_serves_offline_and_live(reports, tmp_path):
     assert code == 1 and 'expected www_authenticate "Bearer realm=\\"x\\"", got "Bearer realm=\\"localhost\\""' in out
     offline = subprocess.run([GATEHOUSE, "test", "--config", config, str(path)], capture_output=True, text=True)
     assert offline.returncode == 1 and "expected www_authenticate" in offline.stdout
+
+
+@pytest.mark.parametrize("reports", [("rsa", '\ngatehouse.token-sources = ( "cookie:at" )\n'
+                                              'gatehouse.token-type = "at+jwt"\n')], indirect=True)
+def test_minted_tokens_follow_the_token_source_and_type_of_the_configuration(reports, tmp_path):
+    server, config, key = reports
+    path = tmp_path / "cookie.json"
+    path.write_text(json.dumps({"cases": BOTH_WAYS}))
+    code, out, err = live(server, config, key, path)
+    assert code == 0 and out.splitlines()[-1] == "5 passed, 0 failed", out + err
+    # (sent as "Authorization: Bearer" or with "typ": "JWT", the allowed cases would get 401)
 
 
 def test_live_only_time_and_token_cases(reports, tmp_path):
