@@ -40,17 +40,25 @@ enum HTTPExchange {
             if sent <= 0 { break }
             offset += sent
         }
-        var head = Data()
+        var received = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while head.range(of: Data("\r\n\r\n".utf8)) == nil {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 { throw Failure(description: "no answer within \(timeout) s (\(errorText()))") }
-            if count == 0 { break }
-            head += buffer[..<count]
-            guard head.count <= headLimit else { throw Failure(description: "the answer's head exceeds 64 KiB") }
+        let blank = Data("\r\n\r\n".utf8)
+        while true {
+            while received.range(of: blank) == nil {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count < 0 && errno == EINTR { continue }
+                if count < 0 { throw Failure(description: "no answer within \(timeout) s (\(errorText()))") }
+                if count == 0 { return try parse(received) }
+                received += buffer[..<count]
+                guard received.count <= headLimit else {
+                    throw Failure(description: "the answer's head exceeds 64 KiB")
+                }
+            }
+            let response = try parse(received)
+            // An interim answer (100 Continue, RFC 9110 §15.2) comes before the final one.
+            guard (100...199).contains(response.status), response.status != 101 else { return response }
+            received = Data(received[received.range(of: blank)!.upperBound...])
         }
-        return try parse(head)
     }
 
     private static func connect(host: String, port: String, timeout: Int) throws -> Int32 {

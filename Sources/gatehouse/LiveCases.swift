@@ -184,7 +184,9 @@ final class LiveCases {
         }
         for text in [method, target, host] + headers.flatMap({ [$0.name, $0.value] })
         where text.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) {
-            throw RequestCase.Problem(description: "cannot be sent: a line break or NUL in \"\(text.prefix(40))\"")
+            throw RequestCase.Problem(
+                description: "cannot be sent: a line break or NUL in \(JSON.string(String(text.prefix(40))).serialized)"
+            )
         }
         var lines = ["\(method) \(target) HTTP/1.1"]
         if named("Host").isEmpty { lines.append("Host: \(host)") }

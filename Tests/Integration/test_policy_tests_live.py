@@ -3,7 +3,10 @@ requests to the real lighttpd running examples/reports.conf, keyed with a `gateh
 JWKS; the same file that passes offline passes live, and a changed expectation fails."""
 import json
 import os
+import re
+import socket
 import subprocess
+import threading
 
 import pytest
 
@@ -196,3 +199,63 @@ def test_usage_errors_exit_2(reports, tmp_path):
     result = subprocess.run([GATEHOUSE, "test", "--config", config, CASES, "--url", url, "--signing-key",
                              key["private_key"]], capture_output=True, text=True)
     assert result.returncode == 2 and "cannot connect to 127.0.0.1" in result.stderr
+
+
+class Scripted:
+    """A loopback server that records each request's bytes and answers with `self.answer`."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.requests = []
+        self.answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += connection.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = re.search(rb"(?im)^content-length: *(\d+)", head)
+                while length and len(body) < int(length.group(1)):
+                    body += connection.recv(65536)
+                self.requests.append(data)
+                connection.sendall(self.answer)
+
+
+def test_the_request_is_sent_byte_for_byte_and_an_interim_answer_is_passed_over(tmp_path):
+    server = Scripted()
+    key = json.loads(subprocess.run([GATEHOUSE, "dev", "key", "--out", str(tmp_path / "k"), "--json"],
+                                    capture_output=True, text=True).stdout)
+    cases = tmp_path / "cases.json"
+    cases.write_text(json.dumps({"cases": [
+        {"name": "raw", "request": {"method": "POST", "path": "/a/../b/%2e%2E/c?x=%20", "query": "y=1",
+                                    "host": "api.example", "headers": [["X-Trace", "1"], ["x-trace", "2"]]},
+         "anonymous": True, "expect": {"decision": "allow"}}]}))
+    url = f"http://127.0.0.1:{server.port}"
+    result = subprocess.run([GATEHOUSE, "test", "--url", url, "--signing-key", key["private_key"], str(cases)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert server.requests[0] == (b"POST /a/../b/%2e%2E/c?x=%20?y=1 HTTP/1.1\r\nHost: api.example\r\n"
+                                  b"X-Trace: 1\r\nx-trace: 2\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+    server.answer = (b"HTTP/1.1 100 Continue\r\n\r\n"
+                     b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+    cases.write_text(json.dumps({"cases": [
+        {"name": "interim", "request": {"path": "/x", "headers": {"Expect": "100-continue", "Content-Length": "3"}},
+         "anonymous": True, "expect": {"decision": "deny", "status": 403}},
+        {"name": "a line break cannot be sent", "request": {"headers": {"X-A": "a\r\nX-B: b"}},
+         "anonymous": True, "expect": {"decision": "deny"}}]}))
+    result = subprocess.run([GATEHOUSE, "test", "--url", url, "--signing-key", key["private_key"], str(cases)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        'FAIL a line break cannot be sent: cannot be sent: a line break or NUL in "a\\r\\nX-B: b"',
+        "1 passed, 1 failed"]
+    assert server.requests[1].endswith(b"Content-Length: 3\r\nConnection: close\r\n\r\n   ")
+    server.listener.close()
