@@ -105,6 +105,7 @@ struct BenchRules: ParsableCommand {
 
     @Option(help: "Rule counts to compare, comma-separated.") var counts: String = "10,10000"
     @Option(help: "Seconds to measure each figure.") var seconds: Double = 2
+    @Flag(help: "Machine-readable output.") var json = false
 
     func run() throws {
         var results = [(Int, Double)]()
@@ -136,7 +137,19 @@ struct BenchRules: ParsableCommand {
                 Gate.decide(request, configuration: configuration, now: 0, explain: false)?.verdict.status == 0
             }
             results.append((count, perSecond))
-            print("\(String(count).leftPadded(6)) rules: \(String(Int(perSecond)).leftPadded(9)) decisions/s")
+            if !json {
+                print("\(String(count).leftPadded(6)) rules: \(String(Int(perSecond)).leftPadded(9)) decisions/s")
+            }
+        }
+        if json {
+            let rows = results.map { count, perSecond in
+                JSON.object(
+                    JSONObject(members: [
+                        ("rules", .integer(Int64(count))), ("decisions_per_second", .real(perSecond.rounded())),
+                    ]))
+            }
+            print(JSON.array(rows).serialized)
+            return
         }
         if let first = results.first, let last = results.last, results.count > 1 {
             print(String(format: "time per decision, %d rules / %d rules: %.2f", last.0, first.0, first.1 / last.1))

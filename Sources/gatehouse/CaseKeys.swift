@@ -5,7 +5,7 @@ import GatehouseCore
 enum CaseKeys {
     static let testCase = ["name", "request", "token", "claims", "anonymous", "now", "expect"]
     static let request = ["method", "path", "query", "host", "remote_ip", "scheme", "server_socket", "headers"]
-    static let expect = ["decision", "status", "reason", "rule", "headers", "env"]
+    static let expect = ["decision", "status", "reason", "rule", "headers", "env", "www_authenticate"]
 
     static func check(_ test: JSONObject, name: String) throws {
         try check(test, known: testCase, place: "the case", name: name)

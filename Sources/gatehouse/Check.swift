@@ -132,10 +132,11 @@ struct RequestCase {
         let description: String
     }
 
-    /// `coverage`: the recorder for the gatehouse.require at a place (`gatehouse test --coverage`).
-    func decide(
-        with policy: LoadedConfig, now: Int64, coverage: ((SourceLocation) -> Coverage)? = nil
-    ) throws -> Outcome {
+    /// The one reading of the request, as lighttpd reads it: conditions and the decision both use these
+    /// facts. mod_rewrite runs first; the request is then parsed again and conditions evaluated anew,
+    /// and the module decides the path the client asked for too (`originalPath`, when rewritten).
+    /// Throws RequestRejected for a request lighttpd answers itself.
+    func read(with policy: LoadedConfig) throws -> (facts: RequestFacts, originalPath: String?) {
         var fields = headers
         if !fields.contains(where: { $0.name.caseInsensitiveCompare("Host") == .orderedSame }) {
             fields.insert(("Host", host), at: 0)
@@ -143,22 +144,28 @@ struct RequestCase {
         var client = ClientRequest(
             method: method, target: target, headers: fields, remoteIP: remoteIP, scheme: scheme,
             serverSocket: serverSocket)
-        // The one reading of the request: conditions and the decision both use these facts.
-        var facts: RequestFacts
-        var originalPath: String?
+        var facts = try RequestFacts(parsing: client)
         do {
+            guard let rewritten = try policy.config.rewrittenTarget(for: facts) else { return (facts, nil) }
+            let originalPath = facts.path
+            client.target = rewritten
             facts = try RequestFacts(parsing: client)
-            // mod_rewrite runs first; the request is then parsed again and conditions evaluated anew,
-            // and the module decides the path the client asked for too.
-            if let rewritten = try policy.config.rewrittenTarget(for: facts) {
-                originalPath = facts.path
-                client.target = rewritten
-                facts = try RequestFacts(parsing: client)
-            }
-        } catch let rejected as RequestRejected {
-            return Outcome(decision: nil, effects: nil, rejected: rejected)
+            return (facts, originalPath)
         } catch let unsupported as LighttpdConfig.RewriteUnsupported {
             throw Problem(description: unsupported.description)
+        }
+    }
+
+    /// `coverage`: the recorder for the gatehouse.require at a place (`gatehouse test --coverage`).
+    func decide(
+        with policy: LoadedConfig, now: Int64, coverage: ((SourceLocation) -> Coverage)? = nil
+    ) throws -> Outcome {
+        let facts: RequestFacts
+        let originalPath: String?
+        do {
+            (facts, originalPath) = try read(with: policy)
+        } catch let rejected as RequestRejected {
+            return Outcome(decision: nil, effects: nil, rejected: rejected)
         }
         let configuration = try policy.configuration(for: facts)
         let parsed = facts

@@ -1,6 +1,7 @@
 import ArgumentParser
 import COpenSSL
 import Foundation
+import GatehouseCore
 
 /// `gatehouse dev`: a test key and tokens signed with it, for trying Gatehouse
 /// without an identity provider. Nothing here is for production.
@@ -27,6 +28,7 @@ struct DevKey: ParsableCommand {
     @Option(help: "The folder to write signing-key.pem and jwks.json into (made if missing).") var out: String
     @Option(help: "rsa (RS256, 2048 bits) or ec (ES256, P-256).") var type: String = "rsa"
     @Flag(help: "Replace existing files.") var force = false
+    @Flag(help: "Machine-readable output: {\"private_key\", \"jwks\", \"kid\", \"algorithm\"}.") var json = false
 
     func run() throws {
         guard let kind = DevKeyType(rawValue: type) else { throw UsageError("--type: \"\(type)\" is not rsa or ec") }
@@ -43,6 +45,14 @@ struct DevKey: ParsableCommand {
         let document = try JSONSerialization.data(
             withJSONObject: ["keys": [jwk]], options: [.prettyPrinted, .sortedKeys])
         try write(document + Data("\n".utf8), to: jwksPath, mode: 0o644)
+        if json {
+            let members: [(key: String, value: JSON)] = [
+                ("private_key", .string(keyPath)), ("jwks", .string(jwksPath)), ("kid", .string(jwk["kid"] ?? "")),
+                ("algorithm", .string(kind.algorithm)),
+            ]
+            print(JSON.object(JSONObject(members: members)).serialized)
+            return
+        }
         print("\(keyPath): private key (\(kind.algorithm)), for gatehouse dev token --key")
         print("\(jwksPath): its public JWKS (kid \(jwk["kid"] ?? "")), for gatehouse.jwks")
     }
@@ -71,6 +81,7 @@ struct DevToken: ParsableCommand {
     @Option(help: "The \"aud\" claim.") var audience: String?
     @Option(help: "Seconds until \"exp\".") var lifetime: Int = 3600
     @Option(help: "The header's \"kid\" (default: the key's thumbprint; \"\" leaves it out).") var kid: String?
+    @Flag(help: "Machine-readable output: {\"token\", \"header\", \"claims\"}.") var json = false
 
     func run() throws {
         guard let pem = FileManager.default.contents(atPath: key) else { throw UsageError("\(key): cannot read") }
@@ -85,14 +96,19 @@ struct DevToken: ParsableCommand {
         if let issuer { payload["iss"] = issuer }
         if let audience { payload["aud"] = audience }
         payload.merge(extra) { _, given in given }
-        let chosenKid = try kid ?? (signing.publicJWK()["kid"] ?? "")
-        var header: [String: Any] = ["alg": signing.kind.algorithm, "typ": "JWT"]
-        if !chosenKid.isEmpty { header["kid"] = chosenKid }
-        let signingInput =
-            base64URL(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) + "."
-            + base64URL(try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]))
-        let signature = try signing.sign(Array(signingInput.utf8))
-        print(signingInput + "." + base64URL(Data(signature)))
+        let (token, header) = try signing.mint(payload, kid: kid)
+        guard json else {
+            print(token)
+            return
+        }
+        let parts = try [header, payload].map { object in
+            guard case .success(let parsed) = JSON.parse(Array(try JSONSerialization.data(withJSONObject: object)))
+            else { throw UsageError("--claims: cannot be serialized") }
+            return parsed
+        }
+        print(
+            JSON.object(JSONObject(members: [("token", .string(token)), ("header", parts[0]), ("claims", parts[1])]))
+                .serialized)
     }
 }
 
@@ -135,6 +151,18 @@ struct DevSigningKey {
             EVP_PKEY_free(loaded)
             throw UsageError("\(path): neither an RSA nor a P-256 key")
         }
+    }
+
+    /// A JWT of `payload` signed with this key (RS256 or ES256): the header has "alg", "typ" (`type`)
+    /// and "kid" (default: the key's thumbprint; "" leaves it out). Returns the token and its header.
+    func mint(_ payload: [String: Any], kid: String?, type: String = "JWT") throws -> (String, [String: Any]) {
+        let chosenKid = try kid ?? (publicJWK()["kid"] ?? "")
+        var header: [String: Any] = ["alg": kind.algorithm, "typ": type]
+        if !chosenKid.isEmpty { header["kid"] = chosenKid }
+        let signingInput =
+            base64URL(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) + "."
+            + base64URL(try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]))
+        return (signingInput + "." + base64URL(Data(try sign(Array(signingInput.utf8)))), header)
     }
 
     func privatePEM() throws -> String {

@@ -38,6 +38,12 @@ struct JWKSFetch: ParsableCommand {
             valueName: "file"))
     var metadataOut: String?
     @Option(help: "Seconds to wait for each answer (1 to 300).") var timeout: Double = 10
+    @Flag(
+        help: """
+            Machine-readable output: {"jwks": {"path", "written", "keys", "from"}, "metadata": {"path", \
+            "written"} or null, "left_out": [...]}.
+            """)
+    var json = false
 
     func validate() throws {
         guard timeout >= 1, timeout <= 300 else { throw ValidationError("--timeout must be 1 to 300 seconds") }
@@ -80,7 +86,7 @@ struct JWKSFetch: ParsableCommand {
             throw FetchFailure("\(jwksURL): expected a JWKS object {\"keys\": [...]}")
         }
 
-        let kept = try signatureKeys(published, source: jwksURL.absoluteString)
+        let (kept, leftOut) = try signatureKeys(published, source: jwksURL.absoluteString)
         guard !kept.isEmpty else { throw FetchFailure("\(jwksURL): no signature key Gatehouse can use") }
         let bytes =
             try JSONSerialization.data(
@@ -92,18 +98,46 @@ struct JWKSFetch: ParsableCommand {
             throw FetchFailure("\(error)")
         }
 
-        let ids = kept.map { ($0["kid"] as? String).map { "\"\($0)\"" } ?? "(no kid)" }.joined(separator: ", ")
-        if let metadataOut { try saveMetadata(metadata, to: metadataOut, source: discoveryURL.absoluteString) }
-        if FileManager.default.contents(atPath: target) == bytes {
-            print("\(out): unchanged, \(kept.count) key(s): \(ids)")
+        let metadataWritten = try metadataOut.map {
+            try saveMetadata(metadata, to: $0, source: discoveryURL.absoluteString)
+        }
+        let written = FileManager.default.contents(atPath: target) != bytes
+        if written { try AtomicFile.write(bytes, to: target) }
+        let kids = kept.map { $0["kid"] as? String }
+        if json {
+            let keys = JSON.array(kids.map { $0.map(JSON.string) ?? .null })
+            var metadataReport = JSON.null
+            if let metadataOut, let metadataWritten {
+                metadataReport = .object(
+                    JSONObject(members: [("path", .string(metadataOut)), ("written", .bool(metadataWritten))]))
+            }
+            let members: [(key: String, value: JSON)] = [
+                (
+                    "jwks",
+                    .object(
+                        JSONObject(members: [
+                            ("path", .string(out)), ("written", .bool(written)), ("keys", keys),
+                            ("from", .string(jwksURL.absoluteString)),
+                        ]))
+                ),
+                ("metadata", metadataReport), ("left_out", .array(leftOut.map(JSON.string))),
+            ]
+            print(JSON.object(JSONObject(members: members)).serialized)
             return
         }
-        try AtomicFile.write(bytes, to: target)
-        print("\(out): wrote \(kept.count) key(s) from \(jwksURL): \(ids)")
+        if let metadataOut, let metadataWritten {
+            print("\(metadataOut): \(metadataWritten ? "wrote the provider's endpoints" : "unchanged")")
+        }
+        let ids = kids.map { $0.map { "\"\($0)\"" } ?? "(no kid)" }.joined(separator: ", ")
+        print(
+            written
+                ? "\(out): wrote \(kept.count) key(s) from \(jwksURL): \(ids)"
+                : "\(out): unchanged, \(kept.count) key(s): \(ids)")
     }
 
     /// The endpoints browser sign-in uses, checked as the module checks them when it loads them.
-    private func saveMetadata(_ metadata: [String: Any], to path: String, source: String) throws {
+    /// Returns whether the file was written (false: it held these endpoints already).
+    private func saveMetadata(_ metadata: [String: Any], to path: String, source: String) throws -> Bool {
         let names = ["issuer", "authorization_endpoint", "token_endpoint", "end_session_endpoint", "jwks_uri"]
         var kept = [String: String]()
         for name in names { if let value = metadata[name] as? String { kept[name] = value } }
@@ -117,18 +151,17 @@ struct JWKSFetch: ParsableCommand {
             throw FetchFailure(error.description)
         }
         let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        if FileManager.default.contents(atPath: target) == bytes {
-            print("\(path): unchanged")
-            return
-        }
+        if FileManager.default.contents(atPath: target) == bytes { return false }
         try AtomicFile.write(bytes, to: target)
-        print("\(path): wrote the provider's endpoints")
+        return true
     }
 
     /// The published keys that may verify tokens, by the module's own rule (KeySet.accept). Private
-    /// key material anywhere refuses the whole answer: that provider is leaking its keys.
-    private func signatureKeys(_ published: [Any], source: String) throws -> [[String: Any]] {
+    /// key material anywhere refuses the whole answer: that provider is leaking its keys. Returns the
+    /// keys kept and why each other one was left out (also a warning on standard error).
+    private func signatureKeys(_ published: [Any], source: String) throws -> ([[String: Any]], [String]) {
         var kept = [[String: Any]]()
+        var leftOut = [String]()
         for (index, element) in published.enumerated() {
             guard let jwk = element as? [String: Any], let bytes = try? JSONSerialization.data(withJSONObject: jwk),
                 case .success(.object(let object)) = JSON.parse(Array(bytes))
@@ -145,10 +178,11 @@ struct JWKSFetch: ParsableCommand {
             switch acceptance {
             case .key: kept.append(jwk)
             case .skipped(let reason):
+                leftOut.append("\(label): \(reason)")
                 FileHandle.standardError.write(Data("gatehouse: warning: left out \(label): \(reason)\n".utf8))
             }
         }
-        return kept
+        return (kept, leftOut)
     }
 }
 

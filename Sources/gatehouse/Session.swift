@@ -20,6 +20,7 @@ struct Session: ParsableCommand {
         @Option(help: "The key file to write.") var out: String
         @Flag(help: "Replace an existing file.") var force = false
         @Flag(help: "Add a new first key to an existing file, keeping its keys.") var rotate = false
+        @Flag(help: "Machine-readable output: {\"path\", \"keys\", \"rotated\"}.") var json = false
 
         func validate() throws {
             if force && rotate { throw ValidationError("give --force or --rotate, not both") }
@@ -56,7 +57,14 @@ struct Session: ParsableCommand {
                 unlink(temporary)
                 throw UsageError("cannot replace \(out): \(String(cString: strerror(errno)))")
             }
-            print("\(out): \(lines.count == 1 ? "wrote a new key" : "a new first key, \(lines.count) keys in all")")
+            if json {
+                let members: [(key: String, value: JSON)] = [
+                    ("path", .string(out)), ("keys", .integer(Int64(lines.count))), ("rotated", .bool(rotate)),
+                ]
+                print(JSON.object(JSONObject(members: members)).serialized)
+            } else {
+                print("\(out): \(lines.count == 1 ? "wrote a new key" : "a new first key, \(lines.count) keys in all")")
+            }
         }
 
         static func newKey() -> String {

@@ -20,7 +20,8 @@ struct TestCases: ParsableCommand {
                "expect": {"decision": "allow"|"deny", "status": 403,
                           "reason": "policy_denied", "rule": "/api/",
                           "headers": {"X-Auth-Subject": "alice", "X-Auth-Email": null},
-                          "env": {"AUTH_USER": "alice"}}}
+                          "env": {"AUTH_USER": "alice"},
+                          "www_authenticate": "Bearer realm=\\"localhost\\""}}
             The request is the one a client sends, parsed as lighttpd parses it
             (see gatehouse help check). "path" is the request-target as sent,
             percent-encoded, and may carry the query; "query" is appended after
@@ -34,11 +35,22 @@ struct TestCases: ParsableCommand {
             Only "decision" is required in "expect"; a header or env variable
             expected null must be absent. "status" is 0 for a request
             let through, 400 for one lighttpd refuses before any module (reason
-            "rejected_by_lighttpd"). Key and secret files that cannot be read are
-            warnings; a case whose token needs them fails and says so.
+            "rejected_by_lighttpd"). "www_authenticate" is the challenge header
+            of the answer (null: none). Key and secret files that cannot be read
+            are warnings; a case whose token needs them fails and says so.
+            With --url, each case is sent as a real request to a running server
+            instead: tokens are minted from "claims" with --signing-key (with the
+            issuer, audience, token type and token source of --config), and the
+            decision, "status" and "www_authenticate" are compared with the
+            answer (400, 401, 403 and 429 are refusals). "reason", "rule",
+            "headers" and "env" cannot be seen from outside: -v lists them as not
+            checked live. A case that names a client address other than
+            127.0.0.1, a scheme other than http or a server socket is skipped,
+            and says so; docs/policy-tests.md has the details.
             """)
 
-    @Option(help: "The lighttpd.conf to read.") var config: String
+    @Option(help: "The lighttpd.conf to read (with --url: the one the minted tokens are made for).")
+    var config: String?
     @Argument(help: "The cases file.") var cases: String
     @Option(help: "Unix time for cases without \"now\" (default: now).") var now: Int64?
     @Option(help: "NAME=VALUE: replaces the configuration's var.NAME (repeatable).") var define: [String] = []
@@ -54,9 +66,36 @@ struct TestCases: ParsableCommand {
             an and / or, whether it was both true and false in some case.
             """)
     var coverage = false
+    @Option(help: "Send each case to the server at this http://host[:port] instead of deciding it offline.")
+    var url: String?
+    @Option(help: "With --url: the private key (gatehouse dev key) that signs tokens minted from \"claims\".")
+    var signingKey: String?
+    @Option(help: "With --url: the minted tokens' \"kid\" (default: the key's thumbprint).") var kid: String?
+    @Option(help: "With --url: seconds to wait for each answer (1 to 300; default: 10).") var timeout: Int?
+
+    func validate() throws {
+        if url == nil {
+            if config == nil { throw ValidationError("give --config (or --url to test a running server)") }
+            if signingKey != nil || kid != nil || timeout != nil {
+                throw ValidationError("--signing-key, --kid and --timeout go with --url")
+            }
+        } else {
+            if signingKey == nil { throw ValidationError("--url needs --signing-key (tokens are minted from claims)") }
+            if coverage { throw ValidationError("--coverage is offline only: the server records no coverage") }
+        }
+        if let timeout, !(1...300).contains(timeout) {
+            throw ValidationError("--timeout must be 1 to 300 seconds")
+        }
+    }
 
     func run() throws {
-        let policy = try LoadedConfig(path: config, allowShell: allowShell, defines: define, offline: true)
+        let policy = try config.map {
+            try LoadedConfig(path: $0, allowShell: allowShell, defines: define, offline: true)
+        }
+        let live = try url.map {
+            try LiveCases(
+                url: $0, signingKey: signingKey ?? "", kid: kid, policy: policy, now: now, timeout: timeout ?? 10)
+        }
         guard let data = FileManager.default.contents(atPath: cases),
             case .success(let document) = JSON.parse(Array(data))
         else {
@@ -75,6 +114,7 @@ struct TestCases: ParsableCommand {
             throw UsageError("--run: \"\(only ?? "")\" is not a regular expression")
         }
         var passed = 0
+        var filtered = 0
         var skipped = 0
         var results = [JSON]()
         var report = JUnitReport(suite: cases)
@@ -86,34 +126,52 @@ struct TestCases: ParsableCommand {
             let name = test["name"]?.stringValue ?? "case \(index + 1)"
             try CaseKeys.check(test, name: name)
             if let filter, filter.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) == nil {
-                skipped += 1
+                filtered += 1
                 continue
             }
-            var outcome: Outcome?
+            var members: [(key: String, value: JSON)] = [("name", .string(name))]
             var problems: [String]
-            do {
-                let decided = try decide(test, name: name, policy: policy, coverage: exercised)
-                outcome = decided
-                problems = try compare(decided, with: test, name: name)
-            } catch let problem as RequestCase.Problem {
-                problems = [problem.description]
+            var notChecked = [String]()
+            if let live {
+                let result = try live.run(test, name: name)
+                members += result.json
+                if let reason = result.skipped {
+                    skipped += 1
+                    report.add(name: name, skipped: reason)
+                    if json {
+                        members += [("passed", .bool(false)), ("problems", .array([]))]
+                        results.append(.object(JSONObject(members: members)))
+                    } else {
+                        print("SKIP \(name): \(reason)")
+                    }
+                    continue
+                }
+                (problems, notChecked) = (result.problems, result.notChecked)
+            } else {
+                do {
+                    // validate(): without --url, --config is required.
+                    let decided = try decide(test, name: name, policy: policy!, coverage: exercised)
+                    members.append(("outcome", decided.json))
+                    problems = try compare(decided, with: test, name: name)
+                } catch let problem as RequestCase.Problem {
+                    problems = [problem.description]
+                }
             }
             if problems.isEmpty { passed += 1 }
             report.add(name: name, problems: problems)
             if json {
-                var members: [(key: String, value: JSON)] = [
-                    ("name", .string(name)), ("passed", .bool(problems.isEmpty)),
-                    ("problems", .array(problems.map(JSON.string))),
-                ]
-                if let outcome { members.append(("outcome", outcome.json)) }
+                members += [("passed", .bool(problems.isEmpty)), ("problems", .array(problems.map(JSON.string)))]
                 results.append(.object(JSONObject(members: members)))
             } else if !problems.isEmpty {
                 print("FAIL \(name): " + problems.joined(separator: "; "))
             } else if verbose {
                 print("PASS \(name)")
             }
+            if verbose && !json && !notChecked.isEmpty {
+                print("  not checked live: " + notChecked.joined(separator: ", "))
+            }
         }
-        let failed = list.count - skipped - passed
+        let failed = list.count - filtered - skipped - passed
         if let junit {
             guard FileManager.default.createFile(atPath: junit, contents: Data(report.xml.utf8)) else {
                 throw UsageError("--junit: cannot write \(junit)")
@@ -124,13 +182,15 @@ struct TestCases: ParsableCommand {
                 JSON.object(
                     JSONObject(members: [
                         ("passed", .integer(Int64(passed))), ("failed", .integer(Int64(failed))),
-                        ("cases", .array(results)),
+                        ("skipped", .integer(Int64(skipped))), ("cases", .array(results)),
                     ])
                 ).serialized)
         } else {
-            print("\(passed) passed, \(failed) failed" + (skipped > 0 ? ", \(skipped) not matching --run" : ""))
+            print(
+                "\(passed) passed, \(failed) failed" + (skipped > 0 ? ", \(skipped) skipped" : "")
+                    + (filtered > 0 ? ", \(filtered) not matching --run" : ""))
         }
-        if coverage && !json {
+        if coverage && !json, let policy {
             let (lines, gaps) = try exercised.report(policy)
             print("coverage:")
             for line in lines { print(line) }
@@ -142,28 +202,36 @@ struct TestCases: ParsableCommand {
         if failed > 0 { throw ExitCode(1) }
     }
 
-    private func decide(
-        _ test: JSONObject, name: String, policy: LoadedConfig, coverage exercised: PolicyCoverage
-    ) throws -> Outcome {
+    /// The case's request as a client sends it (`token` sent as "Authorization: Bearer").
+    static func request(_ test: JSONObject, name: String) throws -> RequestCase {
         func string(_ object: JSONObject?, _ key: String, _ fallback: String) -> String {
             object?[key]?.stringValue ?? fallback
         }
         let request = test["request"]?.objectValue
-        var headers = try Self.headers(request?["headers"], name: name)
+        var headers = try headers(request?["headers"], name: name)
         if let token = test["token"]?.stringValue { headers.append(("Authorization", "Bearer " + token)) }
-        let time: Int64 =
-            if case .integer(let value)? = test["now"] { value } else {
-                now ?? Int64(Date().timeIntervalSince1970)
-            }
         let query = string(request, "query", "")
-        let requestCase = RequestCase(
+        return RequestCase(
             method: string(request, "method", "GET"),
             target: string(request, "path", "/") + (query.isEmpty ? "" : "?" + query),
             host: string(request, "host", "localhost"), remoteIP: string(request, "remote_ip", "127.0.0.1"),
             scheme: string(request, "scheme", "http"), serverSocket: request?["server_socket"]?.stringValue,
             headers: headers, presented: test["claims"]?.objectValue,
             anonymous: test["anonymous"].map { $0.serialized == "true" } ?? false)
-        return try requestCase.decide(with: policy, now: time, coverage: coverage ? exercised.recorder : nil)
+    }
+
+    /// The Unix time a case is decided at: its "now", else --now; nil: the clock.
+    static func time(of test: JSONObject, default now: Int64?) -> Int64? {
+        if case .integer(let value)? = test["now"] { return value }
+        return now
+    }
+
+    private func decide(
+        _ test: JSONObject, name: String, policy: LoadedConfig, coverage exercised: PolicyCoverage
+    ) throws -> Outcome {
+        let time = Self.time(of: test, default: now) ?? Int64(Date().timeIntervalSince1970)
+        return try Self.request(test, name: name).decide(
+            with: policy, now: time, coverage: coverage ? exercised.recorder : nil)
     }
 
     /// `{"Name": "value", "Name2": ["v1", "v2"]}` or `[["Name", "value"], ...]`, in the order given.
@@ -210,6 +278,10 @@ struct TestCases: ParsableCommand {
             if let wanted = expect[key], wanted.serialized != got[key]?.serialized {
                 problems.append("expected \(key) \(wanted.serialized), got \(got[key]?.serialized ?? "none")")
             }
+        }
+        if let wanted = expect["www_authenticate"], wanted.serialized != (got["www_authenticate"] ?? .null).serialized {
+            problems.append(
+                "expected www_authenticate \(wanted.serialized), got \((got["www_authenticate"] ?? .null).serialized)")
         }
         for (field, what) in [("headers", "header"), ("env", "env")] {
             for member in expect[field]?.objectValue?.members ?? [] {
