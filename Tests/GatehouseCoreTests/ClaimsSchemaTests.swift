@@ -108,6 +108,10 @@ struct ClaimsSchemaTests {
         #expect(
             try typeError("claims.email contains 3")?.contains("contains looks for a number in a string") == true)
         #expect(try typeError("claims.admin == 'true'")?.contains("== compares it with a string") == true)
+        #expect(
+            try typeError("'x' == claims.teams")?.contains(
+                "claims.teams is an array of strings (gatehouse.claims-schema); == compares it with a string: use "
+                    + "`'x' in claims.teams` or `claims.teams contains 'x'`") == true)
         #expect(try typeError("claims.org == 'acme'")?.contains("== never holds for objects") == true)
         #expect(try typeError("claims.teams starts-with 'a'")?.contains("starts-with compares strings") == true)
         #expect(try typeError("request.host ends-with claims.level")?.contains("ends-with compares strings") == true)
@@ -125,7 +129,8 @@ struct ClaimsSchemaTests {
         "claims.level == claims.score", "claims.admin == true", "claims.ids contains 3", "claims.level in [1, 2]",
         "claims.teams in ['a', 'b']", "claims.realm_access.roles contains 'admin'", "claims.org exists",
         "claims.undeclared == 3 and claims.undeclared contains 'x'", "claims.email starts-with path.team",
-        "not 'x' in claims.teams", "path.team == 3", "claims.org.name == 'acme'", "claims.tenant in claims.teams",
+        "not 'x' in claims.teams", "path.team == 3", "claims.realm_access.roles == ['a']", "'x' != claims.email",
+        "claims.org.name == 'acme'", "claims.tenant in claims.teams",
         "claims.teams contains claims.tenant",
     ])
     func comparisonsThatCanHoldPass(_ expression: String) throws {
@@ -258,6 +263,24 @@ struct ClaimsSchemaTests {
         let allowed = try decide("/t/red/x", claims: [("sub", .string("alice")), ("teams", .array([.string("red")]))])
         #expect(allowed.verdict.status == 0 && allowed.diagnostics.problem == nil)
         #expect(allowed.effects.requestHeaders.contains { $0.name == "X-Auth-Subject" && $0.value == "alice" })
+    }
+
+    @Test func aVerifiedTokenIsCheckedAsClaimsGivenAre() throws {
+        // the fixture token (PyJWT) holds "roles": ["viewer"]
+        func decide(_ roles: String) throws -> Decision {
+            let configuration = try GateTests.configuration([
+                (.require, .list([("/", .string("role:viewer"))])),
+                (.claimsSchema, .list([("roles", .string(roles))])),
+            ])
+            let token = "Bearer " + Fixtures.token(named: "RS256")
+            let request = HTTPRequest(method: "GET", path: "/x", host: "api.example.test", remoteIP: "192.0.2.1") {
+                $0 == "Authorization" ? token : nil
+            }
+            return try #require(Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now))
+        }
+        #expect(try decide("array of strings").verdict.status == 0)
+        let refused = try decide("string")
+        #expect(refused.verdict.status == 403 && refused.verdict.reason == .claimTypeMismatch)
     }
 
     @Test func aRuleDecidedWithoutATokenIsNotChangedByIt() throws {
