@@ -53,9 +53,9 @@ struct ClaimsSchemaTests {
 
     @Test func nestedAndQuotedPathsAreDeclared() throws {
         let schema = try ClaimsSchemaTests.schema()
-        #expect(schema.type(of: ClaimPath("realm_access.roles")!) == .array)
-        #expect(schema.type(of: ClaimPath("'https://example.com/tier'")!) == .string)
-        #expect(schema.type(of: ClaimPath("realm_access")!) == nil)
+        #expect(schema.declaredType(of: ClaimPath("realm_access.roles")!) == .array)
+        #expect(schema.declaredType(of: ClaimPath("'https://example.com/tier'")!) == .string)
+        #expect(schema.declaredType(of: ClaimPath("realm_access")!) == nil)
     }
 
     /// The first type error of `expression` against the schema, as lint and lighttpd -tt show it.
@@ -70,12 +70,12 @@ struct ClaimsSchemaTests {
         #expect(
             equal
                 == "gatehouse.require: rule \"/t/{team}/\" => \"role:x or claims.teams == 'x'\": claims.teams is an "
-                + "array of strings (gatehouse.claims-schema); == compares it with a string: use "
+                + "array of strings (gatehouse.claims-schema); == compares it with a string, so it never holds: use "
                 + "`'x' in claims.teams` or `claims.teams contains 'x'` at column 24:\n"
                 + "    role:x or claims.teams == 'x'\n" + "                           ^")
         #expect(
             try typeError("claims.teams != path.team")?.contains(
-                "!= compares it with a string: use `not path.team in claims.teams`") == true)
+                "!= compares it with a string, so it always holds: use `not path.team in claims.teams`") == true)
         #expect(
             try typeError("path.team in claims.email")?.contains(
                 "claims.email is a string (gatehouse.claims-schema); in looks in a list: use "
@@ -85,7 +85,8 @@ struct ClaimsSchemaTests {
                 "claims.level is an integer (gatehouse.claims-schema); contains looks in lists and strings") == true)
         #expect(
             try typeError("claims.score >= '5'")?.contains(
-                "claims.score is a number (gatehouse.claims-schema); >= compares it with a string") == true)
+                "claims.score is a number (gatehouse.claims-schema); >= compares it with a string, so it never holds")
+                == true)
         #expect(
             try typeError("'5' < claims.level")?.contains(
                 "claims.level is an integer (gatehouse.claims-schema); < compares it with a string") == true)
@@ -107,12 +108,16 @@ struct ClaimsSchemaTests {
                 == true)
         #expect(
             try typeError("claims.email contains 3")?.contains("contains looks for a number in a string") == true)
-        #expect(try typeError("claims.admin == 'true'")?.contains("== compares it with a string") == true)
+        #expect(
+            try typeError("claims.admin == 'true'")?.contains("== compares it with a string, so it never holds") == true
+        )
         #expect(
             try typeError("'x' == claims.teams")?.contains(
-                "claims.teams is an array of strings (gatehouse.claims-schema); == compares it with a string: use "
+                "claims.teams is an array of strings (gatehouse.claims-schema); == compares it with a string, so it "
+                    + "never holds: use "
                     + "`'x' in claims.teams` or `claims.teams contains 'x'`") == true)
         #expect(try typeError("claims.org == 'acme'")?.contains("== never holds for objects") == true)
+        #expect(try typeError("claims.org != 'acme'")?.contains("!= always holds for objects") == true)
         #expect(try typeError("claims.teams starts-with 'a'")?.contains("starts-with compares strings") == true)
         #expect(try typeError("request.host ends-with claims.level")?.contains("ends-with compares strings") == true)
         #expect(try typeError("claims.teams matches '^a'")?.contains("matches tests strings") == true)

@@ -53,7 +53,8 @@ def test_a_rule_that_can_never_hold_for_the_declared_types_stops_lighttpd_with_a
     lines = [line.split(") ", 1)[-1] for line in output.splitlines()]
     first = lines.index(
         'gatehouse.require: rule "/api/teams/{team}/" => "claims.teams == path.team": claims.teams is an array of '
-        'strings (gatehouse.claims-schema); == compares it with a string: use `path.team in claims.teams` or '
+        'strings (gatehouse.claims-schema); == compares it with a string, so it never holds: use '
+        '`path.team in claims.teams` or '
         '`claims.teams contains path.team` at column 14:')
     assert lines[first + 1:first + 3] == ["    claims.teams == path.team", "                 ^"], output
     assert ('gatehouse.require: rule "/api/mail/{team}/" => "path.team in claims.email": claims.email is a string '

@@ -42,7 +42,7 @@ public struct ClaimsSchema: Sendable {
     public let claims: [(path: ClaimPath, type: ClaimType)]
 
     /// The declared type of the claim at `path`; nil when the schema does not name it.
-    public func type(of path: ClaimPath) -> ClaimType? {
+    public func declaredType(of path: ClaimPath) -> ClaimType? {
         claims.first { $0.path.components == path.components }?.type
     }
 

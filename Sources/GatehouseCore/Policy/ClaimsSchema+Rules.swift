@@ -49,7 +49,7 @@ extension ClaimsSchema {
     /// what the request gives; a list's elements when they share one kind.
     private func kind(of operand: Operand) -> Kind? {
         switch operand {
-        case .claim(let path): return type(of: path).map { kind(of: $0) }
+        case .claim(let path): return declaredType(of: path).map { kind(of: $0) }
         case .pathCapture, .method, .ip, .host, .header: return .string
         case .literal(.string): return .string
         case .literal(.integer), .literal(.real): return .number
@@ -67,12 +67,13 @@ extension ClaimsSchema {
     /// How a problem about a declared claim starts: the claim and its declared type; nil for an
     /// operand that is not a claim the schema names.
     private func about(_ operand: Operand) -> String? {
-        guard case .claim(let path) = operand, let type = type(of: path) else { return nil }
+        guard case .claim(let path) = operand, let type = declaredType(of: path) else { return nil }
         return "claims.\(path) is \(type.spoken) (gatehouse.claims-schema)"
     }
 
-    /// Why `left comparison right` can never hold for the declared types; nil when it can, when a type
-    /// it would need is not known, or when no claim the schema names takes part.
+    /// Why `left comparison right` can never hold for the declared types (or, for `!=`, always holds);
+    /// nil when its outcome depends on the token, when a type it would need is not known, or when no
+    /// claim the schema names takes part.
     func problem(_ left: Operand, _ comparison: Comparison, _ right: Operand) -> String? {
         let a = kind(of: left)
         let b = kind(of: right)
@@ -80,10 +81,13 @@ extension ClaimsSchema {
         switch comparison {
         case .equal, .notEqual:
             guard let a, let b, !a.canEqual(b), let subject = about(left) ?? about(right) else { return nil }
+            // (`!=` of two values that can never be equal always holds: as wrong, and it lets through)
+            let verdict = comparison == .equal ? "never holds" : "always holds"
             if a == .object || b == .object {
-                return "\(subject); \(op) never holds for objects: compare one of their members"
+                return "\(subject); \(op) \(verdict) for objects: compare one of their members"
             }
-            let problem = "\(subject); \(op) compares it with \((about(left) != nil ? b : a).spoken)"
+            let problem =
+                "\(subject); \(op) compares it with \((about(left) != nil ? b : a).spoken), so it \(verdict)"
             for (list, item, listKind, itemKind) in [(left, right, a, b), (right, left, b, a)] {
                 guard case .array(let element) = listKind, element.map({ $0.canEqual(itemKind) }) ?? true else {
                     continue
@@ -100,7 +104,7 @@ extension ClaimsSchema {
                 }
             }
             guard let a, let b, a != b, let subject = about(left) ?? about(right) else { return nil }
-            return "\(subject); \(op) compares it with \((about(left) != nil ? b : a).spoken)"
+            return "\(subject); \(op) compares it with \((about(left) != nil ? b : a).spoken), so it never holds"
         case .isIn:
             guard let b else { return nil }
             guard case .array(let element) = b else {
