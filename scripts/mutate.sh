@@ -49,7 +49,16 @@ mutants=(
     'Config/Configuration.swift@@strippedHeaders = headers.map(\.name) + extraStrippedHeaders@@strippedHeaders = headers.map(\.name)'
     'Verdict/Gate+Verdict.swift@@if rule.expression.evaluate(anonymous, trace: &ignored) == .yes {@@if rule.expression.evaluate(anonymous, trace: &ignored) != .no {'
     'Verdict/Gate+Limit.swift@@"sub:\(issuer.utf8.count):\(issuer)\($0)"@@"sub:\($0)"'
-    'Verdict/Gate+Verdict.swift@@refuse(&decision, status: 401, caller.tokenError@@refuse(&decision, status: 403, caller.tokenError'
+    'Verdict/Gate+Verdict.swift@@status: error.code == .claimTypeMismatch ? 403 : 401@@status: 403'
+    'Verdict/Gate+Verdict.swift@@status: error.code == .claimTypeMismatch ? 403 : 401@@status: 401'
+    'Verdict/Gate+Authenticate.swift@@if let mismatch = configuration.claimsSchema?.check(claims) {@@if let mismatch = configuration.claimsSchema?.check(claims), presented != nil {'
+    'Claims/ClaimsSchema.swift@@!type.admits(value) else { continue }@@!type.admits(value) else { return nil }'
+    'Claims/ClaimsSchema.swift@@case (.arrayOfStrings, .array(let elements)): elements.allSatisfy { ClaimType.string.admits($0) }@@case (.arrayOfStrings, .array): true'
+    'Claims/ClaimsSchema.swift@@(.integer, .integer), (.number, .integer)@@(.integer, .integer), (.integer, .real), (.number, .integer)'
+    'Policy/ClaimsSchema+Rules.swift@@guard let a, let b, a != b, let subject = about(left) ?? about(right) else { return nil }@@guard let a, let b, a != b, let subject = about(left) else { return nil }'
+    'Policy/PolicyParser.swift@@if let problem = schema?.problem(left, comparison, right) {
+            throw PolicyError(problem, in: text, at: operatorStart)@@if let problem = schema?.problem(left, comparison, right) {
+            throw PolicyError(problem, in: text, at: start)'
     'Claims/IdentityField.swift@@if text.utf8.first == 0x20 || text.utf8.last == 0x20 {@@if text.utf8.first == 0x20 {'
     'Claims/IdentityField.swift@@try IdentityField.checkSafe(text, list: isList, field: self)@@try IdentityField.checkSafe(text, list: false, field: self)'
     'Runtime/RateLimiter.swift@@if level >= 1, level / bucket.full > best?.share ?? 0 {@@if level / bucket.full > best?.share ?? 0 {'

@@ -274,7 +274,7 @@ struct ConfigurationHardeningTests {
             ("$HTTP[\"query-string\"] =~ \"x\"", "the query string"),
             ("$HTTP[\"request-method\"] == \"GET\"", "the request method"),
         ] {
-            for directive in [Directive.require, .defaultRule, .mode, .corsPreflight] {
+            for directive in [Directive.require, .defaultRule, .mode, .corsPreflight, .claimsSchema] {
                 #expect(
                     ClientChosenCondition.warning(directive, condition: condition)?.contains("(by \(input))") == true)
             }
@@ -285,7 +285,8 @@ struct ConfigurationHardeningTests {
         ] {
             #expect(ClientChosenCondition.warning(.mode, condition: condition) == nil)
         }
-        for directive in Directive.allCases where ![.require, .defaultRule, .mode, .corsPreflight].contains(directive) {
+        let deciding: [Directive] = [.require, .defaultRule, .mode, .corsPreflight, .claimsSchema]
+        for directive in Directive.allCases where !deciding.contains(directive) {
             #expect(ClientChosenCondition.warning(directive, condition: "$HTTP[\"host\"] == \"x\"") == nil)
         }
     }

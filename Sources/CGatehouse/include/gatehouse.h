@@ -86,6 +86,7 @@ enum gh_v1_scope {
     X(SESSION_IDLE_TIMEOUT, "gatehouse.session-idle-timeout", GH_V1_SCOPE_CONTEXT) \
     X(SIGN_IN_WORKERS, "gatehouse.sign-in-workers", GH_V1_SCOPE_SERVER) \
     X(SIGN_IN_TIMEOUT, "gatehouse.sign-in-timeout", GH_V1_SCOPE_SERVER) \
+    X(CLAIMS_SCHEMA, "gatehouse.claims-schema", GH_V1_SCOPE_CONTEXT) \
     /* (a new directive goes above this line) */
 
 #define GH_V1_DIRECTIVE_ENUM(id, name, scope) GH_V1_##id,

@@ -117,7 +117,10 @@ func gh_v1_settings_check(
 ) -> Int32 {
     let problems = Configuration(settings).problems()
     let sink = OutputSink(function: output, context: outputContext)
-    for problem in problems { sink.log(GH_V1_LOG_ERROR, problem) }
+    // (a type error shows the rule and a caret under the column on lines of their own)
+    for problem in problems {
+        for line in problem.split(separator: "\n") { sink.log(GH_V1_LOG_ERROR, String(line)) }
+    }
     return problems.isEmpty ? 1 : 0
 }
 

@@ -10,7 +10,9 @@ public struct Configuration: Sendable {
 
     /// `gatehouse.require`; nil: the module does nothing in this context.
     public internal(set) var rules: RuleSet?
-    public internal(set) var defaultExpression = Expression.deny
+    /// gatehouse.default, as written and compiled.
+    public internal(set) var defaultRule: (source: String, expression: Expression) = ("deny", .deny)
+    public var defaultExpression: Expression { defaultRule.expression }
     /// gatehouse.jwks and gatehouse.hmac-secret-file: the key files.
     public internal(set) var jwks: KeySource? { didSet { updateKeySources() } }
     public internal(set) var hmacSecretFile: KeySource? { didSet { updateKeySources() } }
@@ -28,6 +30,8 @@ public struct Configuration: Sendable {
     public internal(set) var cacheSize = 10_000
     public internal(set) var tokenRequirements = TokenRequirements(issuers: [], audiences: [])
     public internal(set) var claimPaths = ClaimPaths()
+    /// gatehouse.claims-schema: the types of the claims it names; nil: no claim's type is checked.
+    public internal(set) var claimsSchema: ClaimsSchema?
     public internal(set) var headers = IdentityField.defaultHeaders { didSet { updateStrippedHeaders() } }
     public internal(set) var environment = IdentityField.defaultEnvironment
     /// gatehouse.strip-headers: removed besides the headers of gatehouse.headers.
@@ -82,6 +86,15 @@ public struct Configuration: Sendable {
         guard let rules else { return signIn.problems() }
         let needsToken = rules.rules.contains { $0.expression.needsToken } || defaultExpression.needsToken
         var problems = signIn.problems()
+        if let claimsSchema {
+            // (an error's lines: the message, then the expression and a caret under the column)
+            problems += rules.typeErrors(claimsSchema).map { "gatehouse.require: \($0)" }
+            do {
+                _ = try PolicyParser.parse(defaultRule.source, schema: claimsSchema)
+            } catch {
+                problems.append("gatehouse.default: \(error)")
+            }
+        }
         guard needsToken else { return problems }
         let requirements = tokenRequirements
         if self[.jwks] == nil && self[.hmacSecretFile] == nil {

@@ -13,7 +13,7 @@ extension Directive {
         corsPreflight, tokenSources, auditLog, auditEvents, rateLimit, statusURL, pathChecks,
         login, clientID, clientSecretFile, tokenEndpointAuth, sessionKeyFile, providerMetadata, loginScopes,
         callbackPath, logoutPath, postLogoutRedirect, sessionLifetime, sessionIdleTimeout, signInWorkers,
-        signInTimeout,
+        signInTimeout, claimsSchema,
     ]
 
     public static let issuer = Directive(GH_V1_ISSUER, fills: \.tokenRequirements.issuers) {
@@ -103,13 +103,13 @@ extension Directive {
         }
     }
 
-    public static let defaultRule = Directive(GH_V1_DEFAULT, fills: \.defaultExpression, decidesAccess: true) {
+    public static let defaultRule = Directive(GH_V1_DEFAULT, fills: \.defaultRule, decidesAccess: true) {
         input throws(ConfigError) in
         guard case .string(let text) = input.value else {
             throw input.fail("an expression such as \"deny\" or \"authenticated\"")
         }
         do {
-            return try PolicyParser.parse(text)
+            return (text, try PolicyParser.parse(text))
         } catch {
             throw ConfigError("\(input.name): \(error)")
         }
@@ -254,6 +254,10 @@ extension Directive {
         guard segments.dropLast().allSatisfy({ !$0.isEmpty }), segments.allSatisfy({ $0 != "." && $0 != ".." })
         else { throw input.fail(expected) }
         return path
+    }
+
+    public static let claimsSchema = Directive(GH_V1_CLAIMS_SCHEMA, fills: \.claimsSchema, decidesAccess: true) {
+        input throws(ConfigError) in try ClaimsSchema.compile(input)
     }
 
     public static let pathChecks = Directive(GH_V1_PATH_CHECKS, fills: \.pathChecks) { input throws(ConfigError) in

@@ -14,6 +14,11 @@ public struct PolicyError: Error, Sendable, CustomStringConvertible {
         self.rule = rule
     }
 
+    /// The same problem, in the rule `"PATTERN" => "EXPRESSION"`.
+    func naming(pattern: String, expression: String) -> PolicyError {
+        PolicyError(message, in: source, at: column - 1, rule: "\"\(pattern)\" => \"\(expression)\"")
+    }
+
     /// `rule …: message at column N:` then the source and a caret under column N.
     public var description: String {
         let caret = String(repeating: " ", count: max(0, column - 1)) + "^"

@@ -18,20 +18,25 @@
 /// PATH is names joined by dots; a quoted name may hold dots (`claims.'https://x.io/roles'`).
 /// Keywords are case-sensitive. Types are checked here: `path.` names the rule's captures,
 /// `matches` takes a string that compiles as a PCRE2 regular expression, `in` takes a list
-/// (of addresses and CIDR blocks after `request.ip`).
+/// (of addresses and CIDR blocks after `request.ip`), and, given gatehouse.claims-schema, a
+/// comparison with a declared claim must be able to hold (`ClaimsSchema+Rules`).
 public struct PolicyParser {
     private let text: String
     private let bytes: [UInt8]
     private var position = 0
     /// The captures of the rule's pattern (`{tenant}`); nil where there is no pattern.
     private let captures: [String]?
+    /// gatehouse.claims-schema, when the comparisons are checked against it.
+    private let schema: ClaimsSchema?
 
     /// The deepest nesting of parentheses, `not` and lists, which bounds the recursion.
     static let maximumDepth = 64
     private var depth = 0
 
-    public static func parse(_ text: String, captures: [String]? = nil) throws(PolicyError) -> Expression {
-        var parser = PolicyParser(text: text, captures: captures)
+    public static func parse(
+        _ text: String, captures: [String]? = nil, schema: ClaimsSchema? = nil
+    ) throws(PolicyError) -> Expression {
+        var parser = PolicyParser(text: text, captures: captures, schema: schema)
         let expression = try parser.parseOr()
         parser.skipSpace()
         if parser.position < parser.bytes.count {
@@ -42,10 +47,11 @@ public struct PolicyParser {
         return expression
     }
 
-    private init(text: String, captures: [String]?) {
+    private init(text: String, captures: [String]?, schema: ClaimsSchema?) {
         self.text = text
         self.bytes = Array(text.utf8)
         self.captures = captures
+        self.schema = schema
     }
 
     static func isNameByte(_ byte: UInt8) -> Bool {
@@ -153,6 +159,9 @@ public struct PolicyParser {
             guard case .literal(.string(let pattern)) = try parseOperand() else {
                 throw PolicyError("'matches' takes a regular expression in quotes", in: text, at: rightStart)
             }
+            if let problem = schema?.problem(matching: left) {
+                throw PolicyError(problem, in: text, at: operatorStart)
+            }
             do {
                 return .matches(left, try Regex(pattern))
             } catch {
@@ -201,6 +210,9 @@ public struct PolicyParser {
             }
         default:
             break
+        }
+        if let problem = schema?.problem(left, comparison, right) {
+            throw PolicyError(problem, in: text, at: operatorStart)
         }
         return .compare(left, comparison, right)
     }

@@ -2,6 +2,8 @@
 public struct Rule: Sendable {
     public let pattern: PathPattern
     public let expression: Expression
+    /// The expression as written (checked again against gatehouse.claims-schema).
+    public let source: String
     /// Position in the directive, which breaks ties between equally specific rules.
     public let index: Int
 }
@@ -25,11 +27,9 @@ public struct RuleSet: Sendable {
             do {
                 let pattern = try PathPattern(entry.pattern)
                 let expression = try PolicyParser.parse(entry.expression, captures: pattern.captureNames)
-                rules.append(Rule(pattern: pattern, expression: expression, index: index))
+                rules.append(Rule(pattern: pattern, expression: expression, source: entry.expression, index: index))
             } catch {
-                throw PolicyError(
-                    error.message, in: error.source, at: error.column - 1,
-                    rule: "\"\(entry.pattern)\" => \"\(entry.expression)\"")
+                throw error.naming(pattern: entry.pattern, expression: entry.expression)
             }
         }
         self.rules = rules.sorted { a, b in
@@ -51,6 +51,20 @@ public struct RuleSet: Sendable {
         }
         foldedPatterns = folded
         foldedIndex = SegmentIndex(folded)
+    }
+
+    /// Each rule whose expression does not type-check against `schema`, in the directive's order, with
+    /// its first error (docs/policy.md, "Claim types").
+    public func typeErrors(_ schema: ClaimsSchema) -> [PolicyError] {
+        var errors = [PolicyError]()
+        for rule in rules.sorted(by: { $0.index < $1.index }) {
+            do {
+                _ = try PolicyParser.parse(rule.source, captures: rule.pattern.captureNames, schema: schema)
+            } catch {
+                errors.append(error.naming(pattern: rule.pattern.description, expression: rule.source))
+            }
+        }
+        return errors
     }
 
     public struct Selection {

@@ -1,6 +1,7 @@
 extension Gate {
     /// Who asks: the identity of a verified token (or of claims given to the CLI), or why the token
-    /// was refused; neither when the request carries none.
+    /// was refused (a valid one whose claims do not fit gatehouse.claims-schema too); neither when the
+    /// request carries none.
     struct Caller {
         let identity: Identity?
         let tokenError: TokenError?
@@ -23,11 +24,17 @@ extension Gate {
             .map { $0?.claims }
         switch claims {
         case .success(let claims?):
-            identity = Identity(claims: claims, names: configuration.claimPaths)
             decision.claims = claims
             decision.diagnostics.explanation?.append(
                 (presented == nil ? "token verified" : "claims given, not verified")
-                    + ": sub " + (identity?.subject.map { "\"\($0)\"" } ?? "absent"))
+                    + ": sub " + (claims["sub"]?.stringValue.map { "\"\($0)\"" } ?? "absent"))
+            // A claim of another type than declared: no identity, so no rule reads it (Gate.verdict).
+            if let mismatch = configuration.claimsSchema?.check(claims) {
+                tokenError = mismatch
+                decision.diagnostics.problem = mismatch.message
+            } else {
+                identity = Identity(claims: claims, names: configuration.claimPaths)
+            }
         case .success(nil): break
         case .failure(let error): tokenError = error
         }

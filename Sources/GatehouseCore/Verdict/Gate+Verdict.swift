@@ -15,6 +15,7 @@ extension Gate {
         //     no          not valid | 403 (the outcome does not depend on who asks: "deny")
         //     unknown     absent    | 401 no_token
         //     unknown     invalid   | 401 invalid_token
+        //     unknown     valid, a claim of another type than declared | 403 claim_type_mismatch
         switch truth {
         case .yes:
             decision.diagnostics.explanation?.append("allowed")
@@ -53,7 +54,8 @@ extension Gate {
             }
             decision.diagnostics.explanation?.append("denied: \(decision.verdict.reason.rawValue)")
         case .unknown:
-            refuse(&decision, status: 401, caller.tokenError ?? TokenError(.noToken, "no bearer token"), realm: realm)
+            let error = caller.tokenError ?? TokenError(.noToken, "no bearer token")
+            refuse(&decision, status: error.code == .claimTypeMismatch ? 403 : 401, error, realm: realm)
         }
     }
 

@@ -22,6 +22,8 @@ public enum ReasonCode: String, Sendable, CaseIterable {
     case noRule = "no_rule"
     case rateLimited = "rate_limited"
     case unsafeClaimValue = "unsafe_claim_value"
+    /// A valid token (or session) whose claim has another type than gatehouse.claims-schema declares: 403.
+    case claimTypeMismatch = "claim_type_mismatch"
     /// A path one backend would read as another (gatehouse.path-checks): 400.
     case unsafePath = "unsafe_path"
     /// Two request headers that CGI reads as one token header (`X-Token` and `X_Token`): 400.
