@@ -18,6 +18,7 @@ mutants=(
     'Verify/TokenFacts.swift@@now + leeway < notBefore@@now < notBefore'
     'Verify/TokenFacts.swift@@if let issuedAt, issuedAt > now + leeway {@@if let issuedAt, issuedAt >= now + leeway {'
     'Verify/TokenFacts.swift@@now - issuedAt > Double(maxAge) + leeway@@now - issuedAt >= Double(maxAge) + leeway'
+    'Verify/TokenCache.swift@@if let known = derived.first(where: { $0.settings === settings }) { return known }@@if let known = derived.first { return known }'
     'Verify/TokenVerifier.swift@@guard case .string(let typ)? = type, sameMediaType(typ, required) else {@@if case .string(let typ)? = type, !sameMediaType(typ, required) {'
     'Verify/VerificationKey.swift@@if let own = self.algorithm, own != algorithm { return false }@@if let own = self.algorithm, own.family != algorithm.family { return false }'
     'Verify/VerificationKey.swift@@static let minimumRSABits = 2048@@static let minimumRSABits = 1024'

@@ -27,9 +27,17 @@ public struct Configuration: Sendable {
     /// gatehouse.cache-size: verified tokens kept per lighttpd process.
     public internal(set) var cacheSize = 10_000
     public internal(set) var tokenRequirements = TokenRequirements(issuers: [], audiences: [])
-    public internal(set) var claimPaths = ClaimPaths()
-    public internal(set) var headers = IdentityField.defaultHeaders { didSet { updateStrippedHeaders() } }
-    public internal(set) var environment = IdentityField.defaultEnvironment
+    public internal(set) var claimPaths = ClaimPaths() { didSet { updateIdentitySettings() } }
+    public internal(set) var headers = IdentityField.defaultHeaders {
+        didSet {
+            updateStrippedHeaders()
+            updateIdentitySettings()
+        }
+    }
+    public internal(set) var environment = IdentityField.defaultEnvironment { didSet { updateIdentitySettings() } }
+    /// claimPaths, headers and environment as one object, made again when one of them changes.
+    public private(set) var identitySettings = IdentitySettings(
+        claimPaths: ClaimPaths(), headers: IdentityField.defaultHeaders, environment: IdentityField.defaultEnvironment)
     /// gatehouse.strip-headers: removed besides the headers of gatehouse.headers.
     public internal(set) var extraStrippedHeaders: [String] = [] { didSet { updateStrippedHeaders() } }
     /// Request headers removed from every request in a context the module guards.
@@ -61,6 +69,10 @@ public struct Configuration: Sendable {
 
     private mutating func updateKeySources() {
         keySources = [jwks, hmacSecretFile].compactMap { $0 }
+    }
+
+    private mutating func updateIdentitySettings() {
+        identitySettings = IdentitySettings(claimPaths: claimPaths, headers: headers, environment: environment)
     }
 
     private mutating func updateStrippedHeaders() {

@@ -156,16 +156,28 @@ public enum TokenVerifier {
         _ token: String, keys: KeySet, requirements: TokenRequirements,
         now: Int64, cache: TokenCache? = nil
     ) -> Result<VerifiedToken, TokenError> {
-        if let cache, let (cached, facts) = cache.lookup(token, keys: keys, now: now) {
-            if let error = facts.check(requirements, now: now) { return .failure(error) }
-            return .success(cached)
+        verified(token, keys: keys, requirements: requirements, now: now, cache: cache).map(\.verified)
+    }
+
+    /// `verify`, giving the cache's entry (a new one, kept when the cache takes it).
+    static func verified(
+        _ token: String, keys: KeySet, requirements: TokenRequirements,
+        now: Int64, cache: TokenCache?
+    ) -> Result<CachedToken, TokenError> {
+        if let cache, let entry = cache.lookup(token, keys: keys, now: now) {
+            if let error = entry.facts.check(requirements, now: now) { return .failure(error) }
+            return .success(entry)
         }
         var bytes = token
         let result = bytes.withUTF8 { verifyInFull($0, keys: keys, requirements: requirements, now: now) }
-        if case .success(let verified) = result {
-            cache?.insert(token, verified.token, facts: verified.facts, key: verified.key, now: now)
+        switch result {
+        case .success(let verified):
+            let entry = CachedToken(verified: verified.token, facts: verified.facts, key: verified.key)
+            cache?.insert(token, entry, now: now)
+            return .success(entry)
+        case .failure(let error):
+            return .failure(error)
         }
-        return result.map(\.token)
     }
 
     private static func verifyInFull(
