@@ -57,10 +57,9 @@ extension Gate {
             guard let keys = configuration.keys else {
                 return .failure(TokenError(.unknownKey, "no keys are configured (gatehouse.jwks)"))
             }
+            let requirements = configuration.tokenRequirements  // (the closure copies only these)
             let verify = {
-                TokenVerifier.verified(
-                    token, keys: keys, requirements: configuration.tokenRequirements, now: now,
-                    cache: cache)
+                TokenVerifier.verified(token, keys: keys, requirements: requirements, now: now, cache: cache)
             }
             return (metrics?.timeVerification(verify) ?? verify()).map { $0 }
         }
