@@ -36,7 +36,9 @@ public enum TokenVerifier {
     public static let maximumLength = 16 * 1024
 
     /// Checks the header and the signature. Returns the header and the payload's bytes
-    /// (not parsed: `--signature-only` accepts any payload).
+    /// (not parsed: `--signature-only` accepts any payload). Thread-safe: it shares nothing
+    /// mutable (each verification takes a prepared OpenSSL context of its own from the key), so
+    /// worker threads may verify at once.
     public static func verifySignature(
         _ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
         algorithms: Set<JWSAlgorithm>, tokenType: String? = nil
@@ -141,7 +143,7 @@ public enum TokenVerifier {
         return nil
     }
 
-    /// Signature, then claims.
+    /// Signature, then claims. Thread-safe, like `verifySignature`.
     public static func verify(
         _ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
         now: Int64
@@ -151,7 +153,8 @@ public enum TokenVerifier {
 
     /// Signature, then claims. With a cache, a token whose signature verified before (with a key
     /// still in force) skips the crypto and the JSON parsing; the context's checks run again on
-    /// what was read from it then.
+    /// what was read from it then. Thread-safe without a cache; a cache is one thread's only
+    /// (lighttpd's main thread in the module).
     public static func verify(
         _ token: String, keys: KeySet, requirements: TokenRequirements,
         now: Int64, cache: TokenCache? = nil
