@@ -95,18 +95,33 @@ public final class VerificationKey: @unchecked Sendable {
         algorithm: JWSAlgorithm
     ) -> Bool {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digest in
-            let data = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
             let length = algorithm.hashLength
-            switch length {
-            case 32: SHA256(data, input.count, digest.baseAddress)
-            case 48: SHA384(data, input.count, digest.baseAddress)
-            default: SHA512(data, input.count, digest.baseAddress)
-            }
+            guard EVP_Digest(input.baseAddress, input.count, digest.baseAddress, nil, Self.sha2(length), nil) == 1
+            else { return false }
             guard let context = prepared.withLock({ $0[algorithm]?.popLast() }) ?? prepare(for: algorithm) else {
                 return false
             }
             defer { prepared.withLock { $0[algorithm, default: []].append(context) } }
             return EVP_PKEY_verify(context.pointer, signature, signature.count, digest.baseAddress, length) == 1
+        }
+    }
+
+    /// SHA-256, -384 and -512 fetched from OpenSSL's provider once (the one-shot SHA256() fetches
+    /// its algorithm again on every call). Immutable, so any thread may use them.
+    private struct FetchedDigest: @unchecked Sendable {
+        let pointer: OpaquePointer?
+        init(_ name: String) { pointer = EVP_MD_fetch(nil, name, nil) }
+    }
+    private static let sha256 = FetchedDigest("SHA256")
+    private static let sha384 = FetchedDigest("SHA384")
+    private static let sha512 = FetchedDigest("SHA512")
+
+    /// The SHA-2 digest of `length` bytes (32, 48 or 64).
+    private static func sha2(_ length: Int) -> OpaquePointer? {
+        switch length {
+        case 32: sha256.pointer
+        case 48: sha384.pointer
+        default: sha512.pointer
         }
     }
 
