@@ -90,7 +90,7 @@ func rate<Input>(_ inputs: [Input], seconds: Double, _ body: (Input) -> Bool) ->
     return Double(calls) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
 }
 
-func rate(_ tokens: [String], seconds: Double, _ body: (String) -> Result<VerifiedToken, TokenError>) -> Double {
+func rate<Verified>(_ tokens: [String], seconds: Double, _ body: (String) -> Result<Verified, TokenError>) -> Double {
     rate(tokens, seconds: seconds) { (token: String) -> Bool in
         if case .success = body(token) { return true }
         return false

@@ -27,7 +27,7 @@ extension Gate {
             case .success(let entry?):
                 // (kept with the cached token: a hit derives the identity and renders headers once)
                 derived = entry.derived(under: configuration.identitySettings)
-                decision.claims = entry.verified.claims
+                decision.claims = entry.claims
             case .success(nil): break
             case .failure(let error): tokenError = error
             }

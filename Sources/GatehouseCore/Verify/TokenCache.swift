@@ -62,11 +62,12 @@ public final class TokenCache {
     }
 }
 
-/// A verified token as the cache keeps it (also made, and not kept, where there is no cache): the
-/// token, the facts its context checks read, the key that verified it, and the identities derived
-/// from it under the IdentitySettings of the contexts that used it lately.
+/// A verified token as the cache keeps it (also made, and not kept, where there is no cache): its
+/// claims (not its JOSE header: what the checks read of it is in the facts), the facts its
+/// context's checks read, the key that verified it, and the identities derived from it under the
+/// IdentitySettings of the contexts that used it lately.
 final class CachedToken {
-    let verified: VerifiedToken
+    let claims: JSONObject
     let facts: TokenFacts
     let key: VerificationKey
     /// `exp` (a token without one is never kept).
@@ -76,8 +77,8 @@ final class CachedToken {
     private var derived: [DerivedIdentity] = []
     static let derivedLimit = 4
 
-    init(verified: VerifiedToken, facts: TokenFacts, key: VerificationKey) {
-        self.verified = verified
+    init(claims: JSONObject, facts: TokenFacts, key: VerificationKey) {
+        self.claims = claims
         self.facts = facts
         self.key = key
         expiry = facts.expiry ?? -.infinity
@@ -86,7 +87,7 @@ final class CachedToken {
     /// The identity under `settings`: derived the first time, then kept.
     func derived(under settings: IdentitySettings) -> DerivedIdentity {
         if let known = derived.first(where: { $0.settings === settings }) { return known }
-        let fresh = DerivedIdentity(claims: verified.claims, settings: settings)
+        let fresh = DerivedIdentity(claims: claims, settings: settings)
         if derived.count == CachedToken.derivedLimit { derived.removeLast() }
         derived.insert(fresh, at: 0)
         return fresh

@@ -151,15 +151,23 @@ public enum TokenVerifier {
         verifyInFull(token, keys: keys, requirements: requirements, now: now).map(\.token)
     }
 
-    /// Signature, then claims. With a cache, a token whose signature verified before (with a key
-    /// still in force) skips the crypto and the JSON parsing; the context's checks run again on
-    /// what was read from it then. Thread-safe without a cache; a cache is one thread's only
-    /// (lighttpd's main thread in the module).
+    /// Signature, then claims. Thread-safe, like `verifySignature`.
+    public static func verify(
+        _ token: String, keys: KeySet, requirements: TokenRequirements, now: Int64
+    ) -> Result<VerifiedToken, TokenError> {
+        var bytes = token
+        return bytes.withUTF8 { verify($0, keys: keys, requirements: requirements, now: now) }
+    }
+
+    /// Signature, then claims, through `cache`: a token whose signature verified before (with a
+    /// key still in force) skips the crypto and the JSON parsing; the context's checks run again
+    /// on what was read from it then. Returns the claims (the cache keeps no JOSE header). A cache
+    /// is one thread's only (lighttpd's main thread in the module).
     public static func verify(
         _ token: String, keys: KeySet, requirements: TokenRequirements,
-        now: Int64, cache: TokenCache? = nil
-    ) -> Result<VerifiedToken, TokenError> {
-        verified(token, keys: keys, requirements: requirements, now: now, cache: cache).map(\.verified)
+        now: Int64, cache: TokenCache
+    ) -> Result<JSONObject, TokenError> {
+        verified(token, keys: keys, requirements: requirements, now: now, cache: cache).map(\.claims)
     }
 
     /// `verify`, giving the cache's entry (a new one, kept when the cache takes it).
@@ -175,7 +183,7 @@ public enum TokenVerifier {
         let result = bytes.withUTF8 { verifyInFull($0, keys: keys, requirements: requirements, now: now) }
         switch result {
         case .success(let verified):
-            let entry = CachedToken(verified: verified.token, facts: verified.facts, key: verified.key)
+            let entry = CachedToken(claims: verified.token.claims, facts: verified.facts, key: verified.key)
             cache?.insert(token, entry, now: now)
             return .success(entry)
         case .failure(let error):
