@@ -143,6 +143,8 @@ struct GateTests {
         second[.headers] = try Setting.compile(
             .headers, .list([("X-Issuer", .string("iss")), ("X-Roles", .string("roles"))]))
         second[.env] = try Setting.compile(.env, .list([("AUTH_ROLES", .string("roles"))]))
+        var third = first
+        third[.headers] = try Setting.compile(.headers, .list([("X-Audience", .string("aud"))]))
         #expect(first.identitySettings !== second.identitySettings)
         let request = HTTPRequest(method: "GET", path: "/x", host: "api.example.test", remoteIP: "192.0.2.1") {
             $0 == "Authorization" ? viewer : nil
@@ -162,10 +164,15 @@ struct GateTests {
                     == ["X-Issuer: \(Fixtures.tokens.requirements.issuer)", "X-Roles: viewer"])
             #expect(
                 two.effects.environment.map { "\($0.name)=\($0.value)" } == ["AUTH_ROLES=viewer", "AUTH_TYPE=Bearer"])
+            let three = try #require(
+                Gate.decide(request, configuration: third, now: Fixtures.tokens.now, cache: cache))
+            #expect(
+                three.effects.requestHeaders.map { "\($0.name): \($0.value)" }
+                    == ["X-Audience: \(Fixtures.tokens.requirements.audience[0])"])
             let again = try #require(
-                Gate.decide(request, configuration: first, now: Fixtures.tokens.now, cache: cache, explain: true))
-            #expect(again.verdict.status == 0 && again.effects.requestHeaders.count == 1)
-            #expect(cache.hits == 3 * round + 2 && cache.misses == 1)
+                Gate.decide(request, configuration: second, now: Fixtures.tokens.now, cache: cache, explain: true))
+            #expect(again.verdict.status == 0 && again.effects.requestHeaders.map(\.name) == ["X-Issuer", "X-Roles"])
+            #expect(cache.hits == 4 * round + 3 && cache.misses == 1)
         }
     }
 

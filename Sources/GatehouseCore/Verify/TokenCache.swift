@@ -72,9 +72,11 @@ final class CachedToken {
     let key: VerificationKey
     /// `exp` (a token without one is never kept).
     let expiry: Double
-    /// The latest first, at most `derivedLimit` (a server with more contexts of other identity
-    /// settings derives again).
-    private var derived: [DerivedIdentity] = []
+    /// The identity under the settings met first, and under others met since (the latest first;
+    /// with the first, at most `derivedLimit`: a server with more contexts of other identity
+    /// settings derives again). Most servers have one: no array then.
+    private var first: DerivedIdentity?
+    private var others: [DerivedIdentity] = []
     static let derivedLimit = 4
 
     init(claims: JSONObject, facts: TokenFacts, key: VerificationKey) {
@@ -86,10 +88,15 @@ final class CachedToken {
 
     /// The identity under `settings`: derived the first time, then kept.
     func derived(under settings: IdentitySettings) -> DerivedIdentity {
-        if let known = derived.first(where: { $0.settings === settings }) { return known }
+        if let first, first.settings === settings { return first }
+        if let known = others.first(where: { $0.settings === settings }) { return known }
         let fresh = DerivedIdentity(claims: claims, settings: settings)
-        if derived.count == CachedToken.derivedLimit { derived.removeLast() }
-        derived.insert(fresh, at: 0)
+        if first == nil {
+            first = fresh
+        } else {
+            if others.count == CachedToken.derivedLimit - 1 { others.removeLast() }
+            others.insert(fresh, at: 0)
+        }
         return fresh
     }
 }
