@@ -99,10 +99,12 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
     /// The bearer token of an Authorization value (RFC 6750 §2.1). Another scheme is no
     /// token; two credentials (two Authorization headers, which lighttpd joins with ", ")
     /// are refused.
+    private static let bearerScheme: StaticString = "bearer"
+
     static func bearer(_ value: String) -> Result<String?, TokenError> {
         var value = value
-        return value.withUTF8 { bytes in
-            let scheme = Array("bearer".utf8)
+        let found: Result<Int?, TokenError> = value.withUTF8 { bytes in
+            let scheme = UnsafeBufferPointer(start: TokenSource.bearerScheme.utf8Start, count: 6)
             /// Whether the bytes from `index` spell "bearer" in any case.
             func bearer(at index: Int) -> Bool {
                 bytes.count - index >= scheme.count
@@ -126,8 +128,10 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
             guard start < bytes.count else {
                 return .failure(TokenError(.malformed, "the Bearer credential is empty"))
             }
-            return .success(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
+            return .success(start)
         }
+        // (after the ASCII "Bearer ", `start` begins a character: the tail is copied, not decoded again)
+        return found.map { start in start.map { String(Substring(value.utf8.dropFirst($0))) } }
     }
 }
 
