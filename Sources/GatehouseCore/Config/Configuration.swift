@@ -58,7 +58,11 @@ public struct Configuration: Sendable {
     /// gatehouse.rate-limit: every limit that applies to a request is taken from.
     public internal(set) var rateLimits: [RateLimiter.Limit] = []
     /// gatehouse.token-sources, in order.
-    public internal(set) var tokenSources = [TokenSource.authorization]
+    public internal(set) var tokenSources = [TokenSource.authorization] {
+        didSet { tokenHeaders = tokenSources.compactMap(\.headerName) }
+    }
+    /// The request headers of tokenSources (made once, not per request).
+    public private(set) var tokenHeaders = ["Authorization"]
     public internal(set) var realm: String?
     /// gatehouse.login and the directives of browser sign-in.
     public internal(set) var signIn = SignInSettings()
