@@ -35,7 +35,8 @@ final class ConfigurationTable {
         if let last, last.holds(settings) { return last }
         var hasher = Hasher()
         hasher.combine(
-            bytes: UnsafeRawBufferPointer(start: settings, count: Directive.count * MemoryLayout<OpaquePointer?>.stride))
+            bytes: UnsafeRawBufferPointer(start: settings, count: Directive.count * MemoryLayout<OpaquePointer?>.stride)
+        )
         let key = hasher.finalize()
         let found =
             table[key]?.first { $0.holds(settings) }

@@ -15,7 +15,9 @@ extension Gate {
     }
 
     /// The values of gatehouse.headers and gatehouse.env for `identity`, AUTH_TYPE last.
-    static func render(_ identity: Identity, settings: IdentitySettings) throws(TokenError)
+    static func render(
+        _ identity: Identity, settings: IdentitySettings
+    ) throws(TokenError)
         -> DerivedIdentity.Attachment
     {
         let names = settings.claimPaths
