@@ -6,7 +6,7 @@ import GatehouseCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure verification and decision speed (see scripts/bench.sh).",
-        shouldDisplay: false, subcommands: [BenchVerify.self, BenchRules.self])
+        shouldDisplay: false, subcommands: [BenchVerify.self, BenchRules.self, BenchMemory.self])
 }
 
 /// Verifications per second, per algorithm, without the cache (every token verified in full)
@@ -90,7 +90,7 @@ func rate<Input>(_ inputs: [Input], seconds: Double, _ body: (Input) -> Bool) ->
     return Double(calls) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
 }
 
-func rate(_ tokens: [String], seconds: Double, _ body: (String) -> Result<VerifiedToken, TokenError>) -> Double {
+func rate<Verified>(_ tokens: [String], seconds: Double, _ body: (String) -> Result<Verified, TokenError>) -> Double {
     rate(tokens, seconds: seconds) { (token: String) -> Bool in
         if case .success = body(token) { return true }
         return false
@@ -154,6 +154,71 @@ struct BenchRules: ParsableCommand {
         if let first = results.first, let last = results.last, results.count > 1 {
             print(String(format: "time per decision, %d rules / %d rules: %.2f", last.0, first.0, first.1 / last.1))
         }
+    }
+}
+
+/// Memory per cached token, through the module's path (Gate.decide with a verified-token cache of
+/// as many entries as tokens): the process's private memory (RssAnon of /proc/self/status) before
+/// the cache is made and after every token went through it once, over the number of tokens (issue
+/// 15: at most 1 KB for a 612-byte RS256 token).
+struct BenchMemory: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory", abstract: "Heap bytes per cached token.")
+
+    @Option(help: "JWKS with the keys the tokens are signed with.") var jwks: String
+    @Option(help: "File of lines \"ALG TOKEN\" (scripts/bench_tokens.py writes one).") var tokens: String
+    @Option(help: "The algorithm whose tokens are cached.") var algorithm = "RS256"
+    @Option(help: "gatehouse.issuer.") var issuer = "https://idp.example.test/"
+    @Option(help: "gatehouse.audience.") var audience = "gatehouse-api"
+
+    func run() throws {
+        guard let text = try? String(contentsOfFile: tokens, encoding: .utf8) else {
+            throw UsageError("cannot read \(tokens)")
+        }
+        let list = text.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            return fields.count == 2 && fields[0] == algorithm ? String(fields[1]) : nil
+        }
+        guard list.count > 1 else { throw UsageError("\(tokens): fewer than two \(algorithm) tokens") }
+        var configuration = Configuration()
+        configuration[.issuer] = try Setting.compile(.issuer, .string(issuer))
+        configuration[.audience] = try Setting.compile(.audience, .string(audience))
+        configuration[.jwks] = try Setting.compile(.jwks, .string(jwks))
+        configuration[.algorithms] = try Setting.compile(.algorithms, .list([(nil, .string(algorithm))]))
+        configuration[.require] = try Setting.compile(.require, .list([("/", .string("authenticated"))]))
+        let now = Int64(Date().timeIntervalSince1970)
+        func decide(_ token: String, cache: TokenCache) -> Bool {
+            let request = HTTPRequest(method: "GET", path: "/", host: "bench", remoteIP: "127.0.0.1") {
+                $0 == "Authorization" ? "Bearer " + token : nil
+            }
+            return Gate.decide(request, configuration: configuration, now: now, cache: cache, explain: false)?
+                .verdict.status == 0
+        }
+        // One token through a cache of its own first, so that what is made once (lazy globals,
+        // OpenSSL's prepared contexts) is not counted.
+        guard decide(list[0], cache: TokenCache(capacity: 1)) else {
+            throw UsageError("a \(algorithm) token is refused: regenerate the tokens")
+        }
+        let before = try BenchMemory.privateMemory()
+        let cache = TokenCache(capacity: list.count)
+        for token in list where !decide(token, cache: cache) {
+            throw UsageError("a \(algorithm) token is refused: regenerate the tokens")
+        }
+        let after = try BenchMemory.privateMemory()
+        precondition(cache.count == list.count)
+        let length = list.map(\.utf8.count).reduce(0, +) / list.count
+        print(
+            "\(list.count) \(algorithm) tokens of \(length) bytes cached: "
+                + "\((after - before) / list.count) bytes per token (RssAnon)")
+    }
+
+    /// RssAnon, in bytes.
+    static func privateMemory() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
+            let kilobytes = Int(line.split(separator: " ")[1])
+        else { throw UsageError("no RssAnon in /proc/self/status") }
+        return kilobytes * 1024
     }
 }
 

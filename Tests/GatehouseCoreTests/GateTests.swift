@@ -129,6 +129,69 @@ struct GateTests {
         #expect(decision.effects.stripHeaders == ["X-User", "X-Roles", "X-Roles-Json"])
     }
 
+    /// A cached token keeps the identity and the values it rendered per context's identity
+    /// settings: each context sees its own headers, environment and roles, hit after hit.
+    @Test func aCachedTokenGivesEachContextItsOwnIdentityAndHeaders() throws {
+        let cache = TokenCache(capacity: 10)
+        let first = try GateTests.configuration([
+            (.require, .list([("/", .string("role:viewer"))])),
+            (.headers, .list([("X-User", .string("sub"))])),
+        ])
+        var second = first  // the same keys: one cache entry serves both
+        second[.require] = try Setting.compile(.require, .list([("/", .string("role:alice"))]))
+        second[.rolesClaim] = try Setting.compile(.rolesClaim, .string("sub"))
+        second[.headers] = try Setting.compile(
+            .headers, .list([("X-Issuer", .string("iss")), ("X-Roles", .string("roles"))]))
+        second[.env] = try Setting.compile(.env, .list([("AUTH_ROLES", .string("roles"))]))
+        var third = first
+        third[.headers] = try Setting.compile(.headers, .list([("X-Audience", .string("aud"))]))
+        #expect(first.identitySettings !== second.identitySettings)
+        let request = HTTPRequest(method: "GET", path: "/x", host: "api.example.test", remoteIP: "192.0.2.1") {
+            $0 == "Authorization" ? viewer : nil
+        }
+        for round in 0..<3 {
+            let one = try #require(
+                Gate.decide(request, configuration: first, now: Fixtures.tokens.now, cache: cache))
+            #expect(one.verdict.status == 0)
+            #expect(one.effects.requestHeaders.map { "\($0.name): \($0.value)" } == ["X-User: alice"])
+            #expect(
+                one.effects.environment.map { "\($0.name)=\($0.value)" } == ["REMOTE_USER=alice", "AUTH_TYPE=Bearer"])
+            let two = try #require(
+                Gate.decide(request, configuration: second, now: Fixtures.tokens.now, cache: cache))
+            #expect(two.verdict.status == 0)  // role "alice", read from sub in this context only
+            #expect(
+                two.effects.requestHeaders.map { "\($0.name): \($0.value)" }
+                    == ["X-Issuer: \(Fixtures.tokens.requirements.issuer)", "X-Roles: viewer"])
+            #expect(
+                two.effects.environment.map { "\($0.name)=\($0.value)" } == ["AUTH_ROLES=viewer", "AUTH_TYPE=Bearer"])
+            let three = try #require(
+                Gate.decide(request, configuration: third, now: Fixtures.tokens.now, cache: cache))
+            #expect(
+                three.effects.requestHeaders.map { "\($0.name): \($0.value)" }
+                    == ["X-Audience: \(Fixtures.tokens.requirements.audience[0])"])
+            let again = try #require(
+                Gate.decide(request, configuration: second, now: Fixtures.tokens.now, cache: cache, explain: true))
+            #expect(again.verdict.status == 0 && again.effects.requestHeaders.map(\.name) == ["X-Issuer", "X-Roles"])
+            #expect(cache.hits == 4 * round + 3 && cache.misses == 1)
+        }
+    }
+
+    @Test func aCachedClaimThatCannotTravelSafelyIsRefusedEveryTime() throws {
+        let cache = TokenCache(capacity: 10)
+        let configuration = try GateTests.configuration([(.require, GateTests.rules)])
+        let token = "Bearer " + Fixtures.token(named: "sub with a line break (valid; unsafe in a header)")
+        let request = HTTPRequest(method: "GET", path: "/read/x", host: "api.example.test", remoteIP: "192.0.2.1") {
+            $0 == "Authorization" ? token : nil
+        }
+        for _ in 0..<2 {
+            let decision = try #require(
+                Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now, cache: cache))
+            #expect(decision.verdict.status == 403 && decision.verdict.reason == .unsafeClaimValue)
+            #expect(decision.effects.requestHeaders.isEmpty && decision.effects.environment.isEmpty)
+        }
+        #expect(cache.hits == 1)
+    }
+
     @Test func aClaimThatCannotTravelSafelyIsA403() throws {
         let token = "Bearer " + Fixtures.token(named: "sub with a line break (valid; unsafe in a header)")
         let decision = try decide("/read/x", authorization: token)

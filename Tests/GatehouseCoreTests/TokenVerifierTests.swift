@@ -16,6 +16,29 @@ struct TokenVerifierTests {
         }
     }
 
+    /// Worker threads verify at once with the same keys (each takes a prepared OpenSSL context of
+    /// its own): every valid token verifies and every forged one fails, whatever runs beside it.
+    @Test func verificationsOnManyThreadsAtOnceGetTheirOwnOutcomes() async {
+        let valid = ["RS256", "PS256", "ES256", "EdDSA", "HS256"].map { Fixtures.token(named: $0) }
+        let forged = Fixtures.token(named: "signed by another key")
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for task in 0..<16 {
+                group.addTask {
+                    var right = true
+                    for round in 0..<40 {
+                        let token = (task + round) % 4 == 0 ? forged : valid[(task + round) % valid.count]
+                        let result = TokenVerifier.verify(
+                            token, keys: Fixtures.keys, requirements: Fixtures.requirements, now: Fixtures.tokens.now)
+                        if (result.failure == nil) != (token != forged) { right = false }
+                    }
+                    return right
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.count == 16 && outcomes.allSatisfy { $0 })
+    }
+
     @Test func theFixturesCoverEveryAttackFamily() {
         let expectations = Set(Fixtures.tokens.cases.map(\.expect))
         for code in [

@@ -160,7 +160,7 @@ func gh_v1_decide(
             return name.withUTF8 { bytes in count(lookupContext, CString.pointer(bytes), bytes.count) }
         })
     let runtime = runtime(engine)
-    let configuration = runtime.configurations.configuration(for: settings)
+    let configuration = runtime.configurations.context(for: settings).configuration
     let sink = OutputSink(function: output, context: outputContext)
     let scheme = CString.string(raw.scheme, raw.scheme_len)
     var session: (claims: JSONObject, headers: [(name: String, value: String)])?

@@ -29,11 +29,20 @@ public struct Configuration: Sendable {
     /// gatehouse.cache-size: verified tokens kept per lighttpd process.
     public internal(set) var cacheSize = 10_000
     public internal(set) var tokenRequirements = TokenRequirements(issuers: [], audiences: [])
-    public internal(set) var claimPaths = ClaimPaths()
+    public internal(set) var claimPaths = ClaimPaths() { didSet { updateIdentitySettings() } }
     /// gatehouse.claims-schema: the types of the claims it names; nil: no claim's type is checked.
-    public internal(set) var claimsSchema: ClaimsSchema?
-    public internal(set) var headers = IdentityField.defaultHeaders { didSet { updateStrippedHeaders() } }
-    public internal(set) var environment = IdentityField.defaultEnvironment
+    public internal(set) var claimsSchema: ClaimsSchema? { didSet { updateIdentitySettings() } }
+    public internal(set) var headers = IdentityField.defaultHeaders {
+        didSet {
+            updateStrippedHeaders()
+            updateIdentitySettings()
+        }
+    }
+    public internal(set) var environment = IdentityField.defaultEnvironment { didSet { updateIdentitySettings() } }
+    /// claimPaths, claimsSchema, headers and environment as one object, made again when one of them changes.
+    public private(set) var identitySettings = IdentitySettings(
+        claimPaths: ClaimPaths(), claimsSchema: nil, headers: IdentityField.defaultHeaders,
+        environment: IdentityField.defaultEnvironment)
     /// gatehouse.strip-headers: removed besides the headers of gatehouse.headers.
     public internal(set) var extraStrippedHeaders: [String] = [] { didSet { updateStrippedHeaders() } }
     /// Request headers removed from every request in a context the module guards.
@@ -54,7 +63,11 @@ public struct Configuration: Sendable {
     /// gatehouse.rate-limit: every limit that applies to a request is taken from.
     public internal(set) var rateLimits: [RateLimiter.Limit] = []
     /// gatehouse.token-sources, in order.
-    public internal(set) var tokenSources = [TokenSource.authorization]
+    public internal(set) var tokenSources = [TokenSource.authorization] {
+        didSet { tokenHeaders = tokenSources.compactMap(\.headerName) }
+    }
+    /// The request headers of tokenSources (made once, not per request).
+    public private(set) var tokenHeaders = ["Authorization"]
     public internal(set) var realm: String?
     /// gatehouse.login and the directives of browser sign-in.
     public internal(set) var signIn = SignInSettings()
@@ -65,6 +78,11 @@ public struct Configuration: Sendable {
 
     private mutating func updateKeySources() {
         keySources = [jwks, hmacSecretFile].compactMap { $0 }
+    }
+
+    private mutating func updateIdentitySettings() {
+        identitySettings = IdentitySettings(
+            claimPaths: claimPaths, claimsSchema: claimsSchema, headers: headers, environment: environment)
     }
 
     private mutating func updateStrippedHeaders() {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The Configuration of each settings vector the shim hands over: one per set of lighttpd conditions
 /// that a request matches, merged by the shim from the contexts' settings. Each is built the first
 /// time it is seen and kept for the life of the process: the contexts and their settings are fixed at
@@ -5,31 +9,45 @@
 /// conditions has been seen. (Building them all at startup would mean enumerating every combination
 /// of conditions that can hold together, which lighttpd does not expose.)
 final class ConfigurationTable {
-    private var table: [Int: [(settings: [OpaquePointer?], configuration: Configuration)]] = [:]
-    /// The vector seen last, and its Configuration: most requests of a server fall in the context of
-    /// the one before.
-    private var lastSettings: [OpaquePointer?] = []
-    private var lastConfiguration = Configuration()
+    /// One settings vector and its Configuration. A class, so that a request borrows the
+    /// Configuration (`context.configuration`) instead of copying its every field.
+    final class Context {
+        let settings: [OpaquePointer?]
+        let configuration: Configuration
 
-    func configuration(for settings: UnsafePointer<OpaquePointer?>) -> Configuration {
-        let count = Directive.count
-        if lastSettings.count == count, Self.same(lastSettings, settings, count) { return lastConfiguration }
-        var hasher = Hasher()
-        for index in 0..<count { hasher.combine(settings[index]) }
-        let key = hasher.finalize()
-        if let known = table[key]?.first(where: { Self.same($0.settings, settings, count) }) {
-            lastSettings = known.settings
-            lastConfiguration = known.configuration
-        } else {
-            lastSettings = Array(UnsafeBufferPointer(start: settings, count: count))
-            lastConfiguration = Configuration(settings)
-            table[key, default: []].append((lastSettings, lastConfiguration))
+        init(settings: [OpaquePointer?], configuration: Configuration) {
+            self.settings = settings
+            self.configuration = configuration
         }
-        return lastConfiguration
+
+        func holds(_ other: UnsafePointer<OpaquePointer?>) -> Bool {
+            settings.withUnsafeBytes { known in
+                memcmp(known.baseAddress!, other, known.count) == 0
+            }
+        }
     }
 
-    private static func same(_ known: [OpaquePointer?], _ settings: UnsafePointer<OpaquePointer?>, _ count: Int) -> Bool
-    {
-        (0..<count).allSatisfy { known[$0] == settings[$0] }
+    private var table: [Int: [Context]] = [:]
+    /// The vector seen last: most requests of a server fall in the context of the one before.
+    private var last: Context?
+
+    func context(for settings: UnsafePointer<OpaquePointer?>) -> Context {
+        if let last, last.holds(settings) { return last }
+        var hasher = Hasher()
+        hasher.combine(
+            bytes: UnsafeRawBufferPointer(start: settings, count: Directive.count * MemoryLayout<OpaquePointer?>.stride)
+        )
+        let key = hasher.finalize()
+        let found =
+            table[key]?.first { $0.holds(settings) }
+            ?? {
+                let fresh = Context(
+                    settings: Array(UnsafeBufferPointer(start: settings, count: Directive.count)),
+                    configuration: Configuration(settings))
+                table[key, default: []].append(fresh)
+                return fresh
+            }()
+        last = found
+        return found
     }
 }

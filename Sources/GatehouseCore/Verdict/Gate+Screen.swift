@@ -6,10 +6,10 @@ extension Gate {
     )
         -> TokenError?
     {
-        for path in [request.pathBytes, request.originalPathBytes].compactMap({ $0 }) {
-            if let problem = configuration.pathChecks.problem(in: path) {
-                return TokenError(.unsafePath, problem + " (gatehouse.path-checks)")
-            }
+        if let problem = configuration.pathChecks.problem(in: request.pathBytes)
+            ?? request.originalPathBytes.flatMap(configuration.pathChecks.problem(in:))
+        {
+            return TokenError(.unsafePath, problem + " (gatehouse.path-checks)")
         }
         for name in decision.effects.stripAliases where request.headerCount(name) > 1 {
             return TokenError(.ambiguousHeader, "two request headers that CGI reads as \(name)")

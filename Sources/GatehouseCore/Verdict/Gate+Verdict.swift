@@ -19,9 +19,9 @@ extension Gate {
         switch truth {
         case .yes:
             decision.diagnostics.explanation?.append("allowed")
-            if let identity = caller.identity {
+            if let derived = caller.derived {
                 do {
-                    try attach(identity, to: &decision, configuration: configuration)
+                    try attach(derived, to: &decision)
                 } catch {
                     // The token is valid; what it says cannot travel safely. The administrator
                     // hears of it; the request goes on without identity where the rule needs none.

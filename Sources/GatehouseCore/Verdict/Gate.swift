@@ -16,7 +16,7 @@ public enum Gate {
         var decision = Decision(
             verdict: Verdict(), effects: Effects(stripHeaders: configuration.strippedHeaders),
             diagnostics: Diagnostics(explanation: explain ? [] : nil, coverage: coverage))
-        decision.effects.stripAliases = configuration.tokenSources.compactMap(\.headerName)
+        decision.effects.stripAliases = configuration.tokenHeaders
         if let refusal = screen(request, configuration: configuration, into: &decision) {
             refuse(&decision, status: 400, refusal, realm: "")
             mode(&decision, configuration: configuration)

@@ -6,13 +6,6 @@
 ///
 /// Not thread-safe: one per lighttpd worker process (lighttpd handles requests on one thread).
 public final class TokenCache {
-    private struct Entry {
-        let token: VerifiedToken
-        let facts: TokenFacts
-        let key: VerificationKey
-        let expiry: Double
-    }
-
     /// A token (the request's own string: nothing is copied to look it up). Hashing reads the
     /// length and the last 32 bytes (signature bytes, which nobody can choose without the
     /// signing key: only verified tokens are ever inserted); equality compares every byte.
@@ -32,7 +25,7 @@ public final class TokenCache {
     }
 
     public var capacity: Int { entries.capacity }
-    private var entries: BoundedStore<Key, Entry>
+    private var entries: BoundedStore<Key, CachedToken>
 
     public init(capacity: Int) {
         entries = BoundedStore(capacity: capacity)
@@ -43,7 +36,7 @@ public final class TokenCache {
     public private(set) var hits = 0
     public private(set) var misses = 0
 
-    func lookup(_ token: String, keys: KeySet, now: Int64) -> (VerifiedToken, TokenFacts)? {
+    func lookup(_ token: String, keys: KeySet, now: Int64) -> CachedToken? {
         guard capacity > 0 else { return nil }
         let tokenKey = Key(token: token)
         guard let entry = entries[tokenKey], keys.keys.contains(where: { $0 === entry.key }) else {
@@ -56,16 +49,54 @@ public final class TokenCache {
             return nil
         }
         hits += 1
-        return (entry.token, entry.facts)
+        return entry
     }
 
-    func insert(_ token: String, _ verified: VerifiedToken, facts: TokenFacts, key: VerificationKey, now: Int64) {
-        guard let expiry = facts.expiry, Double(now) < expiry else { return }
-        let tokenKey = Key(token: token)
-        entries.set(Entry(token: verified, facts: facts, key: key, expiry: expiry), for: tokenKey)
+    func insert(_ token: String, _ entry: CachedToken, now: Int64) {
+        guard Double(now) < entry.expiry else { return }
+        entries.set(entry, for: Key(token: token))
     }
 
     public func removeAll() {
         entries.removeAll()
+    }
+}
+
+/// A verified token as the cache keeps it (also made, and not kept, where there is no cache): its
+/// claims (not its JOSE header: what the checks read of it is in the facts), the facts its
+/// context's checks read, the key that verified it, and the identities derived from it under the
+/// IdentitySettings of the contexts that used it lately.
+final class CachedToken {
+    let claims: JSONObject
+    let facts: TokenFacts
+    let key: VerificationKey
+    /// `exp` (a token without one is never kept).
+    let expiry: Double
+    /// The identity under the settings met first, and under others met since (the latest first;
+    /// with the first, at most `derivedLimit`: a server with more contexts of other identity
+    /// settings derives again). Most servers have one: no array then.
+    private var first: DerivedIdentity?
+    private var others: [DerivedIdentity] = []
+    static let derivedLimit = 4
+
+    init(claims: JSONObject, facts: TokenFacts, key: VerificationKey) {
+        self.claims = claims
+        self.facts = facts
+        self.key = key
+        expiry = facts.expiry ?? -.infinity
+    }
+
+    /// The identity under `settings`: derived the first time, then kept.
+    func derived(under settings: IdentitySettings) -> DerivedIdentity {
+        if let first, first.settings === settings { return first }
+        if let known = others.first(where: { $0.settings === settings }) { return known }
+        let fresh = DerivedIdentity(claims: claims, settings: settings)
+        if first == nil {
+            first = fresh
+        } else {
+            if others.count == CachedToken.derivedLimit - 1 { others.removeLast() }
+            others.insert(fresh, at: 0)
+        }
+        return fresh
     }
 }

@@ -36,7 +36,9 @@ public enum TokenVerifier {
     public static let maximumLength = 16 * 1024
 
     /// Checks the header and the signature. Returns the header and the payload's bytes
-    /// (not parsed: `--signature-only` accepts any payload).
+    /// (not parsed: `--signature-only` accepts any payload). Thread-safe: it shares nothing
+    /// mutable (each verification takes a prepared OpenSSL context of its own from the key), so
+    /// worker threads may verify at once.
     public static func verifySignature(
         _ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
         algorithms: Set<JWSAlgorithm>, tokenType: String? = nil
@@ -141,7 +143,7 @@ public enum TokenVerifier {
         return nil
     }
 
-    /// Signature, then claims.
+    /// Signature, then claims. Thread-safe, like `verifySignature`.
     public static func verify(
         _ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
         now: Int64
@@ -149,23 +151,44 @@ public enum TokenVerifier {
         verifyInFull(token, keys: keys, requirements: requirements, now: now).map(\.token)
     }
 
-    /// Signature, then claims. With a cache, a token whose signature verified before (with a key
-    /// still in force) skips the crypto and the JSON parsing; the context's checks run again on
-    /// what was read from it then.
+    /// Signature, then claims. Thread-safe, like `verifySignature`.
+    public static func verify(
+        _ token: String, keys: KeySet, requirements: TokenRequirements, now: Int64
+    ) -> Result<VerifiedToken, TokenError> {
+        var bytes = token
+        return bytes.withUTF8 { verify($0, keys: keys, requirements: requirements, now: now) }
+    }
+
+    /// Signature, then claims, through `cache`: a token whose signature verified before (with a
+    /// key still in force) skips the crypto and the JSON parsing; the context's checks run again
+    /// on what was read from it then. Returns the claims (the cache keeps no JOSE header). A cache
+    /// is one thread's only (lighttpd's main thread in the module).
     public static func verify(
         _ token: String, keys: KeySet, requirements: TokenRequirements,
-        now: Int64, cache: TokenCache? = nil
-    ) -> Result<VerifiedToken, TokenError> {
-        if let cache, let (cached, facts) = cache.lookup(token, keys: keys, now: now) {
-            if let error = facts.check(requirements, now: now) { return .failure(error) }
-            return .success(cached)
+        now: Int64, cache: TokenCache
+    ) -> Result<JSONObject, TokenError> {
+        verified(token, keys: keys, requirements: requirements, now: now, cache: cache).map(\.claims)
+    }
+
+    /// `verify`, giving the cache's entry (a new one, kept when the cache takes it).
+    static func verified(
+        _ token: String, keys: KeySet, requirements: TokenRequirements,
+        now: Int64, cache: TokenCache?
+    ) -> Result<CachedToken, TokenError> {
+        if let cache, let entry = cache.lookup(token, keys: keys, now: now) {
+            if let error = entry.facts.check(requirements, now: now) { return .failure(error) }
+            return .success(entry)
         }
         var bytes = token
         let result = bytes.withUTF8 { verifyInFull($0, keys: keys, requirements: requirements, now: now) }
-        if case .success(let verified) = result {
-            cache?.insert(token, verified.token, facts: verified.facts, key: verified.key, now: now)
+        switch result {
+        case .success(let verified):
+            let entry = CachedToken(claims: verified.token.claims, facts: verified.facts, key: verified.key)
+            cache?.insert(token, entry, now: now)
+            return .success(entry)
+        case .failure(let error):
+            return .failure(error)
         }
-        return result.map(\.token)
     }
 
     private static func verifyInFull(

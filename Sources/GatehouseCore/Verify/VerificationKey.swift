@@ -23,11 +23,14 @@ public final class VerificationKey: @unchecked Sendable {
     private let pkey: OpaquePointer?  // EVP_PKEY *
     private let order: OpaquePointer?  // BIGNUM *, the group order of an EC key
     private let secret: [UInt8]  // HMAC only
-    /// EVP_PKEY_CTX set up once per algorithm for EVP_PKEY_verify (padding, digest, salt length):
-    /// OpenSSL 3 spends more on setting up a verification than on a small message's hash.
-    private let prepared = Mutex<[JWSAlgorithm: PreparedContext]>([:])
+    /// EVP_PKEY_CTX set up per algorithm for EVP_PKEY_verify (padding, digest, salt length) and
+    /// reused: OpenSSL 3 spends more on setting up a verification than on a small message's hash.
+    /// A context verifies on one thread at a time: each verification takes one out of this list
+    /// (or prepares one when none is free) and puts it back after, so threads verifying with the
+    /// same key at once each use their own, and the list holds at most one per such thread.
+    private let prepared = Mutex<[JWSAlgorithm: [PreparedContext]]>([:])
 
-    /// An EVP_PKEY_CTX used only under `prepared`'s lock.
+    /// An EVP_PKEY_CTX that one verification at a time uses.
     private struct PreparedContext: @unchecked Sendable {
         let pointer: OpaquePointer
     }
@@ -47,7 +50,7 @@ public final class VerificationKey: @unchecked Sendable {
 
     deinit {
         prepared.withLock { contexts in
-            for context in contexts.values { EVP_PKEY_CTX_free(context.pointer) }
+            for context in contexts.values.joined() { EVP_PKEY_CTX_free(context.pointer) }
         }
         EVP_PKEY_free(pkey)
         BN_free(order)
@@ -68,6 +71,7 @@ public final class VerificationKey: @unchecked Sendable {
     }
 
     /// Verifies a JWS signature over `signingInput`. The caller has checked `accepts(algorithm)`.
+    /// Thread-safe: several threads may verify with one key at once.
     func verify(signature: [UInt8], over signingInput: UnsafeRawBufferPointer, algorithm: JWSAlgorithm) -> Bool {
         defer { ERR_clear_error() }
         switch algorithm.family {
@@ -91,18 +95,33 @@ public final class VerificationKey: @unchecked Sendable {
         algorithm: JWSAlgorithm
     ) -> Bool {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digest in
-            let data = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
             let length = algorithm.hashLength
-            switch length {
-            case 32: SHA256(data, input.count, digest.baseAddress)
-            case 48: SHA384(data, input.count, digest.baseAddress)
-            default: SHA512(data, input.count, digest.baseAddress)
+            guard EVP_Digest(input.baseAddress, input.count, digest.baseAddress, nil, Self.sha2(length), nil) == 1
+            else { return false }
+            guard let context = prepared.withLock({ $0[algorithm]?.popLast() }) ?? prepare(for: algorithm) else {
+                return false
             }
-            return prepared.withLock { contexts -> Bool in
-                guard let context = contexts[algorithm] ?? prepare(for: algorithm) else { return false }
-                contexts[algorithm] = context
-                return EVP_PKEY_verify(context.pointer, signature, signature.count, digest.baseAddress, length) == 1
-            }
+            defer { prepared.withLock { $0[algorithm, default: []].append(context) } }
+            return EVP_PKEY_verify(context.pointer, signature, signature.count, digest.baseAddress, length) == 1
+        }
+    }
+
+    /// SHA-256, -384 and -512 fetched from OpenSSL's provider once (the one-shot SHA256() fetches
+    /// its algorithm again on every call). Immutable, so any thread may use them.
+    private struct FetchedDigest: @unchecked Sendable {
+        let pointer: OpaquePointer?
+        init(_ name: String) { pointer = EVP_MD_fetch(nil, name, nil) }
+    }
+    private static let sha256 = FetchedDigest("SHA256")
+    private static let sha384 = FetchedDigest("SHA384")
+    private static let sha512 = FetchedDigest("SHA512")
+
+    /// The SHA-2 digest of `length` bytes (32, 48 or 64).
+    private static func sha2(_ length: Int) -> OpaquePointer? {
+        switch length {
+        case 32: sha256.pointer
+        case 48: sha384.pointer
+        default: sha512.pointer
         }
     }
 
