@@ -170,6 +170,7 @@ struct BenchMemory: ParsableCommand {
     @Option(help: "The algorithm whose tokens are cached.") var algorithm = "RS256"
     @Option(help: "gatehouse.issuer.") var issuer = "https://idp.example.test/"
     @Option(help: "gatehouse.audience.") var audience = "gatehouse-api"
+    @Flag(help: "Machine-readable output.") var json = false
 
     func run() throws {
         guard let text = try? String(contentsOfFile: tokens, encoding: .utf8) else {
@@ -207,6 +208,15 @@ struct BenchMemory: ParsableCommand {
         let after = try BenchMemory.privateMemory()
         precondition(cache.count == list.count)
         let length = list.map(\.utf8.count).reduce(0, +) / list.count
+        if json {
+            let members: [(String, JSON)] = [
+                ("algorithm", .string(algorithm)), ("tokens", .integer(Int64(list.count))),
+                ("token_bytes", .integer(Int64(length))),
+                ("bytes_per_token", .integer(Int64((after - before) / list.count))),
+            ]
+            print(JSON.object(JSONObject(members: members)).serialized)
+            return
+        }
         print(
             "\(list.count) \(algorithm) tokens of \(length) bytes cached: "
                 + "\((after - before) / list.count) bytes per token (RssAnon)")
