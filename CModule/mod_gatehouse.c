@@ -576,26 +576,6 @@ static void mod_gatehouse_job_unlink(mod_gatehouse_job * const j) {
     j->next = j->prev = j;
 }
 
-/* The request resumed after its job completed (or timed out): answered from the job's result. */
-static handler_t mod_gatehouse_job_resume(request_st * const r, plugin_data * const p, mod_gatehouse_job * const j) {
-    mod_gatehouse_output out = { r, p, 0, 0, 0 };
-    int status = 504, outcome = GH_V1_REFUSE;
-    r->plugin_ctx[p->id] = NULL;
-    mod_gatehouse_job_unlink(j);
-    if (j->state == GH_JOB_TIMEOUT) {
-        gh_v1_job_discard(p->engine, j->id);
-        log_error(r->conf.errh, __FILE__, __LINE__,
-                  "gatehouse: %s: the identity provider did not answer within %d s: 504", r->uri.path.ptr,
-                  p->job_deadline);
-    }
-    else
-        outcome = gh_v1_job_finish(p->engine, j->id, &status, mod_gatehouse_request_output, &out);
-    free(j);
-    return GH_V1_PASS == outcome
-      ? HANDLER_GO_ON
-      : mod_gatehouse_answer(r, p, outcome, status, out.response_headers, out.body);
-}
-
 /* Suspends the request until job `id` completes (the design of docs/browser-sign-in.md: the
  * module takes the request's handler, so lighttpd polls only mod_gatehouse_subrequest). */
 static handler_t mod_gatehouse_job_wait(request_st * const r, plugin_data * const p, const uint64_t id) {
@@ -613,14 +593,9 @@ static handler_t mod_gatehouse_job_wait(request_st * const r, plugin_data * cons
     return HANDLER_WAIT_FOR_EVENT;
 }
 
-URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
-    plugin_data * const p = p_d;
-    mod_gatehouse_patch_config(r, p);
-    mod_gatehouse_job * const j = r->plugin_ctx[p->id];
-    if (j) return mod_gatehouse_job_resume(r, p, j);
-    if (NULL == p->conf.v[GH_V1_REQUIRE] && NULL == p->conf.v[GH_V1_LOGIN])
-        return HANDLER_GO_ON; /* not guarded here */
-
+/* Hands the request to GatehouseCore and applies its decision; `job`: the off-loop job the request
+ * was suspended for, when it resumes (completed, or past its deadline), else 0. */
+static handler_t mod_gatehouse_decide(request_st * const r, plugin_data * const p, const uint64_t job) {
     const buffer * const method = http_method_buf(r->http_method);
     const buffer * const ip = &r->con->dst_addr_buf;
     const buffer * const original = mod_gatehouse_original_path(r, p->original);
@@ -643,6 +618,7 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
         .header_count = mod_gatehouse_header_count,
         .header_ctx = r,
         .scheme = r->uri.scheme.ptr ? r->uri.scheme.ptr : "http", .scheme_len = r->uri.scheme.ptr ? buffer_clen(&r->uri.scheme) : 4,
+        .job = job,
     };
     mod_gatehouse_output out = { r, p, 0, 0, 0 };
     int status = 0;
@@ -651,6 +627,22 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
     return GH_V1_PASS == outcome
       ? HANDLER_GO_ON
       : mod_gatehouse_answer(r, p, outcome, status, out.response_headers, out.body);
+}
+
+URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
+    plugin_data * const p = p_d;
+    mod_gatehouse_patch_config(r, p);
+    mod_gatehouse_job * const j = r->plugin_ctx[p->id];
+    if (j) { /* resumed: its job completed, or its deadline passed */
+        const uint64_t job = j->id;
+        r->plugin_ctx[p->id] = NULL;
+        mod_gatehouse_job_unlink(j);
+        free(j);
+        return mod_gatehouse_decide(r, p, job);
+    }
+    if (NULL == p->conf.v[GH_V1_REQUIRE] && NULL == p->conf.v[GH_V1_LOGIN])
+        return HANDLER_GO_ON; /* not guarded here */
+    return mod_gatehouse_decide(r, p, 0);
 }
 
 /* lighttpd polls the handler of a suspended request: it waits until the job is done, then
@@ -688,12 +680,9 @@ static handler_t mod_gatehouse_wake(void * const ctx, const int revents) {
     for (size_t k; (k = gh_v1_pool_drain(p->engine, ids, sizeof(ids) / sizeof(*ids))); ) {
         for (size_t i = 0; i < k; ++i) {
             for (mod_gatehouse_job *j = p->jobs.next; j != &p->jobs; j = j->next) {
-                if (j->id != ids[i]) continue;
-                if (j->state == GH_JOB_PENDING) {
-                    j->state = GH_JOB_DONE;
-                    joblist_append(j->r->con);
-                }
-                break;
+                if (j->id != ids[i] || j->state != GH_JOB_PENDING) continue;
+                j->state = GH_JOB_DONE; /* (several requests may wait for one job: a session's refresh) */
+                joblist_append(j->r->con);
             }
         }
     }
@@ -749,7 +738,7 @@ TRIGGER_FUNC(mod_gatehouse_trigger) {
     plugin_data * const p = p_d;
     if (p->engine)
         gh_v1_engine_tick(p->engine, mod_gatehouse_config_output, srv);
-    /* A suspended request past its deadline is answered 504 whatever its job still does. */
+    /* A suspended request past its deadline is decided again whatever its job still does. */
     for (mod_gatehouse_job *j = p->jobs.next; j != &p->jobs; j = j->next) {
         if (j->state == GH_JOB_PENDING && log_monotonic_secs > j->deadline) {
             j->state = GH_JOB_TIMEOUT;

@@ -21,6 +21,9 @@ public struct SignInSettings: Sendable {
     public var postLogoutRedirect = "/"
     public var lifetime: Int64 = 8 * 3600
     public var idleTimeout: Int64 = 3600
+    /// gatehouse.refresh-before: seconds before the ID token expires that a session with a refresh
+    /// token is refreshed; 0: never (the refresh token is not kept).
+    public var refreshBefore: Int64 = 60
     /// Server-wide: worker threads per lighttpd process, and seconds per provider call.
     public var workers = 2
     public var timeout: Int64 = 10
@@ -157,6 +160,14 @@ public struct SignInSettings: Sendable {
     static func seconds(_ input: DirectiveInput, upTo limit: Int64) throws(ConfigError) -> Int64 {
         guard let seconds = duration(input.value), (1...limit).contains(seconds) else {
             throw input.fail("a duration from 1 second to \(limit) seconds (\"8h\", \"30m\", \"90s\" or seconds)")
+        }
+        return seconds
+    }
+
+    /// gatehouse.refresh-before: a duration, 0 allowed.
+    static func refreshBefore(_ input: DirectiveInput) throws(ConfigError) -> Int64 {
+        guard let seconds = duration(input.value), (0...86_400).contains(seconds) else {
+            throw input.fail("a duration from 0 (never refresh) to 86400 seconds (\"60s\", \"5m\" or seconds)")
         }
         return seconds
     }
