@@ -84,6 +84,7 @@ typedef struct {
     int wake_fd;              /* eventfd the worker threads write when a job completes; -1: none */
     fdnode *wake_fdn;
     int job_deadline;         /* seconds a suspended request waits at most */
+    pid_t pid;                /* the process whose threads run the jobs (worker_init's) */
     mod_gatehouse_job jobs;   /* the in-flight list's head */
 } plugin_data;
 
@@ -696,6 +697,7 @@ SERVER_FUNC(mod_gatehouse_worker_init) {
     plugin_data * const p = p_d;
     if (NULL == p->engine) return HANDLER_GO_ON;
     p->srv = srv;
+    p->pid = getpid();
     p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->wake_fd < 0) {
         log_perror(srv->errh, __FILE__, __LINE__, "gatehouse: eventfd");
@@ -711,10 +713,6 @@ SERVER_FUNC(mod_gatehouse_worker_init) {
         p->wake_fd = -1;
         return p->job_deadline < 0 ? HANDLER_ERROR : HANDLER_GO_ON;
     }
-    if (config_feature_bool(srv, "server.graceful-restart-bg", 0))
-        log_error(srv->errh, __FILE__, __LINE__,
-                  "WARNING: gatehouse: a server.graceful-restart-bg child has no sign-in threads: sign-ins "
-                  "still waiting in it when it restarts are answered 504");
     ++srv->cur_fds;
     p->wake_fdn = fdevent_register(srv->ev, p->wake_fd, mod_gatehouse_wake, p);
     fdevent_fdnode_event_set(srv->ev, p->wake_fdn, FDEVENT_IN);
@@ -738,9 +736,12 @@ TRIGGER_FUNC(mod_gatehouse_trigger) {
     plugin_data * const p = p_d;
     if (p->engine)
         gh_v1_engine_tick(p->engine, mod_gatehouse_config_output, srv);
-    /* A suspended request past its deadline is decided again whatever its job still does. */
+    /* A suspended request past its deadline is decided again whatever its job still does; so is
+     * every one in a child that server.graceful-restart-bg forked to finish the connections in
+     * progress: a fork keeps only the forking thread, so no job completes there. */
+    const int forked = p->wake_fd >= 0 && p->pid != getpid();
     for (mod_gatehouse_job *j = p->jobs.next; j != &p->jobs; j = j->next) {
-        if (j->state == GH_JOB_PENDING && log_monotonic_secs > j->deadline) {
+        if (j->state == GH_JOB_PENDING && (forked || log_monotonic_secs > j->deadline)) {
             j->state = GH_JOB_TIMEOUT;
             joblist_append(j->r->con);
         }

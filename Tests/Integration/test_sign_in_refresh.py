@@ -249,3 +249,20 @@ def test_a_refresh_past_the_deadline_keeps_the_session(scripted):
     answer = get(site, "/api/who", due)
     assert answer.status_code == 200 and subject(answer) == "alice" and time.monotonic() - started < 5.5
     assert "was not refreshed" in site.log()
+
+
+def test_a_refresh_waiting_in_a_process_forked_by_a_graceful_restart_keeps_the_session(scripted):
+    import os
+    import signal
+    site, endpoint = scripted(lambda form: (200, {"access_token": "a", "token_type": "Bearer"}), delay=3.0,
+                              extra='server.feature-flags += ( "server.graceful-restart-bg" => "enable" )\n')
+    due = session_cookie(first_key(site.key_file), site.provider.issuer, refresh_in=-1)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        started = time.monotonic()
+        waiting = pool.submit(get, site, "/api/who", due)
+        while endpoint.calls == 0 and time.monotonic() - started < 5:
+            time.sleep(0.01)
+        os.kill(site.process.pid, signal.SIGUSR1)
+        answer = waiting.result(timeout=30)
+    assert answer.status_code == 200 and subject(answer) == "alice" and time.monotonic() - started < 3, site.log()
+    assert "forked by a graceful restart" in site.log()

@@ -50,7 +50,7 @@ extension Runtime {
         case .session(let claims, let headers): return .session(claims, headers)
         case .answer(let result): return answered(result, sink: sink)
         case .submit(let work):
-            guard let pool else {
+            guard let pool, !pool.isForked else {
                 return answered(
                     .failure(
                         status: 503,
@@ -75,6 +75,9 @@ extension Runtime {
         if let result = pool?.take(id) { return answered(result, sink: sink) }
         guard let pool else {
             return answered(.failure(status: 500, log: "gatehouse: no result for off-loop job \(id)"), sink: sink)
+        }
+        if pool.isForked {
+            return answered(.failure(status: 503, log: "gatehouse: \(path): " + JobPool.forkedWhy), sink: sink)
         }
         pool.discard(id)
         return answered(

@@ -38,6 +38,7 @@ final class Refreshes {
         _ refresh: SessionRefresh, token: String, pool: JobPool, memory: inout SignInMemory, now: Int64,
         report: (Effects.LogLevel, String) -> Void
     ) -> Start {
+        guard !pool.isForked else { return .busy }
         if let id = flying[token] {
             if settle(id, pool: pool, memory: &memory, now: now, report: report) { return .settled }
             flights[id]?.waiters += 1
@@ -66,8 +67,8 @@ final class Refreshes {
             pool.discard(id)
             report(
                 .warning,
-                "gatehouse: the session was not refreshed, it goes on until it ends: the token endpoint "
-                    + "did not answer in time")
+                "gatehouse: the session was not refreshed, it goes on until it ends: "
+                    + (pool.isForked ? JobPool.forkedWhy : "the token endpoint did not answer in time"))
             memory.refreshed.set((.kept, now + SignInMemory.refreshRemembered), for: flight.token)
         }
         release(id, pool: pool)
