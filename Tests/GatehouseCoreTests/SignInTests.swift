@@ -116,7 +116,8 @@ struct SignInTests {
             ("sub", .string("alice")), ("iss", .string("https://idp.example")), ("aud", .string("web")),
             ("nonce", .string("n")), ("exp", .integer(9)), ("roles", .array([.string("viewer")])),
         ])
-        let result = try Self.exchange(configuredIssuer: true).establish(claims: claims, idToken: "a.b.c", refreshToken: nil, now: 100)
+        let result = try Self.exchange(configuredIssuer: true).establish(
+            claims: claims, idToken: "a.b.c", refreshToken: nil, now: 100)
         #expect(result.status == 302)
         #expect(result.headers.contains { $0.name == "Location" && $0.value == "/" })
         let cookie = try #require(result.headers.first { $0.value.hasPrefix("__Host-gatehouse=") })
@@ -132,7 +133,8 @@ struct SignInTests {
         let claims = JSONObject(members: [
             ("sub", .string("alice")), ("big", huge), ("roles", .array([.string("viewer")])),
         ])
-        let result = try Self.exchange(configuredIssuer: true).establish(claims: claims, idToken: "a.b.c", refreshToken: nil, now: 100)
+        let result = try Self.exchange(configuredIssuer: true).establish(
+            claims: claims, idToken: "a.b.c", refreshToken: nil, now: 100)
         #expect(result.status == 302)
         #expect(result.log.contains { $0.text.contains("claim big left out") })
         #expect(result.log.contains { $0.text.contains("ID token") })
