@@ -35,11 +35,14 @@ extension Runtime {
                 return .answered(Int32(GH_V1_SUSPEND.rawValue), status: 0)
             case .settled: break
             case .busy:
-                metrics.signInQueueFull += 1
-                report(
-                    .warning,
-                    "gatehouse: the session was not refreshed, it goes on until it ends: no worker thread is free "
-                        + "(\(pool?.capacity ?? 0) provider calls are waiting already)")
+                let why: String
+                if let pool, !pool.isForked {
+                    metrics.signInQueueFull += 1
+                    why = "\(pool.capacity) provider calls are waiting already"
+                } else {
+                    why = pool.map { _ in JobPool.forkedWhy } ?? "this process runs no worker threads"
+                }
+                report(.warning, "gatehouse: the session was not refreshed, it goes on until it ends: " + why)
                 signInMemory.refreshed.set((.kept, now + SignInMemory.refreshRemembered), for: token)
             }
             step = SignIn.before(request, scheme: scheme, configuration: configuration, now: now, memory: &signInMemory)
