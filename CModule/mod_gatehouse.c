@@ -84,6 +84,7 @@ typedef struct {
     int wake_fd;              /* eventfd the worker threads write when a job completes; -1: none */
     fdnode *wake_fdn;
     int job_deadline;         /* seconds a suspended request waits at most */
+    pid_t pid;                /* the process whose threads run the jobs (worker_init's) */
     mod_gatehouse_job jobs;   /* the in-flight list's head */
 } plugin_data;
 
@@ -576,26 +577,6 @@ static void mod_gatehouse_job_unlink(mod_gatehouse_job * const j) {
     j->next = j->prev = j;
 }
 
-/* The request resumed after its job completed (or timed out): answered from the job's result. */
-static handler_t mod_gatehouse_job_resume(request_st * const r, plugin_data * const p, mod_gatehouse_job * const j) {
-    mod_gatehouse_output out = { r, p, 0, 0, 0 };
-    int status = 504, outcome = GH_V1_REFUSE;
-    r->plugin_ctx[p->id] = NULL;
-    mod_gatehouse_job_unlink(j);
-    if (j->state == GH_JOB_TIMEOUT) {
-        gh_v1_job_discard(p->engine, j->id);
-        log_error(r->conf.errh, __FILE__, __LINE__,
-                  "gatehouse: %s: the identity provider did not answer within %d s: 504", r->uri.path.ptr,
-                  p->job_deadline);
-    }
-    else
-        outcome = gh_v1_job_finish(p->engine, j->id, &status, mod_gatehouse_request_output, &out);
-    free(j);
-    return GH_V1_PASS == outcome
-      ? HANDLER_GO_ON
-      : mod_gatehouse_answer(r, p, outcome, status, out.response_headers, out.body);
-}
-
 /* Suspends the request until job `id` completes (the design of docs/browser-sign-in.md: the
  * module takes the request's handler, so lighttpd polls only mod_gatehouse_subrequest). */
 static handler_t mod_gatehouse_job_wait(request_st * const r, plugin_data * const p, const uint64_t id) {
@@ -613,14 +594,9 @@ static handler_t mod_gatehouse_job_wait(request_st * const r, plugin_data * cons
     return HANDLER_WAIT_FOR_EVENT;
 }
 
-URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
-    plugin_data * const p = p_d;
-    mod_gatehouse_patch_config(r, p);
-    mod_gatehouse_job * const j = r->plugin_ctx[p->id];
-    if (j) return mod_gatehouse_job_resume(r, p, j);
-    if (NULL == p->conf.v[GH_V1_REQUIRE] && NULL == p->conf.v[GH_V1_LOGIN])
-        return HANDLER_GO_ON; /* not guarded here */
-
+/* Hands the request to GatehouseCore and applies its decision; `job`: the off-loop job the request
+ * was suspended for, when it resumes (completed, or past its deadline), else 0. */
+static handler_t mod_gatehouse_decide(request_st * const r, plugin_data * const p, const uint64_t job) {
     const buffer * const method = http_method_buf(r->http_method);
     const buffer * const ip = &r->con->dst_addr_buf;
     const buffer * const original = mod_gatehouse_original_path(r, p->original);
@@ -643,6 +619,7 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
         .header_count = mod_gatehouse_header_count,
         .header_ctx = r,
         .scheme = r->uri.scheme.ptr ? r->uri.scheme.ptr : "http", .scheme_len = r->uri.scheme.ptr ? buffer_clen(&r->uri.scheme) : 4,
+        .job = job,
     };
     mod_gatehouse_output out = { r, p, 0, 0, 0 };
     int status = 0;
@@ -651,6 +628,22 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
     return GH_V1_PASS == outcome
       ? HANDLER_GO_ON
       : mod_gatehouse_answer(r, p, outcome, status, out.response_headers, out.body);
+}
+
+URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
+    plugin_data * const p = p_d;
+    mod_gatehouse_patch_config(r, p);
+    mod_gatehouse_job * const j = r->plugin_ctx[p->id];
+    if (j) { /* resumed: its job completed, or its deadline passed */
+        const uint64_t job = j->id;
+        r->plugin_ctx[p->id] = NULL;
+        mod_gatehouse_job_unlink(j);
+        free(j);
+        return mod_gatehouse_decide(r, p, job);
+    }
+    if (NULL == p->conf.v[GH_V1_REQUIRE] && NULL == p->conf.v[GH_V1_LOGIN])
+        return HANDLER_GO_ON; /* not guarded here */
+    return mod_gatehouse_decide(r, p, 0);
 }
 
 /* lighttpd polls the handler of a suspended request: it waits until the job is done, then
@@ -688,12 +681,9 @@ static handler_t mod_gatehouse_wake(void * const ctx, const int revents) {
     for (size_t k; (k = gh_v1_pool_drain(p->engine, ids, sizeof(ids) / sizeof(*ids))); ) {
         for (size_t i = 0; i < k; ++i) {
             for (mod_gatehouse_job *j = p->jobs.next; j != &p->jobs; j = j->next) {
-                if (j->id != ids[i]) continue;
-                if (j->state == GH_JOB_PENDING) {
-                    j->state = GH_JOB_DONE;
-                    joblist_append(j->r->con);
-                }
-                break;
+                if (j->id != ids[i] || j->state != GH_JOB_PENDING) continue;
+                j->state = GH_JOB_DONE; /* (several requests may wait for one job: a session's refresh) */
+                joblist_append(j->r->con);
             }
         }
     }
@@ -707,6 +697,7 @@ SERVER_FUNC(mod_gatehouse_worker_init) {
     plugin_data * const p = p_d;
     if (NULL == p->engine) return HANDLER_GO_ON;
     p->srv = srv;
+    p->pid = getpid();
     p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->wake_fd < 0) {
         log_perror(srv->errh, __FILE__, __LINE__, "gatehouse: eventfd");
@@ -722,10 +713,6 @@ SERVER_FUNC(mod_gatehouse_worker_init) {
         p->wake_fd = -1;
         return p->job_deadline < 0 ? HANDLER_ERROR : HANDLER_GO_ON;
     }
-    if (config_feature_bool(srv, "server.graceful-restart-bg", 0))
-        log_error(srv->errh, __FILE__, __LINE__,
-                  "WARNING: gatehouse: a server.graceful-restart-bg child has no sign-in threads: sign-ins "
-                  "still waiting in it when it restarts are answered 504");
     ++srv->cur_fds;
     p->wake_fdn = fdevent_register(srv->ev, p->wake_fd, mod_gatehouse_wake, p);
     fdevent_fdnode_event_set(srv->ev, p->wake_fdn, FDEVENT_IN);
@@ -749,9 +736,12 @@ TRIGGER_FUNC(mod_gatehouse_trigger) {
     plugin_data * const p = p_d;
     if (p->engine)
         gh_v1_engine_tick(p->engine, mod_gatehouse_config_output, srv);
-    /* A suspended request past its deadline is answered 504 whatever its job still does. */
+    /* A suspended request past its deadline is decided again whatever its job still does; so is
+     * every one in a child that server.graceful-restart-bg forked to finish the connections in
+     * progress: a fork keeps only the forking thread, so no job completes there. */
+    const int forked = p->wake_fd >= 0 && p->pid != getpid();
     for (mod_gatehouse_job *j = p->jobs.next; j != &p->jobs; j = j->next) {
-        if (j->state == GH_JOB_PENDING && log_monotonic_secs > j->deadline) {
+        if (j->state == GH_JOB_PENDING && (forked || log_monotonic_secs > j->deadline)) {
             j->state = GH_JOB_TIMEOUT;
             joblist_append(j->r->con);
         }

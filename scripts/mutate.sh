@@ -74,6 +74,9 @@ mutants=(
     'SignIn/CodeExchange.swift@@if audiences.count > 1 && azp == nil {@@if audiences.count > 2 && azp == nil {'
     'SignIn/CodeExchange.swift@@issuedAt >= now - LoginState.lifetime - wanted.leeway@@issuedAt >= now - 86_400'
     'SignIn/CodeExchange.swift@@wanted.audiences = [clientID]@@wanted.audiences = requirements.audiences'
+    'SignIn/SessionRefresh.swift@@return !was.sameBytes(now)@@return was.isEmpty'
+    'Session/SessionContents.swift@@return now >= refreshAt@@return now > refreshAt'
+    'Session/SessionContents.swift@@let at = max(now + max(0, tokenExpires - now) / 2, tokenExpires - window)@@let at = tokenExpires - window'
 )
 
 work=build/mutate

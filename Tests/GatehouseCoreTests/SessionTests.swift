@@ -22,6 +22,21 @@ struct SessionTests {
         #expect(opened.expires == 2_000 && opened.idleDeadline == 1_500 && opened.idToken == "a.b.c")
     }
 
+    @Test func theRefreshTokenAndItsTimeTravelTogether() throws {
+        var refreshed = Self.contents
+        refreshed.refreshToken = "rt"
+        refreshed.refreshAt = 1_200
+        let sealed = try #require(refreshed.seal(keys: Self.keys()))
+        let opened = try #require(SessionContents.open(sealed, keys: Self.keys()))
+        #expect(opened.refreshToken == "rt" && opened.refreshAt == 1_200)
+        #expect(!opened.refreshDue(now: 1_199) && opened.refreshDue(now: 1_200))
+        // one without the other is no refresh
+        let json = #"{"v":1,"exp":2000,"idle":1500,"claims":{"sub":"a"},"rt":"rt"}"#
+        let alone = try #require(Sealer.seal(Array(json.utf8), name: Cookies.session, keys: Self.keys()))
+        let session = try #require(SessionContents.open(alone, keys: Self.keys()))
+        #expect(session.refreshToken == nil && !session.refreshDue(now: .max))
+    }
+
     @Test func eachSealUsesAFreshNonce() throws {
         let a = try #require(Self.contents.seal(keys: Self.keys()))
         let b = try #require(Self.contents.seal(keys: Self.keys()))

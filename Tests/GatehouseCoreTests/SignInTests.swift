@@ -116,7 +116,8 @@ struct SignInTests {
             ("sub", .string("alice")), ("iss", .string("https://idp.example")), ("aud", .string("web")),
             ("nonce", .string("n")), ("exp", .integer(9)), ("roles", .array([.string("viewer")])),
         ])
-        let result = try Self.exchange(configuredIssuer: true).establish(claims: claims, idToken: "a.b.c", now: 100)
+        let result = try Self.exchange(configuredIssuer: true).establish(
+            claims: claims, idToken: "a.b.c", refreshToken: nil, now: 100)
         #expect(result.status == 302)
         #expect(result.headers.contains { $0.name == "Location" && $0.value == "/" })
         let cookie = try #require(result.headers.first { $0.value.hasPrefix("__Host-gatehouse=") })
@@ -132,10 +133,66 @@ struct SignInTests {
         let claims = JSONObject(members: [
             ("sub", .string("alice")), ("big", huge), ("roles", .array([.string("viewer")])),
         ])
-        let result = try Self.exchange(configuredIssuer: true).establish(claims: claims, idToken: "a.b.c", now: 100)
+        let result = try Self.exchange(configuredIssuer: true).establish(
+            claims: claims, idToken: "a.b.c", refreshToken: nil, now: 100)
         #expect(result.status == 302)
         #expect(result.log.contains { $0.text.contains("claim big left out") })
         #expect(result.log.contains { $0.text.contains("ID token") })
+    }
+
+    @Test func aSessionKeepsTheRefreshTokenUntilAMinuteBeforeTheIDTokenExpires() throws {
+        let claims = JSONObject(members: [("sub", .string("alice")), ("exp", .integer(100 + 3600))])
+        let result = try Self.exchange(configuredIssuer: true).establish(
+            claims: claims, idToken: "a.b.c", refreshToken: "rt", now: 100)
+        let cookie = try #require(result.headers.first { $0.value.hasPrefix("__Host-gatehouse=") })
+        let value = String(cookie.value.dropFirst("__Host-gatehouse=".count).prefix { $0 != ";" })
+        let session = try #require(SessionContents.open(value, keys: SessionTests.keys()))
+        #expect(session.refreshToken == "rt" && session.refreshAt == 100 + 3600 - 60)
+        #expect(!session.refreshDue(now: 100 + 3600 - 61) && session.refreshDue(now: 100 + 3600 - 60))
+    }
+
+    @Test(
+        "when a session refreshes",
+        arguments: [
+            // (token expires, window, session ends) at now = 1000 -> refresh at
+            (1000 + 3600, 60, 1000 + 8 * 3600, 1000 + 3600 - 60 as Int64?),
+            (1000 + 100, 60, 1000 + 8 * 3600, 1000 + 50),  // never sooner than halfway
+            (1000 + 3600, 0, 1000 + 8 * 3600, nil),  // gatehouse.refresh-before = 0
+            (1000 + 3600, 60, 1000 + 3000, nil),  // the session ends first
+            (900, 60, 1000 + 3000, 1000),  // expired already: at once
+        ] as [(Int64, Int64, Int64, Int64?)])
+    func refreshTime(_ tokenExpires: Int64, _ window: Int64, _ sessionEnds: Int64, _ expected: Int64?) {
+        #expect(
+            SessionContents.refreshTime(tokenExpires: tokenExpires, now: 1000, window: window, sessionEnds: sessionEnds)
+                == expected)
+    }
+
+    @Test func aSessionTooLargeLeavesOutTheRefreshTokenBeforeAnyClaim() throws {
+        var session = SessionContents(
+            claims: JSONObject(members: [("sub", .string("alice")), ("email", .string("a@example.org"))]),
+            expires: 200, idleDeadline: 150, idToken: String(repeating: "i", count: 9000),
+            refreshToken: String(repeating: "r", count: 15_000), refreshAt: 120)
+        var log = [(error: Bool, text: String)]()
+        let fields = try session.sealToFit(keys: SessionTests.keys(), maxAge: 100, essential: ["sub"], log: &log).get()
+        #expect(fields.count == Cookies.maximumChunks)
+        #expect(session.idToken == nil && session.refreshToken == nil && session.refreshAt == nil)
+        #expect(session.claims["email"] != nil)
+        #expect(log.map(\.text).contains { $0.contains("refresh token") })
+    }
+
+    @Test(
+        "a refreshed ID token names the session's identity",
+        arguments: [
+            (["iss": "https://idp", "sub": "alice"], nil as String?),
+            (["iss": "https://idp", "sub": "mallory"], "sub"),
+            (["iss": "https://other", "sub": "alice"], "iss"),
+            (["iss": "https://idp"], "sub"),
+            (["iss": "https://idp", "sub": "alicE"], "sub"),
+        ])
+    func changedIdentity(_ refreshed: [String: String], _ changed: String?) {
+        let old = JSONObject(members: [("iss", .string("https://idp")), ("sub", .string("alice"))])
+        let new = JSONObject(members: refreshed.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })
+        #expect(SessionRefresh.changedIdentity(from: old, to: new) == changed)
     }
 
     @Test(

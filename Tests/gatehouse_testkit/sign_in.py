@@ -226,3 +226,73 @@ def unseal(key, name, value):
 def first_key(path):
     with open(path) as f:
         return base64.b64decode(f.readline().strip())
+
+
+class ScriptedTokenEndpoint:
+    """A loopback token endpoint that answers what the test scripts: `answer(form)` gives the
+    status and the JSON body for each request's form, sent after `delay` seconds."""
+
+    def __init__(self, answer, delay=0):
+        import http.server
+        import json
+        import threading
+        self.answer, self.delay = answer, delay
+        self.forms = []  # the form of each token request, as parse_qs gives it
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                import time
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                form = urllib.parse.parse_qs(body)
+                endpoint.forms.append(form)
+                time.sleep(endpoint.delay)
+                status, document = endpoint.answer(form)
+                payload = json.dumps(document).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/oauth2/token"
+
+    @property
+    def calls(self):
+        return len(self.forms)
+
+    metadata = SlowTokenEndpoint.metadata
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def session_cookie(key, issuer, sub="alice", lifetime=3600, refresh_in=None, refresh_token="rt-1", **claims):
+    """A session sealed as lighttpd seals one, due for a refresh in `refresh_in` seconds (negative:
+    due now) when that is given."""
+    import time
+    now = int(time.time())
+    contents = {"v": 1, "exp": now + lifetime, "idle": now + 3600,
+                "claims": {"sub": sub, "iss": issuer, **claims}}
+    if refresh_in is not None:
+        contents.update(rt=refresh_token, ra=now + refresh_in)
+    return seal(key, "__Host-gatehouse", contents)
+
+
+def set_cookies(response, name="__Host-gatehouse"):
+    """The values `response` sets for cookie `name` (an empty one deletes it)."""
+    found = []
+    for line in response.raw.headers.getlist("Set-Cookie"):
+        if line.startswith(name + "="):
+            found.append(line.split(";")[0].split("=", 1)[1])
+    return found

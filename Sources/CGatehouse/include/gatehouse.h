@@ -87,6 +87,7 @@ enum gh_v1_scope {
     X(SIGN_IN_WORKERS, "gatehouse.sign-in-workers", GH_V1_SCOPE_SERVER) \
     X(SIGN_IN_TIMEOUT, "gatehouse.sign-in-timeout", GH_V1_SCOPE_SERVER) \
     X(CLAIMS_SCHEMA, "gatehouse.claims-schema", GH_V1_SCOPE_CONTEXT) \
+    X(REFRESH_BEFORE, "gatehouse.refresh-before", GH_V1_SCOPE_CONTEXT) \
     /* (a new directive goes above this line) */
 
 #define GH_V1_DIRECTIVE_ENUM(id, name, scope) GH_V1_##id,
@@ -181,6 +182,8 @@ typedef struct gh_v1_request {
     gh_v1_header_count_fn _Nonnull header_count;
     void *_Nullable header_ctx;     /* for header and header_count */
     const char *_Nonnull scheme;    size_t scheme_len; /* "http" or "https", as lighttpd serves it */
+    uint64_t job;                   /* the off-loop job this request was suspended for (GH_V1_SUSPEND),
+                                       when it resumes: completed, or past its deadline; else 0 */
 } gh_v1_request;
 
 gh_engine *_Nullable gh_v1_engine_new(void);
@@ -217,9 +220,10 @@ enum gh_v1_outcome {
     GH_V1_REFUSE,   /* refused with *status, final: no handler, backend or error handler may run for
                        the request after it */
     GH_V1_SUSPEND   /* the decision waits for a call to the identity provider made off lighttpd's
-                       loop (a sign-in callback's code exchange), whose job id came through GH_V1_JOB:
-                       suspend the request; when the id comes out of gh_v1_pool_drain,
-                       gh_v1_job_finish decides it */
+                       loop (a sign-in callback's code exchange, a session's refresh), whose job id
+                       came through GH_V1_JOB: suspend the request; when the id comes out of
+                       gh_v1_pool_drain (several requests may wait for one id), or the request's
+                       deadline passes, decide it again with that id in gh_v1_request.job */
 };
 
 /* Decides one request. Returns an enum gh_v1_outcome and, for GH_V1_ANSWER and GH_V1_REFUSE, stores
@@ -237,18 +241,15 @@ int gh_v1_decide(gh_engine *_Nonnull engine,
  * job completes.
  * Starts the pool when some context signs people in. `settings`: the server-wide settings
  * (gatehouse.sign-in-workers, gatehouse.sign-in-timeout). Returns the seconds after which a
- * suspended request is answered 504 whatever its job does; 0 when no pool is needed; -1 on
- * error (reported with GH_V1_LOG_ERROR). */
+ * suspended request is decided again whatever its job does (a callback is answered 504, a
+ * refreshing session goes on as it was); 0 when no pool is needed; -1 on error (reported with
+ * GH_V1_LOG_ERROR). */
 int gh_v1_pool_start(gh_engine *_Nonnull engine, const gh_setting *_Nullable const *_Nonnull settings, int wake_fd,
                      gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 /* Writes the ids of up to `max` jobs completed since the last call; returns how many. */
 size_t gh_v1_pool_drain(gh_engine *_Nonnull engine, uint64_t *_Nonnull ids, size_t max);
-/* Decides the request that waited for completed job `id`, like gh_v1_decide (an enum gh_v1_outcome,
- * GH_V1_ANSWER or GH_V1_REFUSE, with the status in *status; response headers and log lines through
- * `output`), and forgets the job. GH_V1_REFUSE with 500 for an unknown id. */
-int gh_v1_job_finish(gh_engine *_Nonnull engine, uint64_t id, int *_Nonnull status,
-                     gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
-/* Forgets job `id` whose request is gone or was answered (504): cancelled, its result dropped. */
+/* A request waiting for job `id` is gone (reset): the job is cancelled and its result dropped once
+ * no request waits for it. */
 void gh_v1_job_discard(gh_engine *_Nonnull engine, uint64_t id);
 /* Stops the pool: aborts what runs, joins the threads. Idempotent. */
 void gh_v1_pool_stop(gh_engine *_Nonnull engine);

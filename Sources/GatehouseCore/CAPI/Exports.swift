@@ -164,13 +164,16 @@ func gh_v1_decide(
     let sink = OutputSink(function: output, context: outputContext)
     let scheme = CString.string(raw.scheme, raw.scheme_len)
     var session: (claims: JSONObject, headers: [(name: String, value: String)])?
+    var endedSession = [(name: String, value: String)]()
     if configuration.signIn.enabled {
-        switch runtime.signIn(view, scheme: scheme, configuration: configuration, now: raw.now, sink: sink) {
+        switch runtime.signIn(
+            view, scheme: scheme, configuration: configuration, now: raw.now, resumed: raw.job, sink: sink)
+        {
         case .answered(let outcome, let code):
             status.pointee = code
             return outcome
         case .session(let claims, let headers): session = (claims, headers)
-        case .decide: break
+        case .decide(let headers): endedSession = headers
         }
     }
     guard
@@ -182,14 +185,16 @@ func gh_v1_decide(
     runtime.metrics.count(decision)
     if configuration.signIn.enabled, decision.verdict.status == 401, decision.verdict.reason == .noToken,
         SignIn.isNavigation(view),
-        let redirect = SignIn.loginRedirect(view, scheme: scheme, settings: configuration.signIn, now: raw.now)
+        var redirect = SignIn.loginRedirect(view, scheme: scheme, settings: configuration.signIn, now: raw.now)
     {
+        redirect.headers += endedSession
         return runtime.answer(redirect, status: status, sink: sink)
     }
     var effects = Effects(
         of: decision, request: view, configuration: configuration, time: AuditLog.now(),
         statusPage: { runtime.statusText(now: raw.now) })
     if decision.verdict.status == 0, let session { effects.responseHeaders += session.headers }
+    effects.responseHeaders += endedSession
     sink.apply(effects, auditChains: runtime.auditChains)
     status.pointee = Int32(effects.status)
     return switch effects.outcome {

@@ -8,19 +8,52 @@ extension Runtime {
         case answered(Int32, status: Int32)
         /// Decide with the session's claims; these headers go out if the request is let through.
         case session(JSONObject, [(name: String, value: String)])
-        case decide
+        /// Decide as usual; these headers go out whatever the answer (the cookies of a session the
+        /// provider ended, cleared).
+        case decide([(name: String, value: String)])
     }
 
+    /// What sign-in does with a request; `resumed`: the job it waited for, or 0.
     func signIn(
-        _ request: HTTPRequest, scheme: String, configuration: Configuration, now: Int64, sink: OutputSink
+        _ request: HTTPRequest, scheme: String, configuration: Configuration, now: Int64, resumed: UInt64,
+        sink: OutputSink
     ) -> SignInOutcome {
-        switch SignIn.before(request, scheme: scheme, configuration: configuration, now: now, memory: &signInMemory)
-        {
-        case .none: return .decide
+        let report = { (level: Effects.LogLevel, text: String) in sink.log(level, text) }
+        if resumed != 0 {
+            guard let pool, refreshes.owns(resumed) else { return finish(resumed, path: request.path, sink: sink) }
+            refreshes.resumed(resumed, pool: pool, memory: &signInMemory, now: now, report: report)
+        }
+        var step = SignIn.before(request, scheme: scheme, configuration: configuration, now: now, memory: &signInMemory)
+        if case .refresh(let token, let refresh) = step {
+            let start =
+                pool.map {
+                    refreshes.start(refresh, token: token, pool: $0, memory: &signInMemory, now: now, report: report)
+                } ?? .busy
+            switch start {
+            case .waiting(let id):
+                sink.emit(GH_V1_JOB, "", String(id))
+                return .answered(Int32(GH_V1_SUSPEND.rawValue), status: 0)
+            case .settled: break
+            case .busy:
+                let why: String
+                if let pool, !pool.isForked {
+                    metrics.signInQueueFull += 1
+                    why = "\(pool.capacity) provider calls are waiting already"
+                } else {
+                    why = pool.map { _ in JobPool.forkedWhy } ?? "this process runs no worker threads"
+                }
+                report(.warning, "gatehouse: the session was not refreshed, it goes on until it ends: " + why)
+                signInMemory.refreshed.set((.kept, now + SignInMemory.refreshRemembered), for: token)
+            }
+            step = SignIn.before(request, scheme: scheme, configuration: configuration, now: now, memory: &signInMemory)
+        }
+        switch step {
+        case .none, .refresh: return .decide([])
+        case .ended(let headers): return .decide(headers)
         case .session(let claims, let headers): return .session(claims, headers)
         case .answer(let result): return answered(result, sink: sink)
         case .submit(let work):
-            guard let pool else {
+            guard let pool, !pool.isForked else {
                 return answered(
                     .failure(
                         status: 503,
@@ -37,6 +70,24 @@ extension Runtime {
             sink.emit(GH_V1_JOB, "", String(id))
             return .answered(Int32(GH_V1_SUSPEND.rawValue), status: 0)
         }
+    }
+
+    /// The answer of a sign-in callback whose code exchange (job `id`) completed, or 504 when its
+    /// request's deadline passed first (the job is then given up).
+    private func finish(_ id: UInt64, path: String, sink: OutputSink) -> SignInOutcome {
+        if let result = pool?.take(id) { return answered(result, sink: sink) }
+        guard let pool else {
+            return answered(.failure(status: 500, log: "gatehouse: no result for off-loop job \(id)"), sink: sink)
+        }
+        if pool.isForked {
+            return answered(.failure(status: 503, log: "gatehouse: \(path): " + JobPool.forkedWhy), sink: sink)
+        }
+        pool.discard(id)
+        return answered(
+            .failure(
+                status: 504,
+                log: "gatehouse: \(path): the identity provider did not answer within \(pool.timeout + 2) s"),
+            sink: sink)
     }
 
     private func answered(_ result: JobResult, sink: OutputSink) -> SignInOutcome {
@@ -88,24 +139,10 @@ func gh_v1_pool_drain(_ engine: OpaquePointer, _ ids: UnsafeMutablePointer<UInt6
 
 // swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
-func gh_v1_job_finish(
-    _ engine: OpaquePointer, _ id: UInt64, _ status: UnsafeMutablePointer<Int32>, _ output: gh_v1_output_fn,
-    _ outputContext: UnsafeMutableRawPointer?
-) -> Int32 {
-    let owner = runtime(engine)
-    let sink = OutputSink(function: output, context: outputContext)
-    guard let result = owner.pool?.take(id) else {
-        sink.log(GH_V1_LOG_ERROR, "gatehouse: no result for off-loop job \(id)")
-        status.pointee = 500
-        return Int32(GH_V1_REFUSE.rawValue)
-    }
-    return owner.answer(result, status: status, sink: sink)
-}
-
-// swift-format-ignore: AlwaysUseLowerCamelCase
-@c @implementation
 func gh_v1_job_discard(_ engine: OpaquePointer, _ id: UInt64) {
-    runtime(engine).pool?.discard(id)
+    let owner = runtime(engine)
+    guard let pool = owner.pool else { return }
+    if owner.refreshes.owns(id) { owner.refreshes.release(id, pool: pool) } else { pool.discard(id) }
 }
 
 // swift-format-ignore: AlwaysUseLowerCamelCase

@@ -13,7 +13,7 @@ extension Directive {
         corsPreflight, tokenSources, auditLog, auditEvents, rateLimit, statusURL, pathChecks,
         login, clientID, clientSecretFile, tokenEndpointAuth, sessionKeyFile, providerMetadata, loginScopes,
         callbackPath, logoutPath, postLogoutRedirect, sessionLifetime, sessionIdleTimeout, signInWorkers,
-        signInTimeout, claimsSchema,
+        signInTimeout, claimsSchema, refreshBefore,
     ]
 
     public static let issuer = Directive(GH_V1_ISSUER, fills: \.tokenRequirements.issuers) {
@@ -337,5 +337,9 @@ extension Directive {
 
     public static let signInTimeout = Directive(GH_V1_SIGN_IN_TIMEOUT, fills: \.signIn.timeout) {
         input throws(ConfigError) in try SignInSettings.seconds(input, upTo: 120)
+    }
+
+    public static let refreshBefore = Directive(GH_V1_REFRESH_BEFORE, fills: \.signIn.refreshBefore) {
+        input throws(ConfigError) in try SignInSettings.refreshBefore(input)
     }
 }

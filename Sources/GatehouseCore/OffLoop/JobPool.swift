@@ -15,6 +15,12 @@ import Synchronization
 /// lighttpd's. Each accepted job completes exactly once (done, failed, timed out or cancelled):
 /// its id is put on the completion list and the wake descriptor (an eventfd lighttpd polls) is
 /// written, so the loop learns of it without waiting.
+///
+/// Forked: lighttpd's `server.graceful-restart-bg` forks the process that serves the connections in
+/// progress, and a fork keeps only the thread that forked. In that child the pool has no workers,
+/// and a lock a worker held at the fork would never be released: every method then leaves the
+/// pool's state alone (nothing is submitted, taken or joined), and the requests that waited are
+/// answered without their jobs.
 final class JobPool: @unchecked Sendable {
     /// The most jobs queued or running at once; past it, a submission is refused (503).
     let capacity: Int
@@ -25,6 +31,8 @@ final class JobPool: @unchecked Sendable {
     /// Counts the jobs queued: a worker waits on it.
     private let queued = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
     private var threads: [pthread_t] = []
+    /// The process that started the workers.
+    private let owner = getpid()
 
     private struct State: ~Copyable {
         var nextID: UInt64 = 1
@@ -63,11 +71,19 @@ final class JobPool: @unchecked Sendable {
         queued.deallocate()
     }
 
+    /// Whether this is a child forked from the process that runs the workers.
+    var isForked: Bool { getpid() != owner }
+    /// What a request that waited in a forked child is told.
+    static let forkedWhy =
+        "this process was forked by a graceful restart (server.graceful-restart-bg) and has no worker "
+        + "threads: the provider call it waited for is given up"
+
     /// libcurl's global set-up, once per process (never undone: a graceful restart reuses it).
     private static let curlOnce: Void = gh_curl_global_init()
 
     /// Queues `work`; nil when `capacity` jobs are already queued or running.
     func submit(_ work: @escaping @Sendable (Job) -> JobResult) -> UInt64? {
+        guard !isForked else { return nil }
         let id: UInt64? = state.withLock { state in
             guard !state.stopping, state.inFlight.count < capacity else { return nil }
             let job = Job(id: state.nextID, work: work)
@@ -85,7 +101,8 @@ final class JobPool: @unchecked Sendable {
 
     /// The ids of up to `limit` jobs completed since the last call (main thread).
     func drain(limit: Int) -> [UInt64] {
-        state.withLock { state in
+        guard !isForked else { return [] }
+        return state.withLock { state in
             let taken = Array(state.completed.prefix(limit))
             state.completed.removeFirst(taken.count)
             return taken
@@ -94,7 +111,8 @@ final class JobPool: @unchecked Sendable {
 
     /// Takes a completed job's result out of the pool; nil when `id` is unknown or not complete.
     func take(_ id: UInt64) -> JobResult? {
-        state.withLock { state in
+        guard !isForked else { return nil }
+        return state.withLock { state in
             guard let job = state.inFlight[id], let result = job.result else { return nil }
             state.inFlight[id] = nil
             return result
@@ -103,6 +121,7 @@ final class JobPool: @unchecked Sendable {
 
     /// Asks a job to give up (its transfer is aborted); it still completes once.
     func cancel(_ id: UInt64) {
+        guard !isForked else { return }
         if let job = state.withLock({ $0.inFlight[id] }) { job.cancel() }
     }
 
@@ -110,6 +129,7 @@ final class JobPool: @unchecked Sendable {
     /// result is dropped whenever it completes; a completion already listed names an id the
     /// caller no longer knows.
     func discard(_ id: UInt64) {
+        guard !isForked else { return }
         let job = state.withLock { state -> Job? in
             guard let job = state.inFlight[id] else { return nil }
             if job.result != nil { state.inFlight[id] = nil } else { job.discarded = true }
@@ -119,8 +139,9 @@ final class JobPool: @unchecked Sendable {
     }
 
     /// Stops the workers: queued jobs complete as cancelled, running ones are aborted; returns
-    /// once every thread has ended.
+    /// once every thread has ended (at once in a forked child, which has none to join).
     func stop() {
+        guard !isForked else { return }
         let pending = state.withLock { state -> [Job] in
             state.stopping = true
             defer { state.queue.removeAll() }

@@ -13,8 +13,10 @@ final class Runtime {
     var pool: JobPool?
     /// Whether some context signs people in (gatehouse.login = "enable").
     var signsIn = false
-    /// Consumed login states and sessions opened lately.
+    /// Consumed login states, sessions opened lately and refreshes settled lately.
     var signInMemory = SignInMemory()
+    /// Session refreshes in flight on `pool`.
+    let refreshes = Refreshes()
     private var tokens: TokenCache?
 
     /// The verified-token cache, sized by gatehouse.cache-size (a server-wide directive).

@@ -2,7 +2,8 @@ internal import COpenSSL
 
 /// What the session cookie holds, sealed (docs/browser-sign-in.md, "What the cookie holds"):
 /// the claims rules and identity headers read, when the session ends, when it ends for want of
-/// use, and the ID token for the provider's logout when it fits.
+/// use, the ID token for the provider's logout when it fits, and the refresh token with the time
+/// to use it when the provider issued one.
 public struct SessionContents: Sendable {
     public var claims: JSONObject
     /// Unix time the session ends (gatehouse.session-lifetime after sign-in).
@@ -11,12 +12,21 @@ public struct SessionContents: Sendable {
     public var idleDeadline: Int64
     /// The ID token, for `id_token_hint` at the provider's logout.
     public var idToken: String?
+    /// The refresh token (RFC 6749 §6), and the Unix time from which a request refreshes the
+    /// session with it; both nil when the session is not refreshed.
+    public var refreshToken: String?
+    public var refreshAt: Int64?
 
-    public init(claims: JSONObject, expires: Int64, idleDeadline: Int64, idToken: String?) {
+    public init(
+        claims: JSONObject, expires: Int64, idleDeadline: Int64, idToken: String?, refreshToken: String? = nil,
+        refreshAt: Int64? = nil
+    ) {
         self.claims = claims
         self.expires = expires
         self.idleDeadline = idleDeadline
         self.idToken = idToken
+        self.refreshToken = refreshToken
+        self.refreshAt = refreshAt
     }
 
     var json: JSON {
@@ -25,6 +35,9 @@ public struct SessionContents: Sendable {
             ("claims", .object(claims)),
         ]
         if let idToken { members.append(("idt", .string(idToken))) }
+        if let refreshToken, let refreshAt {
+            members += [("rt", .string(refreshToken)), ("ra", .integer(refreshAt))]
+        }
         return .object(JSONObject(members: members))
     }
 
@@ -33,7 +46,12 @@ public struct SessionContents: Sendable {
             case .integer(let expires)? = object["exp"], case .integer(let idle)? = object["idle"],
             let claims = object["claims"]?.objectValue
         else { return nil }
-        self.init(claims: claims, expires: expires, idleDeadline: idle, idToken: object["idt"]?.stringValue)
+        var refreshAt: Int64?
+        if case .integer(let at)? = object["ra"] { refreshAt = at }
+        let refreshToken = object["rt"]?.stringValue
+        self.init(
+            claims: claims, expires: expires, idleDeadline: idle, idToken: object["idt"]?.stringValue,
+            refreshToken: refreshAt == nil ? nil : refreshToken, refreshAt: refreshToken == nil ? nil : refreshAt)
     }
 
     /// Sealed for the session cookie.
@@ -48,6 +66,57 @@ public struct SessionContents: Sendable {
         else { return nil }
         return SessionContents(json: json)
     }
+
+    /// Whether a request at `now` refreshes the session first.
+    func refreshDue(now: Int64) -> Bool {
+        guard refreshToken != nil, let refreshAt else { return false }
+        return now >= refreshAt
+    }
+
+    /// When a session whose identity the provider vouches for until `tokenExpires` refreshes:
+    /// `window` seconds before then, but never sooner than halfway there (a token that lives
+    /// less than the window is not refreshed on every request); nil when `window` is 0, or the
+    /// session ends first.
+    static func refreshTime(tokenExpires: Int64, now: Int64, window: Int64, sessionEnds: Int64) -> Int64? {
+        guard window > 0 else { return nil }
+        let at = max(now + max(0, tokenExpires - now) / 2, tokenExpires - window)
+        return at < sessionEnds ? at : nil
+    }
+
+    /// Sealed in the cookies a browser accepts: when the session does not fit, the ID token is
+    /// left out, then the refresh token, then the largest claims not in `essential`, each
+    /// omission logged; nil when even the essential claims do not fit (or sealing fails, `why`).
+    mutating func sealToFit(
+        keys: SessionKeys, maxAge: Int64, essential: Set<String>, log: inout [(error: Bool, text: String)]
+    ) -> Result<[(name: String, value: String)], SealFailure> {
+        while true {
+            guard let sealed = seal(keys: keys) else { return .failure(.sealing) }
+            if let fields = Cookies.sessionFields(sealed, maxAge: maxAge) { return .success(fields) }
+            if idToken != nil {
+                idToken = nil
+                log.append(
+                    (false, "gatehouse: the session is too large for the ID token: logout sends no id_token_hint"))
+                continue
+            }
+            if refreshToken != nil {
+                refreshToken = nil
+                refreshAt = nil
+                log.append(
+                    (false, "gatehouse: the session is too large for the refresh token: it will not be refreshed"))
+                continue
+            }
+            var kept = claims.members
+            guard
+                let largest = kept.indices.filter({ !essential.contains(kept[$0].key) })
+                    .max(by: { kept[$0].value.serialized.utf8.count < kept[$1].value.serialized.utf8.count })
+            else { return .failure(.tooLarge) }
+            log.append((false, "gatehouse: the session is too large: claim \(kept[largest].key) left out"))
+            kept.remove(at: largest)
+            claims = JSONObject(members: kept)
+        }
+    }
+
+    enum SealFailure: Error { case sealing, tooLarge }
 
     /// Why the session no longer holds at `now`; nil while it does.
     public func ended(now: Int64) -> String? {

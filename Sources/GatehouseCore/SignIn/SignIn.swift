@@ -10,6 +10,10 @@ public enum SignIn {
         case submit(@Sendable (Job) -> JobResult)
         /// Decide with the session's claims; these response headers go out if it is let through.
         case session(JSONObject, [(name: String, value: String)])
+        /// Refresh the session first, off the loop (once per refresh token: the key).
+        case refresh(String, SessionRefresh)
+        /// The provider ended the session: decide as if there were none, and clear its cookies.
+        case ended([(name: String, value: String)])
         /// No sign-in business: decide as usual.
         case none
     }
@@ -54,8 +58,24 @@ public enum SignIn {
             return .answer(refusal)
         }
         var headers = [(name: String, value: String)]()
+        if session.refreshDue(now: now), let token = session.refreshToken {
+            switch memory.refreshOutcome(token, now: now) {
+            case nil:
+                return .refresh(
+                    token,
+                    SessionRefresh(
+                        session: session, clientID: clientID, settings: settings, metadata: metadata,
+                        keys: configuration.keys, requirements: configuration.tokenRequirements, sessionKeys: keys,
+                        claimPaths: configuration.claimPaths))
+            case .refreshed(let fresh, let fields)?:
+                session = fresh
+                headers = fields
+            case .ended?: return .ended(Cookies.clearSession())
+            case .kept?: break
+            }
+        }
         // The idle deadline slides; re-sealed at most once a minute.
-        if session.idleDeadline - now < settings.idleTimeout - 60 {
+        if headers.isEmpty, session.idleDeadline - now < settings.idleTimeout - 60 {
             session.idleDeadline = min(session.expires, now + settings.idleTimeout)
             if let resealed = session.seal(keys: keys),
                 let fields = Cookies.sessionFields(resealed, maxAge: session.expires - now)

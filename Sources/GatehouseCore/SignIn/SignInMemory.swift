@@ -5,6 +5,13 @@ struct SignInMemory {
     /// Session cookies opened lately, with the keys that opened them: a session seen again skips
     /// the decryption and the JSON parsing (its ends are still checked on every request).
     var sessions = BoundedStore<String, (keys: [[UInt8]], contents: SessionContents)>(capacity: 10_000)
+    /// The outcome of each refresh settled lately, by the refresh token it used, until the Unix
+    /// time given: the requests a browser sent with the old cookie meanwhile get the refreshed
+    /// session without another call, and a provider that is down is not asked on every request.
+    var refreshed = BoundedStore<String, (outcome: SessionRefresh.Outcome, until: Int64)>(capacity: 10_000)
+
+    /// Seconds a settled refresh is remembered.
+    static let refreshRemembered: Int64 = 30
 
     /// The contents of a sealed session, opened with `keys` now or earlier.
     mutating func open(_ sealed: String, keys: SessionKeys) -> SessionContents? {
@@ -12,5 +19,11 @@ struct SignInMemory {
         guard let contents = SessionContents.open(sealed, keys: keys) else { return nil }
         sessions.set((keys.keys, contents), for: sealed)
         return contents
+    }
+
+    /// What became of the refresh with `token`, when it settled lately.
+    func refreshOutcome(_ token: String, now: Int64) -> SessionRefresh.Outcome? {
+        guard let settled = refreshed[token], settled.until > now else { return nil }
+        return settled.outcome
     }
 }

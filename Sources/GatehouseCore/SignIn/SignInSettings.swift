@@ -11,22 +11,25 @@ public struct SignInSettings: Sendable {
     public var clientID: String?
     public var clientSecret: String?
     public var tokenEndpointAuth: TokenEndpointAuth?
-    /// gatehouse.session-key-file and gatehouse.provider-metadata: nil when unset; set, nil inside when
-    /// the CLI could not read the file offline (a warning said so).
-    var keysFile: SessionKeys??
-    var metadataFile: ProviderMetadata??
+    /// gatehouse.session-key-file and gatehouse.provider-metadata, read again when they change: nil
+    /// when unset; set, nil inside when the CLI could not read the file offline (a warning said so).
+    var keysFile: ReloadedFile<SessionKeys>??
+    var metadataFile: ReloadedFile<ProviderMetadata>??
     public var scopes = "openid profile email"
     public var callbackPath = "/.gatehouse/callback"
     public var logoutPath = "/.gatehouse/logout"
     public var postLogoutRedirect = "/"
     public var lifetime: Int64 = 8 * 3600
     public var idleTimeout: Int64 = 3600
+    /// gatehouse.refresh-before: seconds before the ID token expires that a session with a refresh
+    /// token is refreshed; 0: never (the refresh token is not kept).
+    public var refreshBefore: Int64 = 60
     /// Server-wide: worker threads per lighttpd process, and seconds per provider call.
     public var workers = 2
     public var timeout: Int64 = 10
 
-    public var keys: SessionKeys? { keysFile ?? nil }
-    public var metadata: ProviderMetadata? { metadataFile ?? nil }
+    public var keys: SessionKeys? { (keysFile ?? nil)?.value }
+    public var metadata: ProviderMetadata? { (metadataFile ?? nil)?.value }
     var keysConfigured: Bool { keysFile != nil }
     var metadataConfigured: Bool { metadataFile != nil }
 
@@ -107,10 +110,14 @@ public struct SignInSettings: Sendable {
     }
 
     /// gatehouse.session-key-file.
-    static func keysFile(_ input: inout DirectiveInput) throws(ConfigError) -> SessionKeys?? {
+    static func keysFile(_ input: inout DirectiveInput) throws(ConfigError) -> ReloadedFile<SessionKeys>?? {
         let path = try text(input)
         do {
-            return .some(try SessionKeys.load(path: path))
+            return .some(
+                try input.reloaded(
+                    path,
+                    load: { path throws(ConfigError) in try SessionKeys.load(path: path) },
+                    describe: { "\($0.keys.count) session key\($0.keys.count == 1 ? "" : "s")" }))
         } catch {
             guard input.offline, !FileBytes.exists(path) else {
                 throw ConfigError("\(input.name): \(error.description)")
@@ -121,10 +128,13 @@ public struct SignInSettings: Sendable {
     }
 
     /// gatehouse.provider-metadata.
-    static func metadataFile(_ input: inout DirectiveInput) throws(ConfigError) -> ProviderMetadata?? {
+    static func metadataFile(_ input: inout DirectiveInput) throws(ConfigError) -> ReloadedFile<ProviderMetadata>?? {
         let path = try text(input)
         do {
-            return .some(try ProviderMetadata.load(path: path))
+            return .some(
+                try input.reloaded(
+                    path, load: { path throws(ConfigError) in try ProviderMetadata.load(path: path) },
+                    describe: { _ in "the provider's endpoints" }))
         } catch {
             guard input.offline, !FileBytes.exists(path) else {
                 throw ConfigError("\(input.name): \(error.description)")
@@ -157,6 +167,14 @@ public struct SignInSettings: Sendable {
     static func seconds(_ input: DirectiveInput, upTo limit: Int64) throws(ConfigError) -> Int64 {
         guard let seconds = duration(input.value), (1...limit).contains(seconds) else {
             throw input.fail("a duration from 1 second to \(limit) seconds (\"8h\", \"30m\", \"90s\" or seconds)")
+        }
+        return seconds
+    }
+
+    /// gatehouse.refresh-before: a duration, 0 allowed.
+    static func refreshBefore(_ input: DirectiveInput) throws(ConfigError) -> Int64 {
+        guard let seconds = duration(input.value), (0...86_400).contains(seconds) else {
+            throw input.fail("a duration from 0 (never refresh) to 86400 seconds (\"60s\", \"5m\" or seconds)")
         }
         return seconds
     }
@@ -194,5 +212,22 @@ public struct SignInSettings: Sendable {
             }
         default: return nil
         }
+    }
+}
+
+extension DirectiveInput {
+    /// A sign-in file, read again when it changes. Said loudly: a file refused on a graceful
+    /// restart, whose last good value stays in force.
+    mutating func reloaded<Value: Sendable>(
+        _ path: String, load: @escaping @Sendable (String) throws(ConfigError) -> Value,
+        describe: @escaping @Sendable (Value) -> String
+    ) throws(ConfigError) -> ReloadedFile<Value> {
+        let file = try ReloadedFile(path: path, load: load, describe: describe)
+        if let why = file.refusal {
+            warnings.append(
+                "\(name): \(path) was refused (\(why)); still serving the last good one loaded in this process: "
+                    + "fix the file, it is read again when it changes")
+        }
+        return file
     }
 }

@@ -14,14 +14,9 @@ public final class KeySource: @unchecked Sendable {
     public private(set) var keys: KeySet
     /// Unix time of the last successful load.
     public private(set) var loaded: Int64
-    private var stamp: Stamp?
+    private var stamp: FileStamp?
     /// Why the file could not be opened, for a source read offline (no keys then); nil when it loaded.
     public let unreadable: String?
-
-    /// What tells a changed file: its identity, size and modification time.
-    private struct Stamp: Equatable {
-        let device: UInt, inode: UInt, size: Int, seconds: Int, nanoseconds: Int
-    }
 
     /// Why the file on disk is not what is in force: it was refused when the configuration was
     /// loaded again (lighttpd's graceful restart) and the last good keys of this file stay.
@@ -42,7 +37,7 @@ public final class KeySource: @unchecked Sendable {
             refusal = nil
             return
         }
-        stamp = KeySource.stamp(of: path)
+        stamp = FileStamp(of: path)
         do {
             keys = isSecret ? try KeySet.loadSecret(path: path) : try KeySet.load(path: path)
             loaded = Int64(time(nil))
@@ -60,7 +55,7 @@ public final class KeySource: @unchecked Sendable {
     /// nil when the file is unchanged; the number of keys after a reload; or why the new file
     /// was refused (the keys in force stay).
     func reloadIfChanged() -> Result<Int, KeyError>? {
-        let current = KeySource.stamp(of: path)
+        let current = FileStamp(of: path)
         guard current != stamp else { return nil }
         stamp = current
         do {
@@ -87,13 +82,5 @@ public final class KeySource: @unchecked Sendable {
     private static func remember(_ source: KeySource) {
         let name = Remembered.Name(path: source.path, isSecret: source.isSecret)
         lastGood.withLock { $0[name] = Remembered(keys: source.keys, loaded: source.loaded) }
-    }
-
-    private static func stamp(of path: String) -> Stamp? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        return Stamp(
-            device: UInt(status.st_dev), inode: UInt(status.st_ino), size: Int(status.st_size),
-            seconds: Int(status.st_mtim.tv_sec), nanoseconds: Int(status.st_mtim.tv_nsec))
     }
 }
