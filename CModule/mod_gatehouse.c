@@ -61,9 +61,9 @@ typedef struct {
     fdlog_st *log;
 } mod_gatehouse_audit;
 
-/* A request suspended while an off-loop job (a sign-in's code exchange) runs: in
- * r->plugin_ctx and on the plugin's in-flight list until the request resumes or resets. The job
- * knows only its id, never the request. */
+/* A request suspended while an off-loop job (a sign-in's code exchange, a token's signature) runs:
+ * in r->plugin_ctx and on the plugin's in-flight list until the request resumes or resets. The job
+ * knows only its id, never the request; requests presenting the same token wait for the same id. */
 enum { GH_JOB_PENDING = 1, GH_JOB_DONE, GH_JOB_TIMEOUT };
 typedef struct mod_gatehouse_job {
     struct mod_gatehouse_job *next, *prev;
@@ -576,24 +576,20 @@ static void mod_gatehouse_job_unlink(mod_gatehouse_job * const j) {
     j->next = j->prev = j;
 }
 
-/* The request resumed after its job completed (or timed out): answered from the job's result. */
-static handler_t mod_gatehouse_job_resume(request_st * const r, plugin_data * const p, mod_gatehouse_job * const j) {
-    mod_gatehouse_output out = { r, p, 0, 0, 0 };
-    int status = 504, outcome = GH_V1_REFUSE;
+/* The request resumed after its job completed (or timed out): returns the job's id, for the
+ * decision to use its result; 0 when it timed out (the request is answered 504). */
+static uint64_t mod_gatehouse_job_resume(request_st * const r, plugin_data * const p, mod_gatehouse_job * const j) {
+    const uint64_t id = j->state == GH_JOB_TIMEOUT ? 0 : j->id;
     r->plugin_ctx[p->id] = NULL;
     mod_gatehouse_job_unlink(j);
-    if (j->state == GH_JOB_TIMEOUT) {
+    if (0 == id) {
         gh_v1_job_discard(p->engine, j->id);
         log_error(r->conf.errh, __FILE__, __LINE__,
-                  "gatehouse: %s: the identity provider did not answer within %d s: 504", r->uri.path.ptr,
-                  p->job_deadline);
+                  "gatehouse: %s: work off the event loop (a call to the identity provider, a signature) "
+                  "did not finish within %d s: 504", r->uri.path.ptr, p->job_deadline);
     }
-    else
-        outcome = gh_v1_job_finish(p->engine, j->id, &status, mod_gatehouse_request_output, &out);
     free(j);
-    return GH_V1_PASS == outcome
-      ? HANDLER_GO_ON
-      : mod_gatehouse_answer(r, p, outcome, status, out.response_headers, out.body);
+    return id;
 }
 
 /* Suspends the request until job `id` completes (the design of docs/browser-sign-in.md: the
@@ -617,8 +613,10 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
     plugin_data * const p = p_d;
     mod_gatehouse_patch_config(r, p);
     mod_gatehouse_job * const j = r->plugin_ctx[p->id];
-    if (j) return mod_gatehouse_job_resume(r, p, j);
-    if (NULL == p->conf.v[GH_V1_REQUIRE] && NULL == p->conf.v[GH_V1_LOGIN])
+    const uint64_t job = j ? mod_gatehouse_job_resume(r, p, j) : 0;
+    if (j && 0 == job)
+        return mod_gatehouse_answer(r, p, GH_V1_REFUSE, 504, 0, 0);
+    if (0 == job && NULL == p->conf.v[GH_V1_REQUIRE] && NULL == p->conf.v[GH_V1_LOGIN])
         return HANDLER_GO_ON; /* not guarded here */
 
     const buffer * const method = http_method_buf(r->http_method);
@@ -643,6 +641,7 @@ URIHANDLER_FUNC(mod_gatehouse_uri_handler) {
         .header_count = mod_gatehouse_header_count,
         .header_ctx = r,
         .scheme = r->uri.scheme.ptr ? r->uri.scheme.ptr : "http", .scheme_len = r->uri.scheme.ptr ? buffer_clen(&r->uri.scheme) : 4,
+        .job = job,
     };
     mod_gatehouse_output out = { r, p, 0, 0, 0 };
     int status = 0;
@@ -678,7 +677,8 @@ REQUEST_FUNC(mod_gatehouse_request_reset) {
     return HANDLER_GO_ON;
 }
 
-/* The worker threads wrote the eventfd: each request whose job completed is scheduled again. */
+/* The worker threads wrote the eventfd: each request whose job completed is scheduled again (every
+ * request waiting for the job: those that presented the same token). */
 static handler_t mod_gatehouse_wake(void * const ctx, const int revents) {
     plugin_data * const p = ctx;
     uint64_t n, ids[64];
@@ -693,7 +693,6 @@ static handler_t mod_gatehouse_wake(void * const ctx, const int revents) {
                     j->state = GH_JOB_DONE;
                     joblist_append(j->r->con);
                 }
-                break;
             }
         }
     }

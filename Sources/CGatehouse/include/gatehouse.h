@@ -86,6 +86,8 @@ enum gh_v1_scope {
     X(SESSION_IDLE_TIMEOUT, "gatehouse.session-idle-timeout", GH_V1_SCOPE_CONTEXT) \
     X(SIGN_IN_WORKERS, "gatehouse.sign-in-workers", GH_V1_SCOPE_SERVER) \
     X(SIGN_IN_TIMEOUT, "gatehouse.sign-in-timeout", GH_V1_SCOPE_SERVER) \
+    X(VERIFY_THREADS, "gatehouse.verify-threads", GH_V1_SCOPE_SERVER) \
+    X(VERIFY_QUEUE, "gatehouse.verify-queue", GH_V1_SCOPE_SERVER) \
     /* (a new directive goes above this line) */
 
 #define GH_V1_DIRECTIVE_ENUM(id, name, scope) GH_V1_##id,
@@ -180,6 +182,8 @@ typedef struct gh_v1_request {
     gh_v1_header_count_fn _Nonnull header_count;
     void *_Nullable header_ctx;     /* for header and header_count */
     const char *_Nonnull scheme;    size_t scheme_len; /* "http" or "https", as lighttpd serves it */
+    uint64_t job;                   /* the off-loop job the request was suspended for (GH_V1_SUSPEND),
+                                       now completed: the decision uses its result; 0: none */
 } gh_v1_request;
 
 gh_engine *_Nullable gh_v1_engine_new(void);
@@ -215,10 +219,11 @@ enum gh_v1_outcome {
                        body sent as GH_V1_RESPONSE_BODY; a CORS preflight's 204) */
     GH_V1_REFUSE,   /* refused with *status, final: no handler, backend or error handler may run for
                        the request after it */
-    GH_V1_SUSPEND   /* the decision waits for a call to the identity provider made off lighttpd's
-                       loop (a sign-in callback's code exchange), whose job id came through GH_V1_JOB:
-                       suspend the request; when the id comes out of gh_v1_pool_drain,
-                       gh_v1_job_finish decides it */
+    GH_V1_SUSPEND   /* the decision waits for work done off lighttpd's loop (a sign-in callback's code
+                       exchange, a token's signature), whose job id came through GH_V1_JOB: suspend
+                       the request; when the id comes out of gh_v1_pool_drain, decide it again with
+                       gh_v1_decide and the id in `job`. Requests may wait for the same job (the same
+                       token): each is decided, or discarded (gh_v1_job_discard), once */
 };
 
 /* Decides one request. Returns an enum gh_v1_outcome and, for GH_V1_ANSWER and GH_V1_REFUSE, stores
@@ -229,25 +234,21 @@ int gh_v1_decide(gh_engine *_Nonnull engine,
                  const gh_v1_request *_Nonnull request, int *_Nonnull status,
                  gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 
-/* Off-loop jobs (docs/browser-sign-in.md, "How it works"): worker threads per lighttpd process
- * that serves requests, started after lighttpd forks (worker_init) and stopped before the
- * settings are freed (cleanup). Every function here runs on lighttpd's main thread; the
- * workers call nothing of lighttpd's, and write 8 bytes to `wake_fd` (an eventfd) each time a
- * job completes.
- * Starts the pool when some context signs people in. `settings`: the server-wide settings
- * (gatehouse.sign-in-workers, gatehouse.sign-in-timeout). Returns the seconds after which a
- * suspended request is answered 504 whatever its job does; 0 when no pool is needed; -1 on
- * error (reported with GH_V1_LOG_ERROR). */
+/* Off-loop jobs (docs/browser-sign-in.md, "How it works"; docs/architecture.md, "Signatures off the
+ * event loop"): worker threads per lighttpd process that serves requests, started after lighttpd
+ * forks (worker_init) and stopped before the settings are freed (cleanup). Every function here runs
+ * on lighttpd's main thread; the workers call nothing of lighttpd's, and write 8 bytes to `wake_fd`
+ * (an eventfd) each time a job completes.
+ * Starts the sign-in pool when some context signs people in, and the verify threads when some
+ * context has keys and gatehouse.verify-threads is not 0. `settings`: the server-wide settings.
+ * Returns the seconds after which a suspended request is answered 504 whatever its job does; 0
+ * when no pool is needed; -1 on error (reported with GH_V1_LOG_ERROR). */
 int gh_v1_pool_start(gh_engine *_Nonnull engine, const gh_setting *_Nullable const *_Nonnull settings, int wake_fd,
                      gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 /* Writes the ids of up to `max` jobs completed since the last call; returns how many. */
 size_t gh_v1_pool_drain(gh_engine *_Nonnull engine, uint64_t *_Nonnull ids, size_t max);
-/* Decides the request that waited for completed job `id`, like gh_v1_decide (an enum gh_v1_outcome,
- * GH_V1_ANSWER or GH_V1_REFUSE, with the status in *status; response headers and log lines through
- * `output`), and forgets the job. GH_V1_REFUSE with 500 for an unknown id. */
-int gh_v1_job_finish(gh_engine *_Nonnull engine, uint64_t id, int *_Nonnull status,
-                     gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
-/* Forgets job `id` whose request is gone or was answered (504): cancelled, its result dropped. */
+/* A request waiting for job `id` is gone or was answered (504): when no other request waits for
+ * it, the job is cancelled and its result dropped. */
 void gh_v1_job_discard(gh_engine *_Nonnull engine, uint64_t id);
 /* Stops the pool: aborts what runs, joins the threads. Idempotent. */
 void gh_v1_pool_stop(gh_engine *_Nonnull engine);

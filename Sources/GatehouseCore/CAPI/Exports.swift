@@ -157,8 +157,13 @@ func gh_v1_decide(
             return name.withUTF8 { bytes in count(lookupContext, CString.pointer(bytes), bytes.count) }
         })
     let runtime = runtime(engine)
-    let configuration = runtime.configurations.configuration(for: settings)
     let sink = OutputSink(function: output, context: outputContext)
+    // A request that waited for a sign-in job is answered with its result.
+    if raw.job != 0, !SignatureJobs.owns(raw.job) { return runtime.finishSignIn(raw.job, status: status, sink: sink) }
+    // A request that waited for a verify thread: decided again, with the job's answer.
+    let resumed = raw.job != 0 ? raw.job : nil
+    defer { if let resumed { runtime.signatures?.release(resumed) } }
+    let configuration = runtime.configurations.configuration(for: settings)
     let scheme = CString.string(raw.scheme, raw.scheme_len)
     var session: (claims: JSONObject, headers: [(name: String, value: String)])?
     if configuration.signIn.enabled {
@@ -174,9 +179,15 @@ func gh_v1_decide(
         let decision = Gate.decide(
             view, configuration: configuration, now: raw.now,
             cache: runtime.cache(for: configuration), limiter: runtime.limiter, metrics: runtime.metrics,
-            explain: raw.debug != 0, presented: session?.claims)
+            explain: raw.debug != 0, presented: session?.claims,
+            offLoop: runtime.signatures.map { OffLoopVerification(jobs: $0, resumed: resumed) })
     else { return Int32(GH_V1_PASS.rawValue) }
+    if let job = decision.awaiting {
+        sink.emit(GH_V1_JOB, "", String(job))
+        return Int32(GH_V1_SUSPEND.rawValue)
+    }
     runtime.metrics.count(decision)
+    if decision.verdict.reason == .busy { runtime.metrics.verifyQueueFull += 1 }
     if configuration.signIn.enabled, decision.verdict.status == 401, decision.verdict.reason == .noToken,
         SignIn.isNavigation(view),
         let redirect = SignIn.loginRedirect(view, scheme: scheme, settings: configuration.signIn, now: raw.now)

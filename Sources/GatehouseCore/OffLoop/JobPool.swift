@@ -6,9 +6,10 @@ import Synchronization
 #endif
 
 /// Work that must not run on lighttpd's event loop: calls to the identity provider (a sign-in's
-/// code exchange today; keys fetched live and token introspection share this pool). One pool per
-/// lighttpd process that serves requests, started after lighttpd forks its workers and stopped
-/// before the configuration is freed (docs/browser-sign-in.md, "How it works").
+/// code exchange today; keys fetched live and token introspection share this pool), and, in a pool
+/// of their own, signatures (SignatureJobs). One pool of each per lighttpd process that serves
+/// requests, started after lighttpd forks its workers and stopped before the configuration is freed
+/// (docs/browser-sign-in.md, "How it works").
 ///
 /// Threads: the event loop submits jobs, drains completions and applies results; worker threads
 /// only run `Job.work`, which must copy everything it reads at submit time and call nothing of
@@ -34,11 +35,13 @@ final class JobPool: @unchecked Sendable {
         var stopping = false
     }
 
-    init?(workers: Int, capacity: Int, timeout: Int64, wakeDescriptor: Int32) {
+    /// `firstID`: the id of the first job (each pool's ids tell its jobs from another's).
+    init?(workers: Int, capacity: Int, timeout: Int64, wakeDescriptor: Int32, firstID: UInt64 = 1) {
         self.capacity = capacity
         self.timeout = timeout
         self.wakeDescriptor = wakeDescriptor
         sem_init(queued, 0, 0)
+        state.withLock { $0.nextID = firstID }
         JobPool.curlOnce
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
         for _ in 0..<max(1, workers) {

@@ -23,11 +23,14 @@ public final class VerificationKey: @unchecked Sendable {
     private let pkey: OpaquePointer?  // EVP_PKEY *
     private let order: OpaquePointer?  // BIGNUM *, the group order of an EC key
     private let secret: [UInt8]  // HMAC only
-    /// EVP_PKEY_CTX set up once per algorithm for EVP_PKEY_verify (padding, digest, salt length):
-    /// OpenSSL 3 spends more on setting up a verification than on a small message's hash.
-    private let prepared = Mutex<[JWSAlgorithm: PreparedContext]>([:])
+    /// EVP_PKEY_CTX set up per algorithm for EVP_PKEY_verify (padding, digest, salt length): OpenSSL 3
+    /// spends more on setting up a verification than on a small message's hash. A context verifies
+    /// for one thread at a time (it is not thread-safe): each verification takes one off its
+    /// algorithm's list and puts it back, so the worker threads of gatehouse.verify-threads verify
+    /// with the same key at once; the lists hold at most as many as ever verified at once.
+    private let prepared = Mutex<[JWSAlgorithm: [PreparedContext]]>([:])
 
-    /// An EVP_PKEY_CTX used only under `prepared`'s lock.
+    /// An EVP_PKEY_CTX used by one thread at a time: the one that took it out of `prepared`.
     private struct PreparedContext: @unchecked Sendable {
         let pointer: OpaquePointer
     }
@@ -47,7 +50,7 @@ public final class VerificationKey: @unchecked Sendable {
 
     deinit {
         prepared.withLock { contexts in
-            for context in contexts.values { EVP_PKEY_CTX_free(context.pointer) }
+            for context in contexts.values.joined() { EVP_PKEY_CTX_free(context.pointer) }
         }
         EVP_PKEY_free(pkey)
         BN_free(order)
@@ -98,11 +101,10 @@ public final class VerificationKey: @unchecked Sendable {
             case 48: SHA384(data, input.count, digest.baseAddress)
             default: SHA512(data, input.count, digest.baseAddress)
             }
-            return prepared.withLock { contexts -> Bool in
-                guard let context = contexts[algorithm] ?? prepare(for: algorithm) else { return false }
-                contexts[algorithm] = context
-                return EVP_PKEY_verify(context.pointer, signature, signature.count, digest.baseAddress, length) == 1
-            }
+            let taken = prepared.withLock { $0[algorithm]?.popLast() }
+            guard let context = taken ?? prepare(for: algorithm) else { return false }
+            defer { prepared.withLock { $0[algorithm, default: []].append(context) } }
+            return EVP_PKEY_verify(context.pointer, signature, signature.count, digest.baseAddress, length) == 1
         }
     }
 
