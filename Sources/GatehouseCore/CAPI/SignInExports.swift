@@ -95,7 +95,7 @@ func gh_v1_pool_start(
             guard
                 let pool = JobPool(
                     workers: threads, capacity: configuration.verifyQueue, timeout: SignatureJobs.deadline,
-                    wakeDescriptor: wakeDescriptor, firstID: SignatureJobs.idBit | 1)
+                    wakeDescriptor: wakeDescriptor, firstID: SignatureJobs.idBit | 1, niceness: SignatureJobs.niceness)
             else {
                 sink.log(GH_V1_LOG_ERROR, "gatehouse: cannot start the verify threads (gatehouse.verify-threads)")
                 return -1

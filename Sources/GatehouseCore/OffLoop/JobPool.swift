@@ -22,6 +22,7 @@ final class JobPool: @unchecked Sendable {
     /// Seconds a job may take before the request waiting for it is answered 504.
     let timeout: Int64
     private let wakeDescriptor: Int32
+    private let niceness: Int32
     private let state = Mutex(State())
     /// Counts the jobs queued: a worker waits on it.
     private let queued = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
@@ -35,9 +36,13 @@ final class JobPool: @unchecked Sendable {
         var stopping = false
     }
 
-    /// `firstID`: the id of the first job (each pool's ids tell its jobs from another's).
-    init?(workers: Int, capacity: Int, timeout: Int64, wakeDescriptor: Int32, firstID: UInt64 = 1) {
+    /// `firstID`: the id of the first job (each pool's ids tell its jobs from another's). `niceness`:
+    /// added to each worker thread's nice value (Linux schedules threads one by one), so that the
+    /// event loop goes first when the CPUs are busy.
+    init?(workers: Int, capacity: Int, timeout: Int64, wakeDescriptor: Int32, firstID: UInt64 = 1, niceness: Int32 = 0)
+    {
         self.capacity = capacity
+        self.niceness = niceness
         self.timeout = timeout
         self.wakeDescriptor = wakeDescriptor
         sem_init(queued, 0, 0)
@@ -140,6 +145,8 @@ final class JobPool: @unchecked Sendable {
     }
 
     private func run() {
+        // (who 0 is the calling thread: on Linux a nice value belongs to a thread, not the process)
+        if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
         while true {
             while sem_wait(queued) != 0 {}
             let next = state.withLock { state -> Job? in

@@ -138,6 +138,10 @@ final class SignatureJobs {
     /// full queue takes.
     static let deadline: Int64 = 10
 
+    /// The verify threads' nice value over the event loop's: when the CPUs are busy, the loop (which
+    /// answers cached tokens and static files) runs before another signature does.
+    static let niceness: Int32 = 10
+
     /// gatehouse.verify-threads unset: as many threads as the CPUs online, at most 4.
     static var defaultThreads: Int {
         min(4, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
