@@ -103,6 +103,36 @@ final class SignatureJobsTests {
         jobs.release(second)
     }
 
+    @Test func aJobsAnswerIsForItsTokenAndIsCheckedAgainstTheContextDecidingIt() {
+        let jobs = jobs()
+        defer { jobs.pool.stop() }
+        let token = Fixtures.token(named: "RS256")
+        guard case .waiting(let id) = step(jobs, token, cache: TokenCache(capacity: 10)) else {
+            Issue.record("the token does not wait for a worker thread")
+            return
+        }
+        while settleCompleted(jobs).isEmpty {}
+        // Another token presented with this job's id is not answered by it (it waits for a job of its own).
+        let other = Fixtures.token(named: "expired")
+        guard case .waiting(let otherID) = step(jobs, other, cache: TokenCache(capacity: 10), resumed: id) else {
+            Issue.record("another token took the job's answer")
+            return
+        }
+        jobs.release(otherID)
+        // A context whose requirements the token does not meet refuses it, whatever the job's context.
+        var stricter = Fixtures.requirements
+        stricter.audiences = ["another-api"]
+        let resumed = jobs.verification(
+            of: token, keys: Fixtures.keys, requirements: stricter, now: now, cache: TokenCache(capacity: 10),
+            resumed: id)
+        guard case .settled(let answer) = resumed else {
+            Issue.record("the job's answer is not found when the request is decided again")
+            return
+        }
+        #expect(answer.failure?.code == .wrongAudience)
+        jobs.release(id)
+    }
+
     @Test func aFullQueueIsBusyUntilItsJobsAreTaken() {
         let jobs = jobs(threads: 1, queue: 1)
         defer { jobs.pool.stop() }
