@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Issue 15's flood: while one client sends 10,000 distinct RS256 tokens (every one a cache miss),
 a second client sends a token already in the cache at a steady pace and times each answer.
-Prints what the flood achieved (misses per second) and the second client's latencies, as one JSON
+Prints what the flood achieved (misses per second, and lighttpd's CPU time per miss, every thread
+counted, in clock ticks: 10 ms each) and the second client's latencies, as one JSON
 line; run it once per pool size, alternating, to compare.
 
     scripts/bench/flood.py --pool N [--tokens 10000] [--connections 32] [--probe-interval-ms 0.5]
@@ -16,6 +17,7 @@ Tokens are minted by PyJWT once into --work-dir (default build/bench-flood) and 
 
 Output (one line per run):
   {"pool": N, "tokens": 10000, "connections": 32, "flood_seconds": S, "misses_per_second": R, "flood_non_200": 0,
+   "server_cpu_us_per_miss": C,
    "probe": {"requests": N, "p50_ms": X, "p99_ms": X, "max_ms": X, "non_200": 0}}
 """
 import argparse
@@ -149,6 +151,12 @@ def probe(port, header, interval, stop, results):
     results.put((latencies, non_200))
 
 
+def cpu_seconds(pid):
+    """The user and system CPU time of process `pid`, all its threads together."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else float("nan")
@@ -168,6 +176,7 @@ def run(args, folder):
         tokens = os.path.join(folder, "tokens-run.txt")
         with open(os.path.join(folder, "flood.txt")) as f, open(tokens, "w") as out:
             out.writelines(f.readlines()[:args.tokens])
+        cpu_before = cpu_seconds(process.pid)
         wrk = subprocess.Popen(
             ["wrk", "-t1", f"-c{args.connections}", "-d600s", "-s", os.path.join(ROOT, "scripts", "bench", "flood.lua"),
              f"http://127.0.0.1:{port}/", "--", tokens], stdout=subprocess.PIPE, text=True)
@@ -179,6 +188,7 @@ def run(args, folder):
                 finished = time.perf_counter()
                 flood_non_200 = int(line.split("=")[1])
                 break
+        cpu = cpu_seconds(process.pid) - cpu_before
         wrk.kill()
         wrk.wait()
         stop.set()
@@ -193,6 +203,7 @@ def run(args, folder):
             "pool": args.pool, "tokens": args.tokens, "connections": args.connections,
             "flood_seconds": round(seconds, 3), "misses_per_second": round(args.tokens / seconds),
             "flood_non_200": flood_non_200,
+            "server_cpu_us_per_miss": round(cpu / args.tokens * 1e6, 1),
             "probe": {"requests": len(latencies), "interval_ms": args.probe_interval_ms,
                       "p50_ms": round(percentile(latencies, 50) * 1e3, 3),
                       "p99_ms": round(percentile(latencies, 99) * 1e3, 3),

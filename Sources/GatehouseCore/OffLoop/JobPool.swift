@@ -14,8 +14,8 @@ import Synchronization
 /// Threads: the event loop submits jobs, drains completions and applies results; worker threads
 /// only run `Job.work`, which must copy everything it reads at submit time and call nothing of
 /// lighttpd's. Each accepted job completes exactly once (done, failed, timed out or cancelled):
-/// its id is put on the completion list and the wake descriptor (an eventfd lighttpd polls) is
-/// written, so the loop learns of it without waiting.
+/// its id is put on the completion list and, if the list was empty, the wake descriptor (an eventfd
+/// lighttpd polls) is written, so the loop learns of it without waiting.
 final class JobPool: @unchecked Sendable {
     /// The most jobs queued or running at once; past it, a submission is refused (503).
     let capacity: Int
@@ -164,11 +164,20 @@ final class JobPool: @unchecked Sendable {
         }
     }
 
+    /// Records a job's result and wakes the loop, once per batch: only a completion that finds the
+    /// list empty writes the wake descriptor (the loop drains until the list is empty, under the
+    /// same lock, so a completion listed behind another is drained with it).
     private func finish(_ job: Job, _ result: JobResult) {
-        state.withLock { state in
+        let wake = state.withLock { state -> Bool in
             job.result = result
-            if job.discarded { state.inFlight[job.id] = nil } else { state.completed.append(job.id) }
+            if job.discarded {
+                state.inFlight[job.id] = nil
+                return false
+            }
+            state.completed.append(job.id)
+            return state.completed.count == 1
         }
+        guard wake else { return }
         var one: UInt64 = 1
         _ = write(wakeDescriptor, &one, 8)
     }
