@@ -61,9 +61,9 @@ typedef struct {
     fdlog_st *log;
 } mod_gatehouse_audit;
 
-/* A request suspended while an off-loop job (a sign-in's code exchange) runs: in
- * r->plugin_ctx and on the plugin's in-flight list until the request resumes or resets. The job
- * knows only its id, never the request. */
+/* A request suspended while an off-loop job (a sign-in's code exchange, a token's signature) runs:
+ * in r->plugin_ctx and on the plugin's in-flight list until the request resumes or resets. The job
+ * knows only its id, never the request; requests presenting the same token wait for the same id. */
 enum { GH_JOB_PENDING = 1, GH_JOB_DONE, GH_JOB_TIMEOUT };
 typedef struct mod_gatehouse_job {
     struct mod_gatehouse_job *next, *prev;
@@ -671,7 +671,8 @@ REQUEST_FUNC(mod_gatehouse_request_reset) {
     return HANDLER_GO_ON;
 }
 
-/* The worker threads wrote the eventfd: each request whose job completed is scheduled again. */
+/* The worker threads wrote the eventfd: each request whose job completed is scheduled again (every
+ * request waiting for the job: those that presented the same token). */
 static handler_t mod_gatehouse_wake(void * const ctx, const int revents) {
     plugin_data * const p = ctx;
     uint64_t n, ids[64];

@@ -109,7 +109,10 @@ struct SettingTests {
             #expect(directive.name.hasPrefix("gatehouse."))
         }
         #expect(Directive.withID(Directive.count) == nil)
-        #expect(Directive.allCases.filter(\.isServerWide) == [.cacheSize, .signInWorkers, .signInTimeout])
+        #expect(
+            Directive.allCases.filter(\.isServerWide) == [
+                .cacheSize, .signInWorkers, .signInTimeout, .verifyThreads, .verifyQueue,
+            ])
     }
 
     @Test func aServerWideDirectiveIsRefusedInsideACondition() throws {
@@ -236,6 +239,21 @@ struct ConfigurationHardeningTests {
         #expect(message(.cacheSize, .integer(-1)).hasPrefix("gatehouse.cache-size: -1 is out of range"))
         #expect(message(.maxTokenAge, .integer(-5)).hasPrefix("gatehouse.max-token-age: -5 is out of range"))
         #expect(message(.leeway, .integer(86_401)) == "gatehouse.leeway: expected seconds from 0 to 86400, got 86401")
+    }
+
+    @Test func theVerifyThreadsAndTheirQueue() {
+        #expect(message(.verifyThreads, .integer(0)) == "compiled")
+        #expect(message(.verifyThreads, .integer(64)) == "compiled")
+        #expect(
+            message(.verifyThreads, .integer(65))
+                == "gatehouse.verify-threads: expected a number of threads from 0 (verify on the event loop) to 64, "
+                + "got 65")
+        #expect(message(.verifyQueue, .integer(1)) == "compiled")
+        #expect(
+            message(.verifyQueue, .integer(0))
+                == "gatehouse.verify-queue: expected a number of tokens from 1 to 65536, got 0")
+        #expect(Configuration().verifyThreads == nil && Configuration().verifyQueue == 256)
+        #expect((1...4).contains(SignatureJobs.defaultThreads))
     }
 
     @Test func keysInAnotherLetterCaseOrMisspeltNameTheDirectiveMeant() {

@@ -88,6 +88,8 @@ enum gh_v1_scope {
     X(SIGN_IN_TIMEOUT, "gatehouse.sign-in-timeout", GH_V1_SCOPE_SERVER) \
     X(CLAIMS_SCHEMA, "gatehouse.claims-schema", GH_V1_SCOPE_CONTEXT) \
     X(REFRESH_BEFORE, "gatehouse.refresh-before", GH_V1_SCOPE_CONTEXT) \
+    X(VERIFY_THREADS, "gatehouse.verify-threads", GH_V1_SCOPE_SERVER) \
+    X(VERIFY_QUEUE, "gatehouse.verify-queue", GH_V1_SCOPE_SERVER) \
     /* (a new directive goes above this line) */
 
 #define GH_V1_DIRECTIVE_ENUM(id, name, scope) GH_V1_##id,
@@ -219,11 +221,12 @@ enum gh_v1_outcome {
                        body sent as GH_V1_RESPONSE_BODY; a CORS preflight's 204) */
     GH_V1_REFUSE,   /* refused with *status, final: no handler, backend or error handler may run for
                        the request after it */
-    GH_V1_SUSPEND   /* the decision waits for a call to the identity provider made off lighttpd's
-                       loop (a sign-in callback's code exchange, a session's refresh), whose job id
-                       came through GH_V1_JOB: suspend the request; when the id comes out of
-                       gh_v1_pool_drain (several requests may wait for one id), or the request's
-                       deadline passes, decide it again with that id in gh_v1_request.job */
+    GH_V1_SUSPEND   /* the decision waits for work done off lighttpd's loop (a sign-in callback's code
+                       exchange, a session's refresh, a token's signature), whose job id came through
+                       GH_V1_JOB: suspend the request; when the id comes out of gh_v1_pool_drain
+                       (several requests may wait for one id: the same session, the same token), or
+                       the request's deadline passes, decide it again with that id in
+                       gh_v1_request.job */
 };
 
 /* Decides one request. Returns an enum gh_v1_outcome and, for GH_V1_ANSWER and GH_V1_REFUSE, stores
@@ -234,22 +237,22 @@ int gh_v1_decide(gh_engine *_Nonnull engine,
                  const gh_v1_request *_Nonnull request, int *_Nonnull status,
                  gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 
-/* Off-loop jobs (docs/browser-sign-in.md, "How it works"): worker threads per lighttpd process
- * that serves requests, started after lighttpd forks (worker_init) and stopped before the
- * settings are freed (cleanup). Every function here runs on lighttpd's main thread; the
- * workers call nothing of lighttpd's, and write 8 bytes to `wake_fd` (an eventfd) each time a
- * job completes.
- * Starts the pool when some context signs people in. `settings`: the server-wide settings
- * (gatehouse.sign-in-workers, gatehouse.sign-in-timeout). Returns the seconds after which a
- * suspended request is decided again whatever its job does (a callback is answered 504, a
- * refreshing session goes on as it was); 0 when no pool is needed; -1 on error (reported with
- * GH_V1_LOG_ERROR). */
+/* Off-loop jobs (docs/browser-sign-in.md, "How it works"; docs/architecture.md, "Signatures off the
+ * event loop"): worker threads per lighttpd process that serves requests, started after lighttpd
+ * forks (worker_init) and stopped before the settings are freed (cleanup). Every function here runs
+ * on lighttpd's main thread; the workers call nothing of lighttpd's, and write 8 bytes to `wake_fd`
+ * (an eventfd) each time a job completes.
+ * Starts the sign-in pool when some context signs people in, and the verify threads when some
+ * context has keys and gatehouse.verify-threads is not 0. `settings`: the server-wide settings.
+ * Returns the seconds after which a suspended request is decided again whatever its job does (a
+ * callback or a token's signature is answered 504, a refreshing session goes on as it was); 0 when
+ * no pool is needed; -1 on error (reported with GH_V1_LOG_ERROR). */
 int gh_v1_pool_start(gh_engine *_Nonnull engine, const gh_setting *_Nullable const *_Nonnull settings, int wake_fd,
                      gh_v1_output_fn _Nonnull output, void *_Nullable output_ctx);
 /* Writes the ids of up to `max` jobs completed since the last call; returns how many. */
 size_t gh_v1_pool_drain(gh_engine *_Nonnull engine, uint64_t *_Nonnull ids, size_t max);
-/* A request waiting for job `id` is gone (reset): the job is cancelled and its result dropped once
- * no request waits for it. */
+/* A request waiting for job `id` is gone or was answered (504): when no other request waits for
+ * it, the job is cancelled and its result dropped. */
 void gh_v1_job_discard(gh_engine *_Nonnull engine, uint64_t id);
 /* Stops the pool: aborts what runs, joins the threads. Idempotent. */
 void gh_v1_pool_stop(gh_engine *_Nonnull engine);

@@ -162,12 +162,22 @@ func gh_v1_decide(
     let runtime = runtime(engine)
     let configuration = runtime.configurations.context(for: settings).configuration
     let sink = OutputSink(function: output, context: outputContext)
+    // A request that waited for a verify thread is decided again with the job's answer; one whose
+    // deadline passed first is answered 504 (a sign-in job's id goes to runtime.signIn).
+    let signature = raw.job != 0 && SignatureJobs.owns(raw.job) ? raw.job : nil
+    defer { if let signature { runtime.signatures?.release(signature) } }
+    if let signature, let unsettled = runtime.signatures?.unsettled(signature, path: view.path) {
+        sink.log(GH_V1_LOG_ERROR, unsettled.log)
+        status.pointee = unsettled.status
+        return Int32(GH_V1_REFUSE.rawValue)
+    }
     let scheme = CString.string(raw.scheme, raw.scheme_len)
     var session: (claims: JSONObject, headers: [(name: String, value: String)])?
     var endedSession = [(name: String, value: String)]()
     if configuration.signIn.enabled {
         switch runtime.signIn(
-            view, scheme: scheme, configuration: configuration, now: raw.now, resumed: raw.job, sink: sink)
+            view, scheme: scheme, configuration: configuration, now: raw.now, resumed: signature == nil ? raw.job : 0,
+            sink: sink)
         {
         case .answered(let outcome, let code):
             status.pointee = code
@@ -180,9 +190,15 @@ func gh_v1_decide(
         let decision = Gate.decide(
             view, configuration: configuration, now: raw.now,
             cache: runtime.cache(for: configuration), limiter: runtime.limiter, metrics: runtime.metrics,
-            explain: raw.debug != 0, presented: session?.claims)
+            explain: raw.debug != 0, presented: session?.claims,
+            offLoop: runtime.signatures.map { OffLoopVerification(jobs: $0, resumed: signature) })
     else { return Int32(GH_V1_PASS.rawValue) }
+    if let job = decision.awaiting {
+        sink.emit(GH_V1_JOB, "", String(job))
+        return Int32(GH_V1_SUSPEND.rawValue)
+    }
     runtime.metrics.count(decision)
+    if decision.verdict.reason == .busy { runtime.metrics.verifyQueueFull += 1 }
     if configuration.signIn.enabled, decision.verdict.status == 401, decision.verdict.reason == .noToken,
         SignIn.isNavigation(view),
         var redirect = SignIn.loginRedirect(view, scheme: scheme, settings: configuration.signIn, now: raw.now)

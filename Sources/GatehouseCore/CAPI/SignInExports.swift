@@ -1,6 +1,7 @@
 internal import CGatehouse
 
-// The off-loop functions of gatehouse.h, and what sign-in does around a decision.
+// The off-loop functions of gatehouse.h (the sign-in pool and the verify threads), and what sign-in does
+// around a decision.
 
 extension Runtime {
     enum SignInOutcome {
@@ -113,26 +114,47 @@ func gh_v1_pool_start(
     _ output: gh_v1_output_fn, _ outputContext: UnsafeMutableRawPointer?
 ) -> Int32 {
     let owner = runtime(engine)
-    guard owner.signsIn else { return 0 }
-    let signIn = Configuration(settings).signIn
-    if owner.pool == nil {
-        owner.pool = JobPool(
-            workers: signIn.workers, capacity: JobPool.queueBound, timeout: signIn.timeout,
-            wakeDescriptor: wakeDescriptor)
+    let sink = OutputSink(function: output, context: outputContext)
+    let configuration = Configuration(settings)
+    var deadline: Int64 = 0
+    if owner.signsIn {
+        let signIn = configuration.signIn
+        if owner.pool == nil {
+            owner.pool = JobPool(
+                workers: signIn.workers, capacity: JobPool.queueBound, timeout: signIn.timeout,
+                wakeDescriptor: wakeDescriptor)
+        }
+        guard owner.pool != nil else {
+            sink.log(GH_V1_LOG_ERROR, "gatehouse: cannot start the sign-in threads")
+            return -1
+        }
+        deadline = signIn.timeout + 2
     }
-    guard owner.pool != nil else {
-        OutputSink(function: output, context: outputContext).log(
-            GH_V1_LOG_ERROR, "gatehouse: cannot start the sign-in threads")
-        return -1
+    let threads = configuration.verifyThreads ?? SignatureJobs.defaultThreads
+    if threads > 0, !owner.keyReloads.sources.isEmpty {
+        if owner.signatures == nil {
+            guard
+                let pool = JobPool(
+                    workers: threads, capacity: configuration.verifyQueue, timeout: SignatureJobs.deadline,
+                    wakeDescriptor: wakeDescriptor, firstID: SignatureJobs.idBit | 1, niceness: SignatureJobs.niceness)
+            else {
+                sink.log(GH_V1_LOG_ERROR, "gatehouse: cannot start the verify threads (gatehouse.verify-threads)")
+                return -1
+            }
+            owner.signatures = SignatureJobs(pool: pool)
+        }
+        deadline = max(deadline, SignatureJobs.deadline)
     }
-    return Int32(signIn.timeout + 2)
+    return Int32(deadline)
 }
 
 // swift-format-ignore: AlwaysUseLowerCamelCase
 @c @implementation
 func gh_v1_pool_drain(_ engine: OpaquePointer, _ ids: UnsafeMutablePointer<UInt64>, _ max: Int) -> Int {
-    guard let pool = runtime(engine).pool else { return 0 }
-    let done = pool.drain(limit: max)
+    let owner = runtime(engine)
+    var done = owner.signatures?.pool.drain(limit: max) ?? []
+    for id in done { owner.signatures?.settle(id) }
+    if done.count < max, let pool = owner.pool { done += pool.drain(limit: max - done.count) }
     for (index, id) in done.enumerated() { ids[index] = id }
     return done.count
 }
@@ -141,8 +163,11 @@ func gh_v1_pool_drain(_ engine: OpaquePointer, _ ids: UnsafeMutablePointer<UInt6
 @c @implementation
 func gh_v1_job_discard(_ engine: OpaquePointer, _ id: UInt64) {
     let owner = runtime(engine)
-    guard let pool = owner.pool else { return }
-    if owner.refreshes.owns(id) { owner.refreshes.release(id, pool: pool) } else { pool.discard(id) }
+    if SignatureJobs.owns(id) {
+        owner.signatures?.release(id)
+    } else if let pool = owner.pool {
+        if owner.refreshes.owns(id) { owner.refreshes.release(id, pool: pool) } else { pool.discard(id) }
+    }
 }
 
 // swift-format-ignore: AlwaysUseLowerCamelCase
@@ -151,4 +176,6 @@ func gh_v1_pool_stop(_ engine: OpaquePointer) {
     let owner = runtime(engine)
     owner.pool?.stop()
     owner.pool = nil
+    owner.signatures?.pool.stop()
+    owner.signatures = nil
 }

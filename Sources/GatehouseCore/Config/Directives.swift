@@ -13,7 +13,7 @@ extension Directive {
         corsPreflight, tokenSources, auditLog, auditEvents, rateLimit, statusURL, pathChecks,
         login, clientID, clientSecretFile, tokenEndpointAuth, sessionKeyFile, providerMetadata, loginScopes,
         callbackPath, logoutPath, postLogoutRedirect, sessionLifetime, sessionIdleTimeout, signInWorkers,
-        signInTimeout, claimsSchema, refreshBefore,
+        signInTimeout, claimsSchema, refreshBefore, verifyThreads, verifyQueue,
     ]
 
     public static let issuer = Directive(GH_V1_ISSUER, fills: \.tokenRequirements.issuers) {
@@ -146,6 +146,16 @@ extension Directive {
 
     public static let cacheSize = Directive(GH_V1_CACHE_SIZE, fills: \.cacheSize) { input throws(ConfigError) in
         Int(try input.wholeNumber(in: 0...10_000_000, expected: "a number of tokens from 0 to 10000000"))
+    }
+
+    public static let verifyThreads = Directive(GH_V1_VERIFY_THREADS, fills: \.verifyThreads) {
+        input throws(ConfigError) in
+        Int(try input.wholeNumber(in: 0...64, expected: "a number of threads from 0 (verify on the event loop) to 64"))
+    }
+
+    public static let verifyQueue = Directive(GH_V1_VERIFY_QUEUE, fills: \.verifyQueue) {
+        input throws(ConfigError) in
+        Int(try input.wholeNumber(in: 1...65_536, expected: "a number of tokens from 1 to 65536"))
     }
 
     public static let roleInherits = Directive(GH_V1_ROLE_INHERITS, fills: \.claimPaths.inheritance) {

@@ -6,15 +6,16 @@ import Synchronization
 #endif
 
 /// Work that must not run on lighttpd's event loop: calls to the identity provider (a sign-in's
-/// code exchange today; keys fetched live and token introspection share this pool). One pool per
-/// lighttpd process that serves requests, started after lighttpd forks its workers and stopped
-/// before the configuration is freed (docs/browser-sign-in.md, "How it works").
+/// code exchange today; keys fetched live and token introspection share this pool), and, in a pool
+/// of their own, signatures (SignatureJobs). One pool of each per lighttpd process that serves
+/// requests, started after lighttpd forks its workers and stopped before the configuration is freed
+/// (docs/browser-sign-in.md, "How it works").
 ///
 /// Threads: the event loop submits jobs, drains completions and applies results; worker threads
 /// only run `Job.work`, which must copy everything it reads at submit time and call nothing of
 /// lighttpd's. Each accepted job completes exactly once (done, failed, timed out or cancelled):
-/// its id is put on the completion list and the wake descriptor (an eventfd lighttpd polls) is
-/// written, so the loop learns of it without waiting.
+/// its id is put on the completion list and, if the list was empty, the wake descriptor (an eventfd
+/// lighttpd polls) is written, so the loop learns of it without waiting.
 ///
 /// Forked: lighttpd's `server.graceful-restart-bg` forks the process that serves the connections in
 /// progress, and a fork keeps only the thread that forked. In that child the pool has no workers,
@@ -27,6 +28,7 @@ final class JobPool: @unchecked Sendable {
     /// Seconds a job may take before the request waiting for it is answered 504.
     let timeout: Int64
     private let wakeDescriptor: Int32
+    private let niceness: Int32
     private let state = Mutex(State())
     /// Counts the jobs queued: a worker waits on it.
     private let queued = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
@@ -42,11 +44,17 @@ final class JobPool: @unchecked Sendable {
         var stopping = false
     }
 
-    init?(workers: Int, capacity: Int, timeout: Int64, wakeDescriptor: Int32) {
+    /// `firstID`: the id of the first job (each pool's ids tell its jobs from another's). `niceness`:
+    /// added to each worker thread's nice value (Linux schedules threads one by one), so that the
+    /// event loop goes first when the CPUs are busy.
+    init?(workers: Int, capacity: Int, timeout: Int64, wakeDescriptor: Int32, firstID: UInt64 = 1, niceness: Int32 = 0)
+    {
         self.capacity = capacity
+        self.niceness = niceness
         self.timeout = timeout
         self.wakeDescriptor = wakeDescriptor
         sem_init(queued, 0, 0)
+        state.withLock { $0.nextID = firstID }
         JobPool.curlOnce
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
         for _ in 0..<max(1, workers) {
@@ -158,6 +166,8 @@ final class JobPool: @unchecked Sendable {
     }
 
     private func run() {
+        // (who 0 is the calling thread: on Linux a nice value belongs to a thread, not the process)
+        if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
         while true {
             while sem_wait(queued) != 0 {}
             let next = state.withLock { state -> Job? in
@@ -175,11 +185,20 @@ final class JobPool: @unchecked Sendable {
         }
     }
 
+    /// Records a job's result and wakes the loop, once per batch: only a completion that finds the
+    /// list empty writes the wake descriptor (the loop drains until the list is empty, under the
+    /// same lock, so a completion listed behind another is drained with it).
     private func finish(_ job: Job, _ result: JobResult) {
-        state.withLock { state in
+        let wake = state.withLock { state -> Bool in
             job.result = result
-            if job.discarded { state.inFlight[job.id] = nil } else { state.completed.append(job.id) }
+            if job.discarded {
+                state.inFlight[job.id] = nil
+                return false
+            }
+            state.completed.append(job.id)
+            return state.completed.count == 1
         }
+        guard wake else { return }
         var one: UInt64 = 1
         _ = write(wakeDescriptor, &one, 8)
     }

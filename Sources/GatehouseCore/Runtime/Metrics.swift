@@ -22,6 +22,10 @@ public final class Metrics {
     var rateLimitOverflows = 0
     /// Sign-in callbacks refused 503 because the off-loop queue was full.
     var signInQueueFull = 0
+    /// Requests answered 503 because the queue of tokens waiting for a verify thread was full; and
+    /// how many of them the error log has heard of.
+    var verifyQueueFull = 0
+    var verifyQueueFullReported = 0
 
     public init() {}
 
@@ -31,14 +35,11 @@ public final class Metrics {
         decisions[DecisionKey(outcome: outcome, reason: decision.verdict.reason), default: 0] += 1
     }
 
-    /// Times `body` into the verification histogram.
-    func timeVerification<T>(_ body: () -> T) -> T {
-        let start = Metrics.monotonic()
-        let result = body()
+    /// Counts a verification that started at `start` (`monotonic()`) and ends now in the histogram.
+    func timeVerification(since start: Double) {
         let seconds = Metrics.monotonic() - start
         verificationSum += seconds
         verificationBuckets[Metrics.bounds.firstIndex { seconds <= $0 } ?? Metrics.bounds.count] += 1
-        return result
     }
 
     static func monotonic() -> Double {
@@ -92,6 +93,10 @@ public final class Metrics {
             "gatehouse_sign_in_queue_full_total", "counter",
             "Sign-in callbacks answered 503: the provider calls queued or running reached the bound.",
             [("", String(signInQueueFull))])
+        metric(
+            "gatehouse_verify_queue_full_total", "counter",
+            "Requests answered 503: the tokens waiting for a verify thread reached gatehouse.verify-queue.",
+            [("", String(verifyQueueFull))])
         var cumulative = 0
         var buckets = [(labels: String, value: String)]()
         for (index, bound) in Metrics.bounds.enumerated() {
@@ -105,7 +110,8 @@ public final class Metrics {
         ]
         metric(
             "gatehouse_verification_seconds", "histogram",
-            "Time to verify a presented token (cache hits included).", buckets)
+            "Time the event loop spent verifying a presented token (cache hits included; a token handed "
+                + "to a verify thread counts when its request is decided).", buckets)
         return out
     }
 

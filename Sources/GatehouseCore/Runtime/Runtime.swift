@@ -11,6 +11,8 @@ final class Runtime {
     let configurations = ConfigurationTable()
     /// Off-loop work (sign-in callbacks), when a context signs people in.
     var pool: JobPool?
+    /// Signatures verified off the loop (gatehouse.verify-threads), when a context has keys.
+    var signatures: SignatureJobs?
     /// Whether some context signs people in (gatehouse.login = "enable").
     var signsIn = false
     /// Consumed login states, sessions opened lately and refreshes settled lately.
@@ -30,6 +32,14 @@ final class Runtime {
     /// Once a second: reads again the key files that changed; a reload empties the token cache.
     func tick(report: (Effects.LogLevel, String) -> Void) {
         if keyReloads.reloadChanged(metrics: metrics, report: report) { tokens?.removeAll() }
+        let refused = metrics.verifyQueueFull - metrics.verifyQueueFullReported
+        if refused > 0, let signatures {
+            metrics.verifyQueueFullReported = metrics.verifyQueueFull
+            report(
+                .warning,
+                "gatehouse: \(refused) requests answered 503 since the last report: \(signatures.pool.capacity) "
+                    + "tokens were waiting for a verify thread already (gatehouse.verify-queue)")
+        }
     }
 
     /// The counters of gatehouse.status-url.

@@ -9,6 +9,9 @@ public struct Decision: Sendable {
     public internal(set) var token: String?
     /// The verified claims (for the audit's `sub`, `iss`, `jti`).
     var claims: JSONObject?
+    /// The off-loop job (gatehouse.verify-threads) verifying the request's token: the decision is
+    /// not taken yet; the request waits for the job, then is decided again.
+    public internal(set) var awaiting: UInt64?
 
     init(verdict: Verdict, effects: Effects, diagnostics: Diagnostics) {
         self.verdict = verdict

@@ -13,7 +13,7 @@ extension Gate {
     /// Finds the request's token and verifies it.
     static func authenticate(
         _ request: HTTPRequest, configuration: Configuration, now: Int64, cache: TokenCache?, metrics: Metrics?,
-        presented: JSONObject?, into decision: inout Decision
+        presented: JSONObject?, offLoop: OffLoopVerification?, into decision: inout Decision
     ) -> Caller {
         // The token: absent, invalid (with why), or verified.
         var tokenError: TokenError?
@@ -23,7 +23,8 @@ extension Gate {
             decision.claims = presented
         } else {
             switch verifiedToken(
-                request, configuration: configuration, now: now, cache: cache, metrics: metrics, into: &decision)
+                request, configuration: configuration, now: now, cache: cache, metrics: metrics, offLoop: offLoop,
+                into: &decision)
             {
             case .success(let entry?):
                 // (kept with the cached token: a hit derives the identity and renders headers once)
@@ -51,10 +52,12 @@ extension Gate {
         return Caller(derived: derived, tokenError: tokenError)
     }
 
-    /// The request's bearer token, verified (the cache's entry for it): nil when it has none.
+    /// The request's bearer token, verified (the cache's entry for it): nil when it has none, or
+    /// when it waits for a worker thread (`decision.awaiting`) or none can take it
+    /// (`decision.verdict`: 503).
     static func verifiedToken(
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
-        cache: TokenCache?, metrics: Metrics?, into decision: inout Decision
+        cache: TokenCache?, metrics: Metrics?, offLoop: OffLoopVerification?, into decision: inout Decision
     ) -> Result<CachedToken?, TokenError> {
         switch TokenSource.token(in: request, from: configuration.tokenSources) {
         case .failure(let error): return .failure(error)
@@ -64,11 +67,46 @@ extension Gate {
             guard let keys = configuration.keys else {
                 return .failure(TokenError(.unknownKey, "no keys are configured (gatehouse.jwks)"))
             }
-            let requirements = configuration.tokenRequirements  // (the closure copies only these)
-            let verify = {
-                TokenVerifier.verified(token, keys: keys, requirements: requirements, now: now, cache: cache)
+            let requirements = configuration.tokenRequirements
+            let start = metrics == nil ? 0 : Metrics.monotonic()
+            if let offLoop, let cache {
+                switch offLoop.jobs.verification(
+                    of: token, keys: keys, requirements: requirements, now: now, cache: cache,
+                    resumed: offLoop.resumed)
+                {
+                case .settled(let result):
+                    metrics?.timeVerification(since: start)
+                    return result.map { $0 }
+                case .waiting(let id):  // (timed when its request is decided again)
+                    decision.awaiting = id
+                    return .success(nil)
+                case .busy:
+                    busy(&decision, queue: offLoop.jobs.pool.capacity)
+                    return .success(nil)
+                case .onLoop: break
+                }
             }
-            return (metrics?.timeVerification(verify) ?? verify()).map { $0 }
+            let verified = TokenVerifier.verified(token, keys: keys, requirements: requirements, now: now, cache: cache)
+            metrics?.timeVerification(since: start)
+            return verified.map { $0 }
         }
+    }
+}
+
+/// Verification of a request's token on the worker threads of gatehouse.verify-threads: the jobs,
+/// and the job the request waited for when it is decided again.
+public struct OffLoopVerification {
+    let jobs: SignatureJobs
+    let resumed: UInt64?
+}
+
+extension Gate {
+    /// No worker thread can take the token now: 503, to be asked again in a second.
+    static func busy(_ decision: inout Decision, queue: Int) {
+        decision.verdict.status = 503
+        decision.verdict.reason = .busy
+        decision.verdict.message = "\(queue) tokens are waiting for verification already"
+        decision.effects.responseHeaders = [("Retry-After", "1")]
+        decision.diagnostics.explanation?.append("refused 503: the verification queue is full")
     }
 }

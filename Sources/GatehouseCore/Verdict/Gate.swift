@@ -6,11 +6,12 @@ public enum Gate {
     /// has no `gatehouse.require` (the module does nothing there).
     /// `presented`: claims taken as already verified instead of a token from the request
     /// (`gatehouse check --claims`, for testing policies without keys). `coverage`: records what the
-    /// rules exercised (`gatehouse test --coverage`).
+    /// rules exercised (`gatehouse test --coverage`). `offLoop`: a token the cache does not hold is
+    /// verified by a worker thread, and the decision waits for it (`Decision.awaiting`).
     public static func decide(
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
         cache: TokenCache? = nil, limiter: RateLimiter? = nil, metrics: Metrics? = nil, explain: Bool = true,
-        presented: JSONObject? = nil, coverage: Coverage? = nil
+        presented: JSONObject? = nil, coverage: Coverage? = nil, offLoop: OffLoopVerification? = nil
     ) -> Decision? {
         guard let rules = configuration.rules else { return nil }
         var decision = Decision(
@@ -39,15 +40,17 @@ public enum Gate {
                 "the client asked for \(asSent.path); lighttpd serves \(request.path)")
             judge(
                 asSent, rules: rules, configuration: configuration, now: now, cache: cache, limiter: nil,
-                metrics: metrics, presented: presented, into: &decision)
-            if decision.verdict.status != 0 || decision.diagnostics.wouldRefuse != nil { return decision }
+                metrics: metrics, presented: presented, offLoop: offLoop, into: &decision)
+            if decision.verdict.status != 0 || decision.diagnostics.wouldRefuse != nil || decision.awaiting != nil {
+                return decision
+            }
             decision.effects.requestHeaders = []
             decision.effects.environment = []
             decision.diagnostics.explanation?.append("then \(request.path):")
         }
         judge(
             request, rules: rules, configuration: configuration, now: now, cache: cache, limiter: limiter,
-            metrics: metrics, presented: presented, into: &decision)
+            metrics: metrics, presented: presented, offLoop: offLoop, into: &decision)
         return decision
     }
 
@@ -56,12 +59,18 @@ public enum Gate {
     private static func judge(
         _ request: HTTPRequest, rules: RuleSet, configuration: Configuration, now: Int64,
         cache: TokenCache?, limiter: RateLimiter?, metrics: Metrics?, presented: JSONObject?,
-        into decision: inout Decision
+        offLoop: OffLoopVerification?, into decision: inout Decision
     ) {
         let rule = chooseRule(request, rules: rules, configuration: configuration, into: &decision)
         let caller = authenticate(
             request, configuration: configuration, now: now, cache: cache, metrics: metrics, presented: presented,
-            into: &decision)
+            offLoop: offLoop, into: &decision)
+        // The token waits for a worker thread (decided when it is verified), or none was free (503).
+        if decision.awaiting != nil { return }
+        if decision.verdict.reason == .busy {
+            mode(&decision, configuration: configuration)
+            return
+        }
         let truth = evaluate(rule, caller, request, into: &decision)
         verdict(
             truth, rule: rule, caller: caller, request: request, configuration: configuration, limiter: limiter,

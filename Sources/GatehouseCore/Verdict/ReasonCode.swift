@@ -30,6 +30,8 @@ public enum ReasonCode: String, Sendable, CaseIterable {
     case ambiguousHeader = "ambiguous_header"
     /// A CORS preflight from an origin, or for a method, gatehouse.cors-preflight does not list.
     case preflightRefused = "preflight_refused"
+    /// The token is not in the cache and the queue of gatehouse.verify-queue is full: 503 with Retry-After.
+    case busy
 }
 
 /// Why a token was refused: a stable code and a message for people. The message never

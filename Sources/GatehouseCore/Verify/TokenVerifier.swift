@@ -1,5 +1,5 @@
 /// What a token must satisfy besides its signature: the token-related gatehouse.* directives.
-public struct TokenRequirements: Sendable {
+public struct TokenRequirements: Sendable, Hashable {
     /// Accepted `iss` values, compared byte for byte; nil accepts any issuer (the CLI without --issuer).
     public var issuers: [String]?
     /// At least one must be in `aud`; nil accepts any audience (`gatehouse.audience = "*"`).
@@ -175,9 +175,8 @@ public enum TokenVerifier {
         _ token: String, keys: KeySet, requirements: TokenRequirements,
         now: Int64, cache: TokenCache?
     ) -> Result<CachedToken, TokenError> {
-        if let cache, let entry = cache.lookup(token, keys: keys, now: now) {
-            if let error = entry.facts.check(requirements, now: now) { return .failure(error) }
-            return .success(entry)
+        if let cache, let known = cached(token, keys: keys, requirements: requirements, now: now, cache: cache) {
+            return known
         }
         var bytes = token
         let result = bytes.withUTF8 { verifyInFull($0, keys: keys, requirements: requirements, now: now) }
@@ -191,7 +190,19 @@ public enum TokenVerifier {
         }
     }
 
-    private static func verifyInFull(
+    /// What the cache knows of `token` (its signature verified before, with a key still in force),
+    /// checked against this context's requirements; nil when it must be verified in full.
+    static func cached(
+        _ token: String, keys: KeySet, requirements: TokenRequirements, now: Int64, cache: TokenCache
+    ) -> Result<CachedToken, TokenError>? {
+        guard let entry = cache.lookup(token, keys: keys, now: now) else { return nil }
+        if let error = entry.facts.check(requirements, now: now) { return .failure(error) }
+        return .success(entry)
+    }
+
+    /// Signature, then claims, without the cache: what a worker thread of gatehouse.verify-threads
+    /// runs (it reads only its arguments; the keys' OpenSSL objects allow concurrent verification).
+    static func verifyInFull(
         _ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
         requirements: TokenRequirements, now: Int64
     )
