@@ -34,7 +34,8 @@
 #   POOL=10000 MISS_CACHE_SIZE=1000 distinct tokens of the pool runs; gatehouse cache of the miss runs
 #   SPEED_SECONDS=3                 `openssl speed` seconds per algorithm and round
 #   VERIFY_SECONDS=2                `gatehouse bench verify` and the bare OpenSSL verify, per figure and round
-#   FLOOD_SECONDS=10 FLOOD_POOLS="0 2"   scripts/bench/flood.py: seconds, and verification pool sizes
+#   FLOOD_RUNS=3 FLOOD_TOKENS=10000 FLOOD_POOLS="0 2"   scripts/bench/flood.py: runs per pool size,
+#                                   distinct tokens per flood, gatehouse.verify-threads of each
 #   PORT=18480                      lighttpd's port; Apache listens on PORT+1, the proxied backend on PORT+2
 #   CONFIGS="plain gh-rs-hit …"     run only these configurations (for trials)
 #   QUIET_WAIT=60                   seconds to wait, before each run, for the machine to be idle
@@ -43,14 +44,8 @@
 # `scripts/bench.sh http --smoke`: ROUNDS=1 DURATION=1 WARMUP=1 and short figures elsewhere, to
 # see every row produce numbers (the figures mean nothing).
 #
-# The signature-off-loop demonstration is scripts/bench/flood.py, run once per pool size of
-# FLOOD_POOLS (skipped with a message when the file is not there):
-#   python3 scripts/bench/flood.py --pool N --modules DIR --material DIR --port PORT --seconds S
-# It starts lighttpd + mod_gatehouse (RS256 policy, verification pool of N threads; 0: inline)
-# with `-m DIR`, the keys of DIR/rsa-jwks.json, floods it with the distinct tokens of
-# DIR/headers/rs-pool.txt while a second client sends DIR/headers/rs-one.txt, stops it, and
-# prints one line "RESULT key=value …" with at least cached_p99_us (the second client's p99),
-# cached_requests, miss_per_s (flood requests answered 200 per second) and status_503.
+# The signature-off-loop demonstration is scripts/bench/flood.py (its --help says what it does),
+# run FLOOD_RUNS times per pool size of FLOOD_POOLS, alternating; the report takes the medians.
 
 HTTP_ALL_CONFIGS="plain plain-token basic
     gh-rs-hit base-gh-rs-hit gh-rs-miss base-gh-rs-miss gh-es-hit base-gh-es-hit gh-es-miss base-gh-es-miss
@@ -58,7 +53,7 @@ HTTP_ALL_CONFIGS="plain plain-token basic
     proxy-plain proxy-gh-hit base-proxy-gh-hit proxy-gh-miss base-proxy-gh-miss"
 if [ "${HTTP_SMOKE:-}" = 1 ]; then
     : "${ROUNDS:=1}" "${DURATION:=1}" "${WARMUP:=1}" "${QUIET_WAIT:=0}" "${SPEED_SECONDS:=1}"
-    : "${VERIFY_SECONDS:=0.5}" "${FLOOD_SECONDS:=2}"
+    : "${VERIFY_SECONDS:=0.5}" "${FLOOD_RUNS:=1}" "${FLOOD_TOKENS:=2000}"
 fi
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-4}
@@ -69,7 +64,8 @@ POOL=${POOL:-10000}
 MISS_CACHE_SIZE=${MISS_CACHE_SIZE:-1000}
 SPEED_SECONDS=${SPEED_SECONDS:-3}
 VERIFY_SECONDS=${VERIFY_SECONDS:-2}
-FLOOD_SECONDS=${FLOOD_SECONDS:-10}
+FLOOD_RUNS=${FLOOD_RUNS:-3}
+FLOOD_TOKENS=${FLOOD_TOKENS:-10000}
 FLOOD_POOLS=${FLOOD_POOLS:-0 2}
 PORT=${PORT:-18480}
 APACHE_PORT=$((PORT + 1))
@@ -575,28 +571,37 @@ http_memory() {
     done
 }
 
-# The signature-off-loop demonstration (scripts/bench/flood.py; its interface at the top of this
-# file), once per pool size of FLOOD_POOLS, into flood.tsv: pool size, then its RESULT line.
+# The signature-off-loop demonstration (scripts/bench/flood.py), FLOOD_RUNS runs per pool size of
+# FLOOD_POOLS, alternating, into flood.tsv: pool size, then the medians over its runs as key=value
+# (cached_p99_us, cached_requests, miss_per_s, status_503, cpu_us_per_miss).
 http_flood() {
-    local pool out line
+    local pool run
     : >"$RUN/flood.tsv"
-    if [ ! -f scripts/bench/flood.py ]; then
-        echo "flood: skipped, scripts/bench/flood.py is not in this tree"
-        return 0
-    fi
-    for pool in $FLOOD_POOLS; do
-        http_port_open "$PORT" && { echo "bench: port $PORT is already in use (set PORT=…)" >&2; exit 1; }
-        out=$(PYTHONPATH=Tests python3 scripts/bench/flood.py --pool "$pool" --modules "$MODS" --material "$MAT" \
-            --port "$PORT" --seconds "$FLOOD_SECONDS" 2>"$RUN/flood-$pool.err") || {
-            echo "flood: scripts/bench/flood.py --pool $pool failed:"; tail -n 5 "$RUN/flood-$pool.err"; continue; }
-        line=$(grep '^RESULT' <<<"$out" | tail -n 1)
-        if [ -z "$line" ]; then
-            echo "flood: scripts/bench/flood.py --pool $pool printed no RESULT line"
-            continue
-        fi
-        printf '%s\t%s\n' "$pool" "${line#RESULT }" >>"$RUN/flood.tsv"
-        echo "  flood, pool $pool: ${line#RESULT }"
+    : >"$RUN/flood.jsonl"
+    for run in $(seq "$FLOOD_RUNS"); do
+        for pool in $FLOOD_POOLS; do
+            PYTHONPATH=Tests python3 scripts/bench/flood.py --pool "$pool" --tokens "$FLOOD_TOKENS" \
+                >>"$RUN/flood.jsonl" 2>"$RUN/flood-$pool.err" || {
+                echo "flood: scripts/bench/flood.py --pool $pool failed:"; tail -n 5 "$RUN/flood-$pool.err"; }
+            tail -n 1 "$RUN/flood.jsonl" | sed "s/^/  flood, run $run: /"
+        done
     done
+    python3 - "$RUN/flood.jsonl" >"$RUN/flood.tsv" <<'PY'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        r = json.loads(line)
+        runs.setdefault(r["pool"], []).append(r)
+for pool, rs in sorted(runs.items()):
+    med = lambda f: statistics.median(f(r) for r in rs)
+    print(f"{pool}\tcached_p99_us={med(lambda r: r['probe']['p99_ms'] * 1000):.0f}"
+          f" cached_requests={med(lambda r: r['probe']['requests']):.0f}"
+          f" miss_per_s={med(lambda r: r['misses_per_second']):.0f}"
+          f" status_503={med(lambda r: r['flood_non_200']):.0f}"
+          f" cpu_us_per_miss={med(lambda r: r['server_cpu_us_per_miss']):.1f} runs={len(rs)}")
+PY
+    sed 's/^/  flood medians, pool /' "$RUN/flood.tsv"
 }
 
 http_machine() {
