@@ -7,9 +7,10 @@ import LighttpdConfig
 /// from the case's claims with a test key, and the answer compared with what can be seen of the
 /// expectation from outside: the decision, the status and the WWW-Authenticate header.
 final class LiveCases {
-    /// The statuses mod_gatehouse (or lighttpd, for a request it cannot read) refuses with; any other
-    /// answer is a request let through, whatever the backend then said.
-    static let refusals: Set = [400, 401, 403, 429]
+    /// The statuses mod_gatehouse (or lighttpd, for a request it cannot read) refuses with (503: no
+    /// verify thread free; 504: a token not verified in time); any other answer is a request let
+    /// through, whatever the backend then said.
+    static let refusals: Set = [400, 401, 403, 429, 503, 504]
     /// Seconds a minted token lives (its "exp"), unless the case's claims say otherwise.
     static let lifetime: Int64 = 300
 

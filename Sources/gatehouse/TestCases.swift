@@ -42,7 +42,7 @@ struct TestCases: ParsableCommand {
             instead: tokens are minted from "claims" with --signing-key (with the
             issuer, audience, token type and token source of --config), and the
             decision, "status" and "www_authenticate" are compared with the
-            answer (400, 401, 403 and 429 are refusals). "reason", "rule",
+            answer (400, 401, 403, 429, 503 and 504 are refusals). "reason", "rule",
             "headers" and "env" cannot be seen from outside: -v lists them as not
             checked live. A case that names a client address other than
             127.0.0.1, a scheme other than http or a server socket is skipped,

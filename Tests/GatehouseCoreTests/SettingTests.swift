@@ -253,7 +253,11 @@ struct ConfigurationHardeningTests {
             message(.verifyQueue, .integer(0))
                 == "gatehouse.verify-queue: expected a number of tokens from 1 to 65536, got 0")
         #expect(Configuration().verifyThreads == nil && Configuration().verifyQueue == 256)
-        #expect((1...4).contains(SignatureJobs.defaultThreads))
+        #expect((0...4).contains(SignatureJobs.defaultThreads))
+        // The affinity mask is read (this test may run pinned to fewer CPUs than the machine has).
+        let allowed = SignatureJobs.allowedCPUs()
+        #expect(allowed.map { (1...4096).contains($0) } == true)
+        #expect(SignatureJobs.defaultThreads == (allowed! > 1 ? min(4, allowed!) : 0))
     }
 
     @Test func keysInAnotherLetterCaseOrMisspeltNameTheDirectiveMeant() {

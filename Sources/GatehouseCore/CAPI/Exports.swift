@@ -192,7 +192,11 @@ func gh_v1_decide(
             cache: runtime.cache(for: configuration), limiter: runtime.limiter, metrics: runtime.metrics,
             explain: raw.debug != 0, presented: session?.claims,
             offLoop: runtime.signatures.map { OffLoopVerification(jobs: $0, resumed: signature) })
-    else { return Int32(GH_V1_PASS.rawValue) }
+    else {
+        // (no rules here: a session renewed or refreshed still gets its new cookie)
+        for header in session?.headers ?? [] { sink.emit(GH_V1_SET_RESPONSE_HEADER, header.name, header.value) }
+        return Int32(GH_V1_PASS.rawValue)
+    }
     if let job = decision.awaiting {
         sink.emit(GH_V1_JOB, "", String(job))
         return Int32(GH_V1_SUSPEND.rawValue)
@@ -209,7 +213,9 @@ func gh_v1_decide(
     var effects = Effects(
         of: decision, request: view, configuration: configuration, time: AuditLog.now(),
         statusPage: { runtime.statusText(now: raw.now) })
-    if decision.verdict.status == 0, let session { effects.responseHeaders += session.headers }
+    // A renewed or refreshed session's cookie goes with every answer, refusals included: the
+    // refresh token it replaces may be spent already.
+    if let session { effects.responseHeaders += session.headers }
     effects.responseHeaders += endedSession
     sink.apply(effects, auditChains: runtime.auditChains)
     status.pointee = Int32(effects.status)

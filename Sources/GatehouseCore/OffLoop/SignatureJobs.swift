@@ -68,7 +68,10 @@ final class SignatureJobs {
         of token: String, keys: KeySet, requirements: TokenRequirements, now: Int64, cache: TokenCache,
         resumed: UInt64?
     ) -> Step {
-        if let resumed, let job = jobs[resumed], let settled = job.settled, job.flight.token.sameBytes(token) {
+        // (a key reloaded away while the job ran no longer vouches for the token: verified again)
+        if let resumed, let job = jobs[resumed], let settled = job.settled, job.flight.token.sameBytes(token),
+            (try? settled.get()).map({ entry in keys.keys.contains { $0 === entry.key } }) ?? true
+        {
             return .settled(
                 settled.flatMap { entry in
                     entry.facts.check(requirements, now: now).map { .failure($0) } ?? .success(entry)
@@ -114,21 +117,17 @@ final class SignatureJobs {
             job.settled = .success(entry)
         case .failure(let error):
             job.settled = .failure(error)
-        case nil: break  // (cancelled as the server stops: a request still waiting asks again, and is refused 503)
+        case nil: break  // (cancelled as the server stops: a request still waiting is answered 504)
         }
         jobs[id] = job
     }
 
-    /// Why a request that waited for job `id` resumed without its answer (its deadline passed, or
-    /// the pool was forked away: `server.graceful-restart-bg`), and its status; nil when the job settled.
+    /// Why a request that waited for job `id` resumed without its answer (its deadline passed), and
+    /// its status; nil when the job settled, or when the pool was forked away
+    /// (`server.graceful-restart-bg`: the token is then verified on the loop).
     func unsettled(_ id: UInt64, path: String) -> (status: Int32, log: String)? {
-        guard jobs[id]?.settled == nil else { return nil }
-        if pool.isForked { return (503, "gatehouse: \(path): " + JobPool.forkedWhy) }
-        return (
-            504,
-            "gatehouse: \(path): the token's signature was not verified within \(SignatureJobs.deadline) s "
-                + "(gatehouse.verify-threads)"
-        )
+        guard jobs[id]?.settled == nil, !pool.isForked else { return nil }
+        return (504, "gatehouse: \(path): the token's signature was not verified before the request's deadline")
     }
 
     /// A request waiting for job `id` is done with it (decided, timed out or gone): when it was the
@@ -155,8 +154,36 @@ final class SignatureJobs {
     /// answers cached tokens and static files) runs before another signature does.
     static let niceness: Int32 = 10
 
-    /// gatehouse.verify-threads unset: as many threads as the CPUs online, at most 4.
+    /// gatehouse.verify-threads unset: as many threads as the CPUs this process may run on (its
+    /// affinity: `taskset`, systemd's CPUAffinity=), at most 4; none when that is one CPU, where
+    /// handing a signature over to a thread would only add work to the one core.
     static var defaultThreads: Int {
-        min(4, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let usable = allowedCPUs() ?? sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return usable > 1 ? min(4, usable) : 0
+    }
+
+    /// The CPUs of this process's affinity mask: the bits of "Cpus_allowed:" in /proc/self/status
+    /// (hexadecimal, groups of 32 bits separated by commas); nil when it cannot be read.
+    static func allowedCPUs() -> Int? {
+        guard let status = try? FileBytes.read(path: "/proc/self/status", limit: 1 << 16) else { return nil }
+        let key = Array("Cpus_allowed:".utf8)
+        for line in status.split(separator: UInt8(ascii: "\n")) where line.starts(with: key) {
+            return line.dropFirst(key.count).reduce(0) { count, byte in
+                count + (Int(hexDigit: byte)?.nonzeroBitCount ?? 0)
+            }
+        }
+        return nil
+    }
+}
+
+extension Int {
+    /// The value of one hexadecimal digit; nil for any other byte.
+    fileprivate init?(hexDigit byte: UInt8) {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): self = Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): self = Int(byte - UInt8(ascii: "a")) + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): self = Int(byte - UInt8(ascii: "A")) + 10
+        default: return nil
+        }
     }
 }

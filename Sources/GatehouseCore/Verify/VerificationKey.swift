@@ -98,10 +98,15 @@ public final class VerificationKey: @unchecked Sendable {
             let length = algorithm.hashLength
             guard EVP_Digest(input.baseAddress, input.count, digest.baseAddress, nil, Self.sha2(length), nil) == 1
             else { return false }
-            guard let context = prepared.withLock({ $0[algorithm]?.popLast() }) ?? prepare(for: algorithm) else {
-                return false
+            // Never waits for the list's lock: in a process forked while a verify thread held it
+            // (`server.graceful-restart-bg`) nobody would release it. A context that cannot be
+            // taken is prepared, one that cannot be put back is freed.
+            let taken = prepared.withLockIfAvailable { $0[algorithm]?.popLast() } ?? nil
+            guard let context = taken ?? prepare(for: algorithm) else { return false }
+            defer {
+                let kept: Void? = prepared.withLockIfAvailable { $0[algorithm, default: []].append(context) }
+                if kept == nil { EVP_PKEY_CTX_free(context.pointer) }
             }
-            defer { prepared.withLock { $0[algorithm, default: []].append(context) } }
             return EVP_PKEY_verify(context.pointer, signature, signature.count, digest.baseAddress, length) == 1
         }
     }
