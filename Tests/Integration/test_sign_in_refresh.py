@@ -154,6 +154,23 @@ def test_the_first_refresh_decides_with_the_fresh_identity(scripted, keys):
     assert get(site, "/admin/x", due).status_code == 404, site.log()
 
 
+def test_a_refused_request_still_carries_the_refreshed_cookie(scripted, keys):
+    """The refresh token the old cookie holds is spent at the provider: the new session cookie goes
+    with the answer even when the rule refuses the request (and rotating providers refuse the old
+    refresh token afterwards)."""
+    holder = {}
+    site, endpoint = scripted(lambda form: (200, {
+        "access_token": "a", "token_type": "Bearer", "refresh_token": "rt-2", "id_token": holder["token"]}))
+    holder["token"] = id_token(keys, site, sub="alice", roles=["viewer"])
+    key = first_key(site.key_file)
+    due = session_cookie(key, site.provider.issuer, refresh_in=-1, roles=["viewer"])
+    answer = get(site, "/admin/x", due)
+    assert answer.status_code == 403, site.log()
+    assert len(endpoint.forms) == 1
+    fresh = set_cookies(answer)
+    assert len(fresh) == 1 and unseal(key, "__Host-gatehouse", fresh[0])["rt"] == "rt-2", answer.headers
+
+
 @pytest.mark.parametrize("claims,why", [
     ({"sub": "mallory"}, "names another sub"),
     ({"sub": "alice", "iss": "https://other.example"}, "refreshed ID token was refused"),
