@@ -23,7 +23,7 @@ mutants=(
     'Verify/TokenVerifier.swift@@guard case .string(let typ)? = type, sameMediaType(typ, required) else {@@if case .string(let typ)? = type, !sameMediaType(typ, required) {'
     'Verify/VerificationKey.swift@@if let own = self.algorithm, own != algorithm { return false }@@if let own = self.algorithm, own.family != algorithm.family { return false }'
     'Verify/VerificationKey.swift@@static let minimumRSABits = 2048@@static let minimumRSABits = 1024'
-    'OffLoop/SignatureJobs.swift@@let settled = job.settled, job.flight.token.sameBytes(token) {@@let settled = job.settled {'
+    'OffLoop/SignatureJobs.swift@@let settled = job.settled, job.flight.token.sameBytes(token),@@let settled = job.settled,'
     'OffLoop/SignatureJobs.swift@@entry.facts.check(requirements, now: now).map { .failure($0) } ?? .success(entry)@@.success(entry)'
     'OffLoop/SignatureJobs.swift@@job.waiters -= 1@@job.waiters -= 2'
     'Token/Algorithm.swift@@JWSAlgorithm.allCases.first(where: { $0.rawValue.sameBytes(name) })@@JWSAlgorithm.allCases.first(where: { $0.rawValue.uppercased() == name.uppercased() })'
