@@ -123,31 +123,23 @@ class Browser:
         return self.get(parts.path + "?" + parts.query, NAVIGATE)
 
 
-class SlowTokenEndpoint:
-    """A loopback relay in front of the provider's token endpoint that waits `delay` seconds
-    before passing each request on: a slow identity provider."""
+class TokenEndpoint:
+    """A loopback token endpoint: `respond(headers, body)` gives each POST's status and the
+    payload sent back as JSON, `delay` seconds later. `metadata` puts it in a copy of the
+    provider's saved endpoints."""
 
-    def __init__(self, provider, delay):
+    def __init__(self, respond, delay):
         import http.server
         import threading
+        import time
         self.delay = delay
-        self.calls = 0
-        self.requests = []  # (headers, body) of each token request
-        relay = self
+        endpoint = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
-                import time
-                relay.calls += 1
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                relay.requests.append((dict(self.headers.items()), body.decode()))
-                time.sleep(relay.delay)
-                forwarded = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
-                try:
-                    answer = requests.post(provider.issuer + self.path, data=body, headers=forwarded, timeout=30)
-                    status, payload = answer.status_code, answer.content
-                except requests.RequestException:
-                    status, payload = 502, b""
+                status, payload = respond(self.headers, body)
+                time.sleep(endpoint.delay)
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -162,12 +154,11 @@ class SlowTokenEndpoint:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/oauth2/token"
 
     def metadata(self, original, path):
-        """A copy of the provider's saved endpoints with the token endpoint behind this relay."""
+        """A copy of the provider's saved endpoints with the token endpoint here."""
         import json
         with open(original) as f:
             document = json.load(f)
@@ -179,6 +170,27 @@ class SlowTokenEndpoint:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class SlowTokenEndpoint(TokenEndpoint):
+    """A loopback relay in front of the provider's token endpoint that waits `delay` seconds
+    before passing each request on: a slow identity provider."""
+
+    def __init__(self, provider, delay):
+        self.calls = 0
+        self.requests = []  # (headers, body) of each token request
+
+        def relay(headers, body):
+            self.calls += 1
+            self.requests.append((dict(headers.items()), body.decode()))
+            forwarded = {k: v for k, v in headers.items() if k.lower() in ("authorization", "content-type")}
+            try:
+                answer = requests.post(provider.issuer + "/oauth2/token", data=body, headers=forwarded, timeout=30)
+                return answer.status_code, answer.content
+            except requests.RequestException:
+                return 502, b""
+
+        super().__init__(relay, delay)
 
 
 def sign_in_files(provider, folder):
@@ -228,53 +240,25 @@ def first_key(path):
         return base64.b64decode(f.readline().strip())
 
 
-class ScriptedTokenEndpoint:
+class ScriptedTokenEndpoint(TokenEndpoint):
     """A loopback token endpoint that answers what the test scripts: `answer(form)` gives the
     status and the JSON body for each request's form, sent after `delay` seconds."""
 
     def __init__(self, answer, delay=0):
-        import http.server
         import json
-        import threading
-        self.answer, self.delay = answer, delay
         self.forms = []  # the form of each token request, as parse_qs gives it
-        endpoint = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                import time
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                form = urllib.parse.parse_qs(body)
-                endpoint.forms.append(form)
-                time.sleep(endpoint.delay)
-                status, document = endpoint.answer(form)
-                payload = json.dumps(document).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass
+        def scripted(headers, body):
+            form = urllib.parse.parse_qs(body.decode())
+            self.forms.append(form)
+            status, document = answer(form)
+            return status, json.dumps(document).encode()
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/oauth2/token"
+        super().__init__(scripted, delay)
 
     @property
     def calls(self):
         return len(self.forms)
-
-    metadata = SlowTokenEndpoint.metadata
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def session_cookie(key, issuer, sub="alice", lifetime=3600, refresh_in=None, refresh_token="rt-1", **claims):
