@@ -9,6 +9,7 @@ import pytest
 from gatehouse_testkit.echo_backend import EchoHandler
 from gatehouse_testkit.lighttpd import Lighttpd
 from gatehouse_testkit.provider import Provider
+from gatehouse_testkit.sign_in import SignInSite
 from gatehouse_testkit.tokens import Keys
 
 
@@ -37,5 +38,15 @@ def lighttpd(tmp_path, backend, keys):
 def provider(tmp_path_factory):
     """A real OpenID Connect provider on loopback, and its keys fetched by `gatehouse jwks fetch`."""
     server = Provider(str(tmp_path_factory.mktemp("provider")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def site(tmp_path, backend, provider):
+    """lighttpd signing people in at the test provider, with the test sign-in policy
+    (gatehouse_testkit.sign_in.SignInSite)."""
+    server = SignInSite(str(tmp_path), backend, provider)
+    server.start(server.policy())
     yield server
     server.stop()

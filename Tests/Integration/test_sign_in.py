@@ -10,14 +10,6 @@ import requests
 from gatehouse_testkit.sign_in import NAVIGATE, Browser, SignInSite
 
 
-@pytest.fixture
-def site(tmp_path, backend, provider):
-    server = SignInSite(str(tmp_path), backend, provider)
-    server.start(server.policy())
-    yield server
-    server.stop()
-
-
 def test_a_navigation_without_a_session_is_sent_to_the_provider(site):
     answer = Browser(site).get("/private/page.html?x=1", NAVIGATE)
     assert answer.status_code == 302

@@ -25,14 +25,6 @@ def subject(answer):
 
 # --- against oidc-provider-mock's own token endpoint ----------------------------------------
 
-@pytest.fixture
-def site(tmp_path, backend, provider):
-    server = SignInSite(str(tmp_path), backend, provider)
-    server.start(server.policy())
-    yield server
-    server.stop()
-
-
 def test_the_session_keeps_the_refresh_token_and_refreshes_at_the_provider(site):
     """oidc-provider-mock issues a refresh token and honours grant_type=refresh_token (with no new
     ID token): a session due for its refresh is refreshed there, and carries on with a new time."""

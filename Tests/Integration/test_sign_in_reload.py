@@ -11,15 +11,7 @@ import pytest
 import requests
 
 from gatehouse_testkit.paths import GATEHOUSE
-from gatehouse_testkit.sign_in import NAVIGATE, Browser, SignInSite
-
-
-@pytest.fixture
-def site(tmp_path, backend, provider):
-    server = SignInSite(str(tmp_path), backend, provider)
-    server.start(server.policy())
-    yield server
-    server.stop()
+from gatehouse_testkit.sign_in import NAVIGATE, Browser
 
 
 def wait_for_log(site, text, timeout=6):

@@ -12,14 +12,6 @@ import requests
 from gatehouse_testkit.sign_in import NAVIGATE, Browser, SignInSite, SlowTokenEndpoint, write_key_file
 
 
-@pytest.fixture
-def site(tmp_path, backend, provider):
-    server = SignInSite(str(tmp_path), backend, provider)
-    server.start(server.policy())
-    yield server
-    server.stop()
-
-
 def callback_of(browser, target, sub="mallory"):
     """Starts a login in `browser` and returns the provider's callback URL (path and query)."""
     first = browser.get(target, NAVIGATE)
