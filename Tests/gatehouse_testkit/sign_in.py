@@ -280,3 +280,17 @@ def set_cookies(response, name="__Host-gatehouse"):
         if line.startswith(name + "="):
             found.append(line.split(";")[0].split("=", 1)[1])
     return found
+
+
+def static_answer_times(site, count=20):
+    """Seconds each of `count` requests for the site's static index.html took, one after the other
+    on one connection (each answered 200 with the file): how lighttpd serves others meanwhile."""
+    import time
+    times = []
+    with requests.Session() as other:
+        for _ in range(count):
+            started = time.monotonic()
+            answer = other.get(site.url("/index.html"), timeout=5)
+            times.append(time.monotonic() - started)
+            assert answer.status_code == 200 and answer.text == "static\n"
+    return times
