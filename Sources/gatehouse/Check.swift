@@ -29,7 +29,9 @@ struct Check: ParsableCommand {
     var token: String?
     @Option(help: "Claims as JSON, taken as verified (no keys needed: for policy tests).") var claims: String?
     @Flag(help: "No credentials: an error if the request still carries a token (in a --header).") var anonymous = false
-    @Option(help: "A browser session cookie's value (__Host-gatehouse), opened with --session-key-file.")
+    @Option(
+        parsing: .unconditional,  // a sealed value may begin with "-" (base64url)
+        help: "A browser session cookie's value (__Host-gatehouse), opened with --session-key-file.")
     var sessionCookie: String?
     @Option(help: "The key file that opens --session-cookie (gatehouse.session-key-file).") var sessionKeyFile: String?
     @Option(help: "NAME=VALUE: replaces the configuration's var.NAME (repeatable).") var define: [String] = []

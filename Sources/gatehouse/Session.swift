@@ -82,7 +82,9 @@ struct Session: ParsableCommand {
             abstract: "Open a session cookie with a key file and print what it holds and when it ends.",
             discussion: "Exit code 0: it opens and has not ended; 1: it does not open, or it ended.")
         @Option(help: "The key file (gatehouse.session-key-file).") var keyFile: String
-        @Option(help: "The cookie's value (__Host-gatehouse=..., chunks joined), or - to read it from standard input.")
+        @Option(
+            parsing: .unconditional,  // a sealed value may begin with "-" (base64url)
+            help: "The cookie's value (__Host-gatehouse=..., chunks joined), or - to read it from standard input.")
         var cookie: String
         @Option(help: "Unix time to judge expiry at (default: now).") var now: Int64?
         @Flag(help: "Machine-readable output.") var json = false
