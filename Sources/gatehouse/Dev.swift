@@ -80,7 +80,8 @@ struct DevToken: ParsableCommand {
     @Option(help: "The \"iss\" claim.") var issuer: String?
     @Option(help: "The \"aud\" claim.") var audience: String?
     @Option(help: "Seconds until \"exp\".") var lifetime: Int = 3600
-    @Option(help: "The header's \"kid\" (default: the key's thumbprint; \"\" leaves it out).") var kid: String?
+    @Option(parsing: .unconditional, help: "The header's \"kid\" (default: the key's thumbprint; \"\" leaves it out).")
+    var kid: String?  // a thumbprint may begin with "-" (base64url)
     @Flag(help: "Machine-readable output: {\"token\", \"header\", \"claims\"}.") var json = false
 
     func run() throws {

@@ -70,7 +70,8 @@ struct TestCases: ParsableCommand {
     var url: String?
     @Option(help: "With --url: the private key (gatehouse dev key) that signs tokens minted from \"claims\".")
     var signingKey: String?
-    @Option(help: "With --url: the minted tokens' \"kid\" (default: the key's thumbprint).") var kid: String?
+    @Option(parsing: .unconditional, help: "With --url: the minted tokens' \"kid\" (default: the key's thumbprint).")
+    var kid: String?  // a thumbprint may begin with "-" (base64url)
     @Option(help: "With --url: seconds to wait for each answer (1 to 300; default: 10).") var timeout: Int?
 
     func validate() throws {

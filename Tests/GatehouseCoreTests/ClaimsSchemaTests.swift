@@ -252,7 +252,7 @@ struct ClaimsSchemaTests {
         return try #require(
             Gate.decide(
                 request, configuration: configuration, now: Fixtures.tokens.now,
-                presented: JSONObject(members: claims)))
+                presented: VerifiedClaims(JSONObject(members: claims))))
     }
 
     @Test func aTokenWithAClaimOfAnotherTypeIs403ClaimTypeMismatchAndLogged() throws {

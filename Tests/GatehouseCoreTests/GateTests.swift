@@ -332,7 +332,7 @@ struct GateTests {
         return try #require(
             Gate.decide(
                 request, configuration: configuration, now: Fixtures.tokens.now,
-                presented: JSONObject(members: claims)))
+                presented: VerifiedClaims(JSONObject(members: claims))))
     }
 
     @Test(arguments: [

@@ -142,7 +142,7 @@ struct SessionTests {
     @Test func aSessionOpenedBeforeIsRememberedOnlyForTheKeysThatOpenedIt() throws {
         var memory = SignInMemory()
         let sealed = try #require(Self.contents.seal(keys: Self.keys(seed: 3)))
-        #expect(memory.open(sealed, keys: Self.keys(seed: 3))?.claims["sub"]?.stringValue == "alice")
+        #expect(memory.open(sealed, keys: Self.keys(seed: 3))?.contents.claims["sub"]?.stringValue == "alice")
         #expect(memory.open(sealed, keys: Self.keys(seed: 3)) != nil)
         #expect(memory.open(sealed, keys: Self.keys(seed: 4)) == nil)
         #expect(memory.open(sealed + "A", keys: Self.keys(seed: 3)) == nil)

@@ -305,7 +305,7 @@ struct SignInStepTests {
             Issue.record("no session")
             return
         }
-        #expect(claims["sub"]?.stringValue == "alice" && headers.isEmpty)
+        #expect(claims.claims["sub"]?.stringValue == "alice" && headers.isEmpty)
         guard
             case .session(_, let resealed) = try Self.step(
                 Self.request(cookie: Self.session(idleIn: 3600 - 61, now: now)))
@@ -315,6 +315,26 @@ struct SignInStepTests {
         }
         let value = String(try #require(resealed.first).value.dropFirst("__Host-gatehouse=".count).prefix { $0 != ";" })
         #expect(SessionContents.open(value, keys: SessionTests.keys())?.idleDeadline == now + 3600)
+    }
+
+    @Test func aSessionSeenAgainKeepsItsDerivedIdentity() throws {
+        let now: Int64 = 1_000_000
+        let configuration = try Self.configuration()
+        let request = Self.request(cookie: Self.session(idleIn: 3600 - 30, now: now))
+        var memory = SignInMemory()
+        guard
+            case .session(let first, _) = SignIn.before(
+                request, scheme: "https", configuration: configuration, now: now, memory: &memory),
+            case .session(let again, _) = SignIn.before(
+                request, scheme: "https", configuration: configuration, now: now + 1, memory: &memory)
+        else {
+            Issue.record("no session")
+            return
+        }
+        #expect(first === again)
+        let identity = first.derived(under: configuration.identitySettings)
+        #expect(again.derived(under: configuration.identitySettings) === identity)
+        #expect(identity.identity.subject == "alice")
     }
 
     @Test func anIdleSessionIsNone() throws {

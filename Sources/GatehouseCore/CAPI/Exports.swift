@@ -172,7 +172,7 @@ func gh_v1_decide(
         return Int32(GH_V1_REFUSE.rawValue)
     }
     let scheme = CString.string(raw.scheme, raw.scheme_len)
-    var session: (claims: JSONObject, headers: [(name: String, value: String)])?
+    var session: (claims: VerifiedClaims, headers: [(name: String, value: String)])?
     var endedSession = [(name: String, value: String)]()
     if configuration.signIn.enabled {
         switch runtime.signIn(

@@ -8,7 +8,7 @@ extension Runtime {
         /// Answered, refused or suspended (an enum gh_v1_outcome, and the status) without the rules.
         case answered(Int32, status: Int32)
         /// Decide with the session's claims; these headers go out if the request is let through.
-        case session(JSONObject, [(name: String, value: String)])
+        case session(VerifiedClaims, [(name: String, value: String)])
         /// Decide as usual; these headers go out whatever the answer (the cookies of a session the
         /// provider ended, cleared).
         case decide([(name: String, value: String)])

@@ -9,7 +9,7 @@ public enum SignIn {
         /// Answer when this off-loop job completes (a callback's code exchange).
         case submit(@Sendable (Job) -> JobResult)
         /// Decide with the session's claims; these response headers go out if it is let through.
-        case session(JSONObject, [(name: String, value: String)])
+        case session(VerifiedClaims, [(name: String, value: String)])
         /// Refresh the session first, off the loop (once per refresh token: the key).
         case refresh(String, SessionRefresh)
         /// The provider ended the session: decide as if there were none, and clear its cookies.
@@ -45,8 +45,10 @@ public enum SignIn {
         }
         guard let sealed = Cookies.sessionValue(in: cookies),
             case .success(nil) = TokenSource.token(in: request, from: configuration.tokenSources),
-            var session = memory.open(sealed, keys: keys), session.ended(now: now) == nil
+            let opened = memory.open(sealed, keys: keys), opened.contents.ended(now: now) == nil
         else { return .none }
+        var session = opened.contents
+        var verified = opened.verified
         if !["GET", "HEAD", "OPTIONS"].contains(request.method), !sameOrigin(request, scheme: scheme) {
             var refusal = JobResult(status: 403)
             refusal.log.append(
@@ -69,6 +71,7 @@ public enum SignIn {
                         claimPaths: configuration.claimPaths))
             case .refreshed(let fresh, let fields)?:
                 session = fresh
+                verified = VerifiedClaims(fresh.claims)
                 headers = fields
             case .ended?: return .ended(Cookies.clearSession())
             case .kept?: break
@@ -83,7 +86,7 @@ public enum SignIn {
                 headers = fields
             }
         }
-        return .session(session.claims, headers)
+        return .session(verified, headers)
     }
 
     /// A state-changing request with a session must come from this origin (the Fetch

@@ -3,8 +3,9 @@ struct SignInMemory {
     /// The `state` of each login finished here until it expires: a callback is used once.
     var consumed = BoundedStore<String, Int64>(capacity: 100_000)
     /// Session cookies opened lately, with the keys that opened them: a session seen again skips
-    /// the decryption and the JSON parsing (its ends are still checked on every request).
-    var sessions = BoundedStore<String, (keys: [[UInt8]], contents: SessionContents)>(capacity: 10_000)
+    /// the decryption, the JSON parsing and the identity's derivation (its ends are still checked
+    /// on every request).
+    var sessions = BoundedStore<String, (keys: [[UInt8]], session: OpenedSession)>(capacity: 10_000)
     /// The outcome of each refresh settled lately, by the refresh token it used, until the Unix
     /// time given: the requests a browser sent with the old cookie meanwhile get the refreshed
     /// session without another call, and a provider that is down is not asked on every request.
@@ -13,12 +14,13 @@ struct SignInMemory {
     /// Seconds a settled refresh is remembered.
     static let refreshRemembered: Int64 = 30
 
-    /// The contents of a sealed session, opened with `keys` now or earlier.
-    mutating func open(_ sealed: String, keys: SessionKeys) -> SessionContents? {
-        if let seen = sessions[sealed], seen.keys == keys.keys { return seen.contents }
+    /// A sealed session, opened with `keys` now or earlier.
+    mutating func open(_ sealed: String, keys: SessionKeys) -> OpenedSession? {
+        if let seen = sessions[sealed], seen.keys == keys.keys { return seen.session }
         guard let contents = SessionContents.open(sealed, keys: keys) else { return nil }
-        sessions.set((keys.keys, contents), for: sealed)
-        return contents
+        let session = OpenedSession(contents: contents, verified: VerifiedClaims(contents.claims))
+        sessions.set((keys.keys, session), for: sealed)
+        return session
     }
 
     /// What became of the refresh with `token`, when it settled lately.
@@ -26,4 +28,10 @@ struct SignInMemory {
         guard let settled = refreshed[token], settled.until > now else { return nil }
         return settled.outcome
     }
+}
+
+/// A session cookie's contents, and its claims with the identities derived from them.
+struct OpenedSession {
+    let contents: SessionContents
+    let verified: VerifiedClaims
 }

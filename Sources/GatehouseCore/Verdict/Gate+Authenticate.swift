@@ -13,14 +13,14 @@ extension Gate {
     /// Finds the request's token and verifies it.
     static func authenticate(
         _ request: HTTPRequest, configuration: Configuration, now: Int64, cache: TokenCache?, metrics: Metrics?,
-        presented: JSONObject?, offLoop: OffLoopVerification?, into decision: inout Decision
+        presented: VerifiedClaims?, offLoop: OffLoopVerification?, into decision: inout Decision
     ) -> Caller {
         // The token: absent, invalid (with why), or verified.
         var tokenError: TokenError?
         var derived: DerivedIdentity?
         if let presented {
-            derived = DerivedIdentity(claims: presented, settings: configuration.identitySettings)
-            decision.claims = presented
+            derived = presented.derived(under: configuration.identitySettings)
+            decision.claims = presented.claims
         } else {
             switch verifiedToken(
                 request, configuration: configuration, now: now, cache: cache, metrics: metrics, offLoop: offLoop,
@@ -28,8 +28,8 @@ extension Gate {
             {
             case .success(let entry?):
                 // (kept with the cached token: a hit derives the identity and renders headers once)
-                derived = entry.derived(under: configuration.identitySettings)
-                decision.claims = entry.claims
+                derived = entry.verified.derived(under: configuration.identitySettings)
+                decision.claims = entry.verified.claims
             case .success(nil): break
             case .failure(let error): tokenError = error
             }

@@ -4,14 +4,14 @@
 public enum Gate {
     /// Decides `request` under `configuration` at Unix time `now`; nil when the configuration
     /// has no `gatehouse.require` (the module does nothing there).
-    /// `presented`: claims taken as already verified instead of a token from the request
-    /// (`gatehouse check --claims`, for testing policies without keys). `coverage`: records what the
+    /// `presented`: claims taken as already verified instead of a token from the request (an
+    /// opened session cookie's; `gatehouse check --claims`, for testing policies without keys). `coverage`: records what the
     /// rules exercised (`gatehouse test --coverage`). `offLoop`: a token the cache does not hold is
     /// verified by a worker thread, and the decision waits for it (`Decision.awaiting`).
     public static func decide(
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
         cache: TokenCache? = nil, limiter: RateLimiter? = nil, metrics: Metrics? = nil, explain: Bool = true,
-        presented: JSONObject? = nil, coverage: Coverage? = nil, offLoop: OffLoopVerification? = nil
+        presented: VerifiedClaims? = nil, coverage: Coverage? = nil, offLoop: OffLoopVerification? = nil
     ) -> Decision? {
         guard let rules = configuration.rules else { return nil }
         var decision = Decision(
@@ -58,7 +58,7 @@ public enum Gate {
     /// into the verdict, into `decision`.
     private static func judge(
         _ request: HTTPRequest, rules: RuleSet, configuration: Configuration, now: Int64,
-        cache: TokenCache?, limiter: RateLimiter?, metrics: Metrics?, presented: JSONObject?,
+        cache: TokenCache?, limiter: RateLimiter?, metrics: Metrics?, presented: VerifiedClaims?,
         offLoop: OffLoopVerification?, into decision: inout Decision
     ) {
         let rule = chooseRule(request, rules: rules, configuration: configuration, into: &decision)

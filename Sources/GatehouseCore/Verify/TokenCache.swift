@@ -63,40 +63,19 @@ public final class TokenCache {
 }
 
 /// A verified token as the cache keeps it (also made, and not kept, where there is no cache): its
-/// claims (not its JOSE header: what the checks read of it is in the facts), the facts its
-/// context's checks read, the key that verified it, and the identities derived from it under the
-/// IdentitySettings of the contexts that used it lately.
+/// claims with the identities derived from them (not its JOSE header: what the checks read of it
+/// is in the facts), the facts its context's checks read, and the key that verified it.
 final class CachedToken {
-    let claims: JSONObject
+    let verified: VerifiedClaims
     let facts: TokenFacts
     let key: VerificationKey
     /// `exp` (a token without one is never kept).
     let expiry: Double
-    /// The identity under the settings met first, and under others met since (the latest first;
-    /// with the first, at most `derivedLimit`: a server with more contexts of other identity
-    /// settings derives again). Most servers have one: no array then.
-    private var first: DerivedIdentity?
-    private var others: [DerivedIdentity] = []
-    static let derivedLimit = 4
 
     init(claims: JSONObject, facts: TokenFacts, key: VerificationKey) {
-        self.claims = claims
+        verified = VerifiedClaims(claims)
         self.facts = facts
         self.key = key
         expiry = facts.expiry ?? -.infinity
-    }
-
-    /// The identity under `settings`: derived the first time, then kept.
-    func derived(under settings: IdentitySettings) -> DerivedIdentity {
-        if let first, first.settings === settings { return first }
-        if let known = others.first(where: { $0.settings === settings }) { return known }
-        let fresh = DerivedIdentity(claims: claims, settings: settings)
-        if first == nil {
-            first = fresh
-        } else {
-            if others.count == CachedToken.derivedLimit - 1 { others.removeLast() }
-            others.insert(fresh, at: 0)
-        }
-        return fresh
     }
 }

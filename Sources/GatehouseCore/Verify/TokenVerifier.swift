@@ -167,7 +167,7 @@ public enum TokenVerifier {
         _ token: String, keys: KeySet, requirements: TokenRequirements,
         now: Int64, cache: TokenCache
     ) -> Result<JSONObject, TokenError> {
-        verified(token, keys: keys, requirements: requirements, now: now, cache: cache).map(\.claims)
+        verified(token, keys: keys, requirements: requirements, now: now, cache: cache).map(\.verified.claims)
     }
 
     /// `verify`, giving the cache's entry (a new one, kept when the cache takes it).
