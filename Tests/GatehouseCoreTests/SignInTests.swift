@@ -337,6 +337,31 @@ struct SignInStepTests {
         #expect(identity.identity.subject == "alice")
     }
 
+    @Test func aRequestWithTheCookieARefreshReplacedDecidesWithTheRefreshedClaims() throws {
+        let now: Int64 = 1_000_000
+        let configuration = try Self.configuration()
+        let old = SessionContents(
+            claims: JSONObject(members: [("sub", .string("alice")), ("roles", .array([.string("viewer")]))]),
+            expires: now + 8 * 3600, idleDeadline: now + 3600 - 30, idToken: nil, refreshToken: "rt-1",
+            refreshAt: now - 1)
+        let request = Self.request(cookie: "__Host-gatehouse=" + old.seal(keys: SessionTests.keys())!)
+        var fresh = old
+        fresh.claims = JSONObject(members: [("sub", .string("alice")), ("roles", .array([.string("operator")]))])
+        var memory = SignInMemory()
+        memory.refreshed.set((.refreshed(fresh, [("Set-Cookie", "x")]), now + 30), for: "rt-1")
+        guard
+            case .session(let verified, let headers) = SignIn.before(
+                request, scheme: "https", configuration: configuration, now: now, memory: &memory)
+        else {
+            Issue.record("no session")
+            return
+        }
+        #expect(headers.map(\.value) == ["x"])
+        #expect(verified.claims["roles"]?.serialized == #"["operator"]"#)
+        let roles = verified.derived(under: configuration.identitySettings).identity.roles
+        #expect(roles == ["operator"])
+    }
+
     @Test func anIdleSessionIsNone() throws {
         guard case .none = try Self.step(Self.request(cookie: Self.session(idleIn: 0, now: 1_000_000))) else {
             Issue.record("an idle session counted")

@@ -43,9 +43,10 @@ public struct Effects: Sendable {
     /// The effects of `decision` on `request` under `configuration`: what its steps set, with the
     /// challenge, the audit record (stamped with `time`, read only then), the status page and the
     /// log lines. `statusPage`: the counters gatehouse.status-url answers with (the module's
-    /// runtime; the CLI's, none).
+    /// runtime; the CLI's, none). (Borrowed, not consumed as an initializer's arguments are by
+    /// default: a request copies none of the three.)
     public init(
-        of decision: Decision, request: HTTPRequest, configuration: Configuration,
+        of decision: borrowing Decision, request: borrowing HTTPRequest, configuration: borrowing Configuration,
         time: @autoclosure () -> (seconds: Int64, milliseconds: Int), statusPage: () -> String
     ) {
         self = decision.effects

@@ -1,15 +1,24 @@
-/// One `"PATTERN" => "EXPRESSION"` rule of `gatehouse.require`.
-public struct Rule: Sendable {
+/// One `"PATTERN" => "EXPRESSION"` rule of `gatehouse.require` (a class: a request's decision
+/// refers to the rule it chose, it does not copy it).
+public final class Rule: Sendable {
     public let pattern: PathPattern
     public let expression: Expression
     /// The expression as written (checked again against gatehouse.claims-schema).
     public let source: String
     /// Position in the directive, which breaks ties between equally specific rules.
     public let index: Int
+
+    init(pattern: PathPattern, expression: Expression, source: String, index: Int) {
+        self.pattern = pattern
+        self.expression = expression
+        self.source = source
+        self.index = index
+    }
 }
 
 /// The compiled `gatehouse.require` list: the rules sorted most specific first, and an index
-/// of their path segments, so choosing a rule costs the same for ten rules or ten thousand.
+/// of their path segments, so choosing a rule costs the same for ten rules or ten thousand
+/// (up to `scanned` rules are tried one after the other: cheaper than walking the index).
 public struct RuleSet: Sendable {
     /// Most specific first (docs/policy.md, "Choosing the rule"): more literal characters before the first '{', then
     /// more segments, then a method list over none; declaration order breaks the other ties.
@@ -80,9 +89,23 @@ public struct RuleSet: Sendable {
         method: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>,
         explain: Bool = false, foldingCase: Bool = false
     ) -> Selection? {
+        rules.count <= RuleSet.scanned
+            ? select(method: method, path: path, explain: explain, foldingCase: foldingCase, among: rules.indices)
+            : select(
+                method: method, path: path, explain: explain, foldingCase: foldingCase,
+                among: (foldingCase ? foldedIndex : index).candidates(path))
+    }
+
+    /// How many rules are tried in turn rather than looked up in the index.
+    static let scanned = 8
+
+    private func select(
+        method: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>, explain: Bool, foldingCase: Bool,
+        among ranks: some Sequence<Int>
+    ) -> Selection? {
         var chosen: (rank: Int, captures: [(name: String, value: String)])?
         var outranked = [Rule]()
-        for rank in (foldingCase ? foldedIndex : index).candidates(path) {
+        for rank in ranks {
             let rule = rules[rank]
             let pattern = foldingCase ? foldedPatterns[rank] : rule.pattern
             guard pattern.matches(method: method), let captures = pattern.match(path: path) else { continue }

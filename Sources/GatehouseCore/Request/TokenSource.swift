@@ -53,37 +53,43 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
     static func token(in request: HTTPRequest, from sources: [TokenSource]) -> Result<String?, TokenError> {
         var found: String?
         for source in sources {
-            switch source.tokens(in: request) {
-            case .failure(let error):
-                return .failure(error)
-            case .success(let tokens):
-                for token in tokens {
-                    if found != nil { return .failure(TokenError(.malformed, "a token in more than one place")) }
-                    found = token
-                }
-            }
+            if let error = source.collect(in: request, into: &found) { return .failure(error) }
         }
         return .success(found)
     }
 
-    private func tokens(in request: HTTPRequest) -> Result<[String], TokenError> {
+    /// Puts the token this source finds in `request` into `found`: an error when it finds one
+    /// and `found` holds one already, or when what it finds is malformed.
+    private func collect(in request: HTTPRequest, into found: inout String?) -> TokenError? {
+        func add(_ token: String) -> TokenError? {
+            if found != nil { return TokenError(.malformed, "a token in more than one place") }
+            found = token
+            return nil
+        }
         switch self {
         case .authorization:
-            guard let value = request.header("Authorization") else { return .success([]) }
-            return TokenSource.bearer(value).map { $0.map { [$0] } ?? [] }
+            guard let value = request.header("Authorization") else { return nil }
+            switch TokenSource.bearer(value) {
+            case .failure(let error): return error
+            case .success(let token?): return add(token)
+            case .success(nil): return nil
+            }
         case .header(let name):
-            guard let value = request.header(name) else { return .success([]) }
+            guard let value = request.header(name) else { return nil }
             let token = value.split(separator: " ", omittingEmptySubsequences: true)
-            return .success(token.count == 1 ? [String(token[0])] : token.isEmpty ? [] : [value])
+            return token.isEmpty ? nil : add(token.count == 1 ? String(token[0]) : value)
         case .cookie(let name):
-            guard let value = request.header("Cookie") else { return .success([]) }
-            return .success(
-                TokenSource.values(named: name, in: value, separator: ";").map { cookie in
-                    cookie.count >= 2 && cookie.hasPrefix("\"") && cookie.hasSuffix("\"")
-                        ? String(cookie.dropFirst().dropLast()) : cookie
-                })
+            guard let value = request.header("Cookie") else { return nil }
+            for cookie in TokenSource.values(named: name, in: value, separator: ";") {
+                let quoted = cookie.count >= 2 && cookie.hasPrefix("\"") && cookie.hasSuffix("\"")
+                if let error = add(quoted ? String(cookie.dropFirst().dropLast()) : cookie) { return error }
+            }
+            return nil
         case .query(let name):
-            return .success(TokenSource.values(named: name, in: request.query, separator: "&"))
+            for value in TokenSource.values(named: name, in: request.query, separator: "&") {
+                if let error = add(value) { return error }
+            }
+            return nil
         }
     }
 
