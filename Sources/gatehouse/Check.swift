@@ -178,7 +178,8 @@ struct RequestCase {
             header: { parsed.header($0) }, headerCount: { parsed.cgiCount($0) })
         let recorder = coverage.flatMap { pick in policy.requireLocation(for: facts).map(pick) }
         let decision = Gate.decide(
-            request, configuration: configuration, now: now, presented: presented.map(VerifiedClaims.init), coverage: recorder)
+            request, configuration: configuration, now: now, presented: presented.map(VerifiedClaims.init),
+            coverage: recorder)
         if decision?.token != nil {
             if anonymous {
                 throw Problem(

@@ -14,7 +14,8 @@ import Testing
         ])
         let request = HTTPRequest(method: "GET", path: path, host: "h", remoteIP: "192.0.2.1") { _ in nil }
         _ = Gate.decide(
-            request, configuration: configuration, now: 0, explain: false, presented: VerifiedClaims(JSONObject(members: claims)),
+            request, configuration: configuration, now: 0, explain: false,
+            presented: VerifiedClaims(JSONObject(members: claims)),
             coverage: coverage)
     }
 

@@ -62,7 +62,8 @@ import Testing
             let request = HTTPRequest(method: "GET", path: "/x", host: "h", remoteIP: "192.0.2.1") { _ in nil }
             let claims = JSONObject(members: [("iss", .string(issuer)), ("sub", .string(subject))])
             return try #require(
-                Gate.decide(request, configuration: configuration, now: 0, limiter: limiter, presented: VerifiedClaims(claims))
+                Gate.decide(
+                    request, configuration: configuration, now: 0, limiter: limiter, presented: VerifiedClaims(claims))
             ).verdict.status
         }
         #expect(try decide(issuer: "https://a.example/", subject: "alice") == 0)
