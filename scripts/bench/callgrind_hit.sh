@@ -5,7 +5,10 @@
 #   gh-rs-hit     lighttpd + mod_gatehouse (the bench's gh-rs policy), the same token (cache hit)
 #   gh-rs-miss    the same server, N distinct tokens (each verified in full), and of that the
 #                 instructions inside EVP_PKEY_verify (the RSA signature) and outside it
-# and the differences: what a hit adds to plain-token, and a miss's own work besides the RSA.
+#   gh-session    the gh-rs server with browser sign-in on, sent a session cookie of the same
+#                 claims instead of the token (opened once, then taken from the session memory)
+# and the differences: what a hit adds to plain-token, a miss's own work besides the RSA, and
+# what a session cookie costs over the cached token.
 #
 #   scripts/bench/callgrind_hit.sh            # N=2000 by default (REQUESTS=…, PORT=…)
 #
@@ -48,9 +51,15 @@ gatehouse.audience = \"gatehouse-api\"
 gatehouse.jwks = \"$MAT/rsa-jwks.json\"
 gatehouse.algorithms = ( \"RS256\" )
 gatehouse.require = ( \"/\" => \"role:viewer\" )"
+write_conf gh-session "$(sed -n '/^server.modules/,$p' "$DIR/run/gh-rs.conf")
+gatehouse.login = \"enable\"
+gatehouse.client-id = \"bench\"
+gatehouse.token-endpoint-auth = \"none\"
+gatehouse.session-key-file = \"$MAT/session.keys\"
+gatehouse.provider-metadata = \"$MAT/provider.json\""
 
-# Sends COUNT requests (Authorization: the lines of FILE in turn) over one connection; fails
-# unless every answer is 200.
+# Sends COUNT requests (Authorization: the lines of FILE in turn, or the line itself when it is
+# a "Cookie: …" header) over one connection; fails unless every answer is 200.
 send() {   # file, count
     python3 - "$PORT" "$1" "$2" <<'EOF'
 import http.client, sys
@@ -58,7 +67,9 @@ port, path, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 values = [line.rstrip("\n") for line in open(path) if line.strip()]
 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 for i in range(count):
-    connection.request("GET", "/1k.txt", headers={"Authorization": values[i % len(values)]})
+    value = values[i % len(values)]
+    header = value.split(": ", 1) if value.startswith("Cookie: ") else ("Authorization", value)
+    connection.request("GET", "/1k.txt", headers={header[0]: header[1]})
     response = connection.getresponse()
     response.read()
     if response.status != 200:
@@ -99,11 +110,13 @@ measure() {   # conf, headers file of the warm-up, headers file measured
 read -r plain _ < <(measure plain "$MAT/headers/rs-one.txt" "$MAT/headers/rs-one.txt")
 read -r hit _ < <(measure gh-rs "$MAT/headers/rs-one.txt" "$MAT/headers/rs-one.txt")
 read -r miss rsa < <(measure gh-rs "$MAT/headers/rs-one.txt" "$MAT/headers/rs-pool.txt")
-awk -v n="$N" -v plain="$plain" -v hit="$hit" -v miss="$miss" -v rsa="$rsa" 'BEGIN {
+read -r session _ < <(measure gh-session "$MAT/headers/session-one.txt" "$MAT/headers/session-one.txt")
+awk -v n="$N" -v plain="$plain" -v hit="$hit" -v miss="$miss" -v rsa="$rsa" -v session="$session" 'BEGIN {
     printf "instructions per request (callgrind, %d requests over one connection)\n", n
     printf "  plain-token                         %8.0f\n", plain / n
     printf "  gh-rs-hit                           %8.0f   +%.0f over plain-token\n", hit / n, (hit - plain) / n
     printf "  gh-rs-miss                          %8.0f   +%.0f over plain-token\n", miss / n, (miss - plain) / n
     printf "    of which inside EVP_PKEY_verify   %8.0f\n", rsa / n
     printf "    the module besides it             %8.0f   (miss - plain-token - EVP_PKEY_verify)\n", (miss - plain - rsa) / n
+    printf "  gh-session                          %8.0f   %+.0f over gh-rs-hit\n", session / n, (session - hit) / n
 }'

@@ -15,20 +15,24 @@ public enum Cookies {
     /// The most cookies one session spans.
     static let maximumChunks = 4
 
-    static func chunkName(_ index: Int) -> String { index == 0 ? session : "\(session)-\(index)" }
+    /// The names of the session's cookies: `__Host-gatehouse`, then `__Host-gatehouse-1`….
+    static let chunkNames = (0..<maximumChunks).map { $0 == 0 ? session : "\(session)-\($0)" }
 
     /// The values of cookie `name` in a Cookie header value (RFC 6265 §5.4 syntax), read byte
-    /// by byte (a session is read on every request).
+    /// by byte but for the values, which memchr skips (a session is read on every request).
     static func values(named name: String, in header: String) -> [Substring] {
         var header = header
         var name = name
         let ranges = header.withUTF8 { bytes in
             name.withUTF8 { wanted in
                 var found = [Range<Int>]()
+                guard let base = bytes.baseAddress else { return found }
                 var start = 0
                 while start < bytes.count {
-                    var end = start
-                    while end < bytes.count, bytes[end] != UInt8(ascii: ";") { end += 1 }
+                    let end =
+                        memchr(base + start, Int32(UInt8(ascii: ";")), bytes.count - start).map {
+                            UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0))
+                        } ?? bytes.count
                     var pair = start
                     while pair < end, bytes[pair] == 0x20 || bytes[pair] == 0x09 { pair += 1 }
                     let value = pair + wanted.count + 1
@@ -65,7 +69,7 @@ public enum Cookies {
     static func sessionValue(in header: String?) -> String? {
         guard var joined = value(named: session, in: header) else { return nil }
         for index in 1..<maximumChunks {
-            guard let more = value(named: chunkName(index), in: header) else { break }
+            guard let more = value(named: chunkNames[index], in: header) else { break }
             joined += more
         }
         return joined
@@ -83,14 +87,14 @@ public enum Cookies {
         let count = (bytes.count + chunkLength - 1) / chunkLength
         guard count <= maximumChunks else { return nil }
         return (0..<maximumChunks).map { index in
-            guard index < count else { return setCookie(chunkName(index), "", maxAge: 0) }
+            guard index < count else { return setCookie(chunkNames[index], "", maxAge: 0) }
             let chunk = bytes[(index * chunkLength)..<min(bytes.count, (index + 1) * chunkLength)]
-            return setCookie(chunkName(index), String(decoding: chunk, as: UTF8.self), maxAge: maxAge)
+            return setCookie(chunkNames[index], String(decoding: chunk, as: UTF8.self), maxAge: maxAge)
         }
     }
 
     /// Deletes the session and its chunks.
     static func clearSession() -> [(name: String, value: String)] {
-        (0..<maximumChunks).map { setCookie(chunkName($0), "", maxAge: 0) }
+        (0..<maximumChunks).map { setCookie(chunkNames[$0], "", maxAge: 0) }
     }
 }

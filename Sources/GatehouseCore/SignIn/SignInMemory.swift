@@ -5,7 +5,7 @@ struct SignInMemory {
     /// Session cookies opened lately, with the keys that opened them: a session seen again skips
     /// the decryption, the JSON parsing and the identity's derivation (its ends are still checked
     /// on every request).
-    var sessions = BoundedStore<String, (keys: [[UInt8]], session: OpenedSession)>(capacity: 10_000)
+    var sessions = BoundedStore<TailHashedKey, (keys: [[UInt8]], session: OpenedSession)>(capacity: 10_000)
     /// The outcome of each refresh settled lately, by the refresh token it used, until the Unix
     /// time given: the requests a browser sent with the old cookie meanwhile get the refreshed
     /// session without another call, and a provider that is down is not asked on every request.
@@ -16,10 +16,11 @@ struct SignInMemory {
 
     /// A sealed session, opened with `keys` now or earlier.
     mutating func open(_ sealed: String, keys: SessionKeys) -> OpenedSession? {
-        if let seen = sessions[sealed], seen.keys == keys.keys { return seen.session }
+        let key = TailHashedKey(text: sealed)
+        if let seen = sessions[key], seen.keys == keys.keys { return seen.session }
         guard let contents = SessionContents.open(sealed, keys: keys) else { return nil }
         let session = OpenedSession(contents: contents, verified: VerifiedClaims(contents.claims))
-        sessions.set((keys.keys, session), for: sealed)
+        sessions.set((keys.keys, session), for: key)
         return session
     }
 
