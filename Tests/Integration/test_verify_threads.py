@@ -1,6 +1,8 @@
 """Signatures verified off the event loop (gatehouse.verify-threads, gatehouse.verify-queue): the
 same answers as on the loop, one verification per token however many requests present it, 503 with
 Retry-After when the queue is full, and requests that end while their token waits."""
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -190,3 +192,59 @@ def test_a_graceful_restart_with_tokens_waiting(lighttpd, slow_key):
     time.sleep(0.5)
     assert lighttpd.process.poll() is None
     assert lighttpd.get("/index.html", token=jwt_for(key, now, 1000)).status_code == 200
+
+
+@contextlib.contextmanager
+def frozen(pid):
+    """Stops the one verify thread of lighttpd `pid` (ptrace: PTRACE_SEIZE, PTRACE_INTERRUPT; the
+    event loop runs on) until the block ends (PTRACE_DETACH), so that a job outlives its request's
+    deadline."""
+    threads = [int(task) for task in os.listdir(f"/proc/{pid}/task") if int(task) != pid]
+    assert len(threads) == 1, threads
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    assert libc.ptrace(0x4206, threads[0], None, None) == 0, os.strerror(ctypes.get_errno())
+    try:
+        assert libc.ptrace(0x4207, threads[0], None, None) == 0, os.strerror(ctypes.get_errno())
+        os.waitpid(threads[0], 0x40000000)  # (__WALL: until it has stopped)
+        yield
+    finally:
+        libc.ptrace(17, threads[0], None, None)
+
+
+def test_a_request_past_its_deadline_is_decided_504_audited_and_counted(lighttpd, keys, tmp_path):
+    audit = tmp_path / "audit.log"
+    start(lighttpd, threads=1, extra=f'gatehouse.audit-log = "{audit}"\n'
+          '$HTTP["url"] =^ "/api/report/" { gatehouse.mode = "report-only" }\n')
+    assert lighttpd.get("/api/flows", token=keys.mint(roles=["admin"])).status_code == 200  # (threads started)
+    tokens = [keys.mint(roles=["admin"], sub=f"late-{n}") for n in range(2)]
+    with frozen(lighttpd.process.pid):
+        started = time.time()
+        sockets = []
+        for path, token in zip(["/api/flows", "/api/report/x"], tokens):
+            s = socket.create_connection(("127.0.0.1", lighttpd.port), timeout=30)
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                      f"Authorization: Bearer {token}\r\n\r\n".encode())
+            sockets.append(s)
+        statuses = []
+        for s in sockets:
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+            s.close()
+            statuses.append(int(data.split(b" ", 2)[1]))
+        waited = time.time() - started
+    # Enforced: 504; under report-only: let through (the backend answers), remembered as a would-refuse.
+    assert statuses == [504, 200] and 10 <= waited < 15, (statuses, waited)
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    late = [r for r in records if r["reason"] == "verification_timeout"]
+    assert [(r["path"], r["status"], r["mode"]) for r in late] == [
+        ("/api/flows", 504, "enforce"), ("/api/report/x", 504, "report-only")], late
+    counted = metrics(lighttpd)
+    assert counted['gatehouse_decisions_total{outcome="deny",reason="verification_timeout"}'] == 1
+    assert counted['gatehouse_decisions_total{outcome="report_only_deny",reason="verification_timeout"}'] == 1
+    log = lighttpd.log()
+    assert "GET /api/flows: the token's signature was not verified before the request's deadline" in log
+    assert "GET /api/report/x would be refused with 504 (verification_timeout" in log
+    # The thread verifies again: a new token is answered.
+    assert lighttpd.get("/api/flows", token=keys.mint(roles=["admin"], sub="after")).status_code == 200
