@@ -191,6 +191,36 @@ final class SignatureJobsTests {
             return
         }
     }
+
+    @Test func theThreadsStartWithTheFirstTokenThatNeedsOne() throws {
+        let pool = try #require(
+            JobPool(
+                workers: 2, capacity: 4, timeout: SignatureJobs.deadline, wakeDescriptor: wake[1],
+                firstID: SignatureJobs.idBit | 1, startLater: true))
+        let jobs = SignatureJobs(pool: pool)
+        defer { pool.stop() }
+        let secrets = KeySet(keys: Fixtures.keys.keys.filter { $0.kind == .hmac })
+        guard case .onLoop = step(jobs, Fixtures.token(named: "HS256"), cache: TokenCache(capacity: 10), keys: secrets)
+        else {
+            Issue.record("an HMAC is handed to a worker thread")
+            return
+        }
+        #expect(!pool.started)  // (keys of HMAC secrets only: no thread)
+        let cache = TokenCache(capacity: 10)
+        let token = Fixtures.token(named: "RS256")
+        guard case .waiting(let id) = step(jobs, token, cache: cache) else {
+            Issue.record("the token does not wait for a worker thread")
+            return
+        }
+        #expect(pool.started)
+        while settleCompleted(jobs).isEmpty {}
+        guard case .settled(let answer) = step(jobs, token, cache: cache, resumed: id) else {
+            Issue.record("the job's answer is not found when the request is decided again")
+            return
+        }
+        #expect(answer.failure == nil)
+        jobs.release(id)
+    }
 }
 
 @Suite("A request whose deadline passes before its signature is verified")

@@ -248,3 +248,35 @@ def test_a_request_past_its_deadline_is_decided_504_audited_and_counted(lighttpd
     assert "GET /api/report/x would be refused with 504 (verification_timeout" in log
     # The thread verifies again: a new token is answered.
     assert lighttpd.get("/api/flows", token=keys.mint(roles=["admin"], sub="after")).status_code == 200
+
+
+def thread_count(pid):
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_threads_start_with_the_first_token_that_is_not_an_hmac(lighttpd, keys, tmp_path):
+    import base64
+    import jwt
+    secret = os.urandom(48)
+    oct_key = {"kty": "oct", "kid": "hs", "alg": "HS256",
+               "k": base64.urlsafe_b64encode(secret).rstrip(b"=").decode()}
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [oct_key]}))
+    start(lighttpd, threads=2, jwks=str(jwks), extra='gatehouse.algorithms = ( "RS256", "HS256" )\n')
+    now = int(time.time())
+    from gatehouse_testkit.tokens import AUDIENCE, ISSUER
+    hs = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "svc", "exp": now + 600, "roles": ["admin"]},
+                    secret, algorithm="HS256", headers={"kid": "hs"})
+    assert lighttpd.get("/api/flows", token=hs).status_code == 200
+    assert thread_count(lighttpd.process.pid) == 1  # (HMAC secrets only: verified on the loop, no thread)
+    # The key file reloaded with an RSA key: its tokens go to the threads, which start then.
+    with open(keys.jwks_path) as f:
+        published = json.load(f)
+    time.sleep(1.1)  # (a new modification time)
+    jwks.write_text(json.dumps({"keys": [oct_key] + published["keys"]}))
+    deadline = time.time() + 5
+    while "gatehouse: reloaded" not in lighttpd.log() and time.time() < deadline:
+        time.sleep(0.05)
+    assert lighttpd.get("/api/flows", token=keys.mint(roles=["admin"])).status_code == 200
+    assert lighttpd.get("/api/flows", token=keys.mint(roles=["viewer"])).status_code == 403
+    assert thread_count(lighttpd.process.pid) == 1 + 2

@@ -89,6 +89,10 @@ final class SignatureJobs {
         guard !pool.isForked, cache.capacity > 0, token.utf8.count <= TokenVerifier.maximumLength,
             keys.keys.contains(where: { $0.kind != .hmac })
         else { return .onLoop }
+        // The threads start with the first token that needs them (keys of HMAC secrets only never do);
+        // when none can be created, tokens stay on the loop.
+        if !pool.started { pool.start() }
+        guard pool.started else { return .onLoop }
         let flight = Flight(token: token, requirements: requirements, keys: keys.keys.map(ObjectIdentifier.init))
         if let id = flying[flight] {
             jobs[id]?.waiters += 1
