@@ -8,8 +8,9 @@ import Synchronization
 /// Work that must not run on lighttpd's event loop: calls to the identity provider (a sign-in's
 /// code exchange today; keys fetched live and token introspection share this pool), and, in a pool
 /// of their own, signatures (SignatureJobs). One pool of each per lighttpd process that serves
-/// requests, started after lighttpd forks its workers and stopped before the configuration is freed
-/// (docs/browser-sign-in.md, "How it works").
+/// requests, made after lighttpd forks its workers (the signatures' threads start with the first
+/// token that needs one) and stopped before the configuration is freed (docs/browser-sign-in.md,
+/// "How it works").
 ///
 /// Threads: the event loop submits jobs, drains completions and applies results; worker threads
 /// only run `Job.work`, which must copy everything it reads at submit time and call nothing of
