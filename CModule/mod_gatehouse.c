@@ -10,8 +10,6 @@
 #include "first.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -691,9 +689,9 @@ static handler_t mod_gatehouse_wake(void * const ctx, const int revents) {
     return HANDLER_GO_ON;
 }
 
-/* Each process that serves requests (after lighttpd forks its workers; never under -tt) starts
- * its own worker threads, with every signal blocked in them: lighttpd's handlers run on the
- * main thread. */
+/* Each process that serves requests (after lighttpd forks its workers; never under -tt) has its
+ * own worker threads (GatehouseCore's JobPool starts them with every signal blocked: lighttpd's
+ * handlers run on the main thread). */
 SERVER_FUNC(mod_gatehouse_worker_init) {
     plugin_data * const p = p_d;
     if (NULL == p->engine) return HANDLER_GO_ON;
@@ -704,11 +702,7 @@ SERVER_FUNC(mod_gatehouse_worker_init) {
         log_perror(srv->errh, __FILE__, __LINE__, "gatehouse: eventfd");
         return HANDLER_ERROR;
     }
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
     p->job_deadline = gh_v1_pool_start(p->engine, p->defaults.v, p->wake_fd, mod_gatehouse_config_output, srv);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (p->job_deadline <= 0) {
         close(p->wake_fd);
         p->wake_fd = -1;

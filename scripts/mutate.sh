@@ -27,6 +27,8 @@ mutants=(
     'OffLoop/SignatureJobs.swift@@let settled = job.settled, job.flight.token.sameBytes(token),@@let settled = job.settled,'
     'OffLoop/SignatureJobs.swift@@entry.facts.check(requirements, now: now).map { .failure($0) } ?? .success(entry)@@.success(entry)'
     'OffLoop/SignatureJobs.swift@@job.waiters -= 1@@job.waiters -= 2'
+    'OffLoop/SignatureJobs.swift@@if let resumed, jobs[resumed]?.settled == nil, !pool.isForked { return .unsettled }@@if let resumed, jobs[resumed] == nil, !pool.isForked { return .unsettled }'
+    'OffLoop/SignatureJobs.swift@@if !pool.started { pool.start() }@@_ = pool.started'
     'Token/Algorithm.swift@@JWSAlgorithm.allCases.first(where: { $0.rawValue.sameBytes(name) })@@JWSAlgorithm.allCases.first(where: { $0.rawValue.uppercased() == name.uppercased() })'
     'Verify/KeySet.swift@@private static let privateMembers = ["d", "p", "q", "dp", "dq", "qi", "oth"]@@private static let privateMembers = ["p", "q", "dp", "dq", "qi", "oth"]'
     'Verify/KeySet.swift@@if let use = jwk["use"]?.stringValue, use != "sig" {@@if let use = jwk["use"]?.stringValue, use == "" {'

@@ -39,6 +39,7 @@ extension RequestFacts {
         var headers = [(name: String, value: String)]()
         var host: String?
         var singles = [String: String]()  // fields lighttpd allows once (or repeated with the same value)
+        var chunked = false
         for (name, raw) in request.headers {
             guard !name.isEmpty, name.utf8.allSatisfy(Self.isTokenByte) else {
                 throw reject("invalid character in header key (\(name))")
@@ -69,6 +70,10 @@ extension RequestFacts {
                 }
                 singles[key] = value
             case "transfer-encoding":
+                guard Value.lowercased(value) == "chunked" else {
+                    throw RequestRejected(status: 501, reason: "a Transfer-Encoding other than chunked")
+                }
+                chunked = true
                 continue  // hop-by-hop: lighttpd reads the body and keeps no such field
             default: break
             }
@@ -81,6 +86,19 @@ extension RequestFacts {
             parts = try TargetNormalizer.split(request.target)
         } catch {
             throw reject(error.reason)
+        }
+        // What the request says of its body (request.c, after the headers): a POST must give its
+        // length, even of no body (a client posting none sends "Content-Length: 0").
+        if chunked, singles["content-length"] != nil { throw reject("invalid Transfer-Encoding + Content-Length") }
+        if chunked || singles["content-length"]?.utf8.contains(where: { $0 != UInt8(ascii: "0") }) == true,
+            request.method == "GET" || request.method == "HEAD"
+        {
+            throw reject("GET/HEAD with content-length")
+        }
+        if request.method == "POST", !chunked, singles["content-length"] == nil {
+            throw RequestRejected(
+                status: 411,
+                reason: "POST-request, but content-length missing (a client posting no body sends Content-Length: 0)")
         }
         self.init(
             path: parts.path, host: authority, method: request.method,

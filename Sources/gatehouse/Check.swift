@@ -11,7 +11,8 @@ struct Check: ParsableCommand {
             The request is taken as a client sends it and parsed as lighttpd parses it: the path \
             percent-decoded with its dot segments resolved, the query normalised, repeated headers joined, \
             empty ones dropped, the Host lower-cased without a trailing dot or default port. A request \
-            lighttpd itself refuses is shown as its 400. Key, secret and audit files that cannot be read \
+            lighttpd itself refuses is shown as its status (400; 411 for a POST that gives no Content-Length, \
+            which a client posting no body sends as 0; 501). Key, secret and audit files that cannot be read \
             are warnings: --claims and --anonymous need none; --token needs the keys (see --define).
             """)
 

@@ -175,8 +175,8 @@ final class LiveCases {
 
     /// The request's bytes: the request line, Host (unless a header gives one), the headers in order,
     /// "Connection: close", and a body of as many bytes as a Content-Length says (cases have none),
-    /// or the last chunk of a chunked one. A POST without either gets "Content-Length: 0", as clients
-    /// send it: lighttpd answers a POST without a length 411 itself, a refusal no offline case shows.
+    /// or the last chunk of a chunked one. Nothing else is added: a POST without either is answered
+    /// 411 by lighttpd, as the case decided offline says.
     static func message(
         method: String, target: String, host: String, headers: [(name: String, value: String)]
     ) throws -> [UInt8] {
@@ -193,9 +193,6 @@ final class LiveCases {
         if named("Host").isEmpty { lines.append("Host: \(host)") }
         lines += headers.map { "\($0.name): \($0.value)" }
         if named("Connection").isEmpty { lines.append("Connection: close") }
-        if method == "POST" && named("Content-Length").isEmpty && named("Transfer-Encoding").isEmpty {
-            lines.append("Content-Length: 0")
-        }
         var body = ""
         if let length = named("Content-Length").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }),
             length > 0

@@ -4,9 +4,9 @@ import LighttpdConfig
 /// The token settings a lighttpd.conf puts in force for one request, and where each came from:
 /// what `verify --config` verifies with and what `test --url` mints tokens for.
 struct TokenSettings {
-    /// The directives that say what a token must be and which keys verify it.
+    /// The directives that say what a token must be (its claims' types too) and which keys verify it.
     static let directives: [Directive] = [
-        .issuer, .audience, .jwks, .hmacSecretFile, .algorithms, .leeway, .maxTokenAge, .tokenType,
+        .issuer, .audience, .jwks, .hmacSecretFile, .algorithms, .leeway, .maxTokenAge, .tokenType, .claimsSchema,
     ]
 
     let configuration: Configuration

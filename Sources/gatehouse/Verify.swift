@@ -9,9 +9,9 @@ struct Verify: ParsableCommand {
         discussion: """
             Either name the keys and requirements with --jwks (and --issuer, --audience, --algorithms, \
             --leeway), or take them from a lighttpd.conf with --config: the issuers, audiences, key \
-            files (gatehouse.jwks, gatehouse.hmac-secret-file), algorithms, leeway, maximum token age and \
-            token type in force for a request to --context URL, chosen by lighttpd's conditions as \
-            gatehouse check chooses them. The two ways do not mix: --config with any of those flags is an \
+            files (gatehouse.jwks, gatehouse.hmac-secret-file), algorithms, leeway, maximum token age, \
+            token type and claim types (gatehouse.claims-schema) in force for a request to --context URL, \
+            chosen by lighttpd's conditions as gatehouse check chooses them. The two ways do not mix: --config with any of those flags is an \
             error. With --config the output also names the conditions that matched and the file:line of \
             each directive used ("default" for one no line sets).
             """)
@@ -86,8 +86,11 @@ struct Verify: ParsableCommand {
                     (parts.header, try? JSON.parse(parts.payload).get())
                 }
             }
-            return TokenVerifier.verify(bytes, keys: keys, requirements: requirements, now: time).map {
-                ($0.header, .object($0.claims))
+            return TokenVerifier.verify(bytes, keys: keys, requirements: requirements, now: time).flatMap {
+                // A valid token whose claim has another type than gatehouse.claims-schema declares is
+                // refused by the module (403 claim_type_mismatch) where the answer depends on it.
+                if let mismatch = used?.configuration.claimsSchema?.check($0.claims) { return .failure(mismatch) }
+                return .success(($0.header, .object($0.claims)))
             }
         }
         switch result {

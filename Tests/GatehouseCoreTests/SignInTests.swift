@@ -91,11 +91,12 @@ struct SignInTests {
             tokenEndpoint: "https://idp.example/token", endSessionEndpoint: nil)
         return CodeExchange(
             code: "c", login: LoginState(state: "s", nonce: idTokens.nonce, verifier: "v", target: "/", expires: 0),
-            redirectURI: "https://site.example/.gatehouse/callback", clientID: idTokens.client,
-            settings: SignInSettings(), metadata: metadata, keys: keys,
-            requirements: TokenRequirements(
-                issuers: configuredIssuer ? [idTokens.issuer] : [], audiences: ["api"], algorithms: [.hs256]),
-            sessionKeys: SessionTests.keys(), claimPaths: ClaimPaths())
+            redirectURI: "https://site.example/.gatehouse/callback",
+            client: ProviderClient(
+                clientID: idTokens.client, settings: SignInSettings(), metadata: metadata, keys: keys,
+                requirements: TokenRequirements(
+                    issuers: configuredIssuer ? [idTokens.issuer] : [], audiences: ["api"], algorithms: [.hs256]),
+                sessionKeys: SessionTests.keys(), claimPaths: ClaimPaths()))
     }
 
     @Test("the ID token of a callback", arguments: idTokens.cases)

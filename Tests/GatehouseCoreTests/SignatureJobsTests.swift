@@ -191,4 +191,90 @@ final class SignatureJobsTests {
             return
         }
     }
+
+    @Test func theThreadsStartWithTheFirstTokenThatNeedsOne() throws {
+        let pool = try #require(
+            JobPool(
+                workers: 2, capacity: 4, timeout: SignatureJobs.deadline, wakeDescriptor: wake[1],
+                firstID: SignatureJobs.idBit | 1, startLater: true))
+        let jobs = SignatureJobs(pool: pool)
+        defer { pool.stop() }
+        let secrets = KeySet(keys: Fixtures.keys.keys.filter { $0.kind == .hmac })
+        guard case .onLoop = step(jobs, Fixtures.token(named: "HS256"), cache: TokenCache(capacity: 10), keys: secrets)
+        else {
+            Issue.record("an HMAC is handed to a worker thread")
+            return
+        }
+        #expect(!pool.started)  // (keys of HMAC secrets only: no thread)
+        let cache = TokenCache(capacity: 10)
+        let token = Fixtures.token(named: "RS256")
+        guard case .waiting(let id) = step(jobs, token, cache: cache) else {
+            Issue.record("the token does not wait for a worker thread")
+            return
+        }
+        #expect(pool.started)
+        while settleCompleted(jobs).isEmpty {}
+        guard case .settled(let answer) = step(jobs, token, cache: cache, resumed: id) else {
+            Issue.record("the job's answer is not found when the request is decided again")
+            return
+        }
+        #expect(answer.failure == nil)
+        jobs.release(id)
+    }
+}
+
+@Suite("A request whose deadline passes before its signature is verified")
+struct SignatureDeadlineTests {
+    @Test(arguments: [false, true])
+    func isDecided504ThroughModeAuditAndCounters(reportOnly: Bool) throws {
+        var wake: [Int32] = [-1, -1]
+        _ = pipe(&wake)
+        defer { close(wake[0]); close(wake[1]) }
+        let pool = try #require(
+            JobPool(
+                workers: 1, capacity: 4, timeout: SignatureJobs.deadline, wakeDescriptor: wake[1],
+                firstID: SignatureJobs.idBit | 1))
+        let jobs = SignatureJobs(pool: pool)
+        defer { pool.stop() }
+        var directives: [(Directive, ConfigValue)] = [
+            (.require, GateTests.rules), (.auditLog, .string("/tmp/gatehouse-deadline-audit.log")),
+        ]
+        if reportOnly { directives.append((.mode, .string("report-only"))) }
+        let configuration = try GateTests.configuration(directives)
+        let token = Fixtures.token(named: "RS256")
+        let request = HTTPRequest(method: "GET", path: "/read/x", host: "h", remoteIP: "192.0.2.1") {
+            $0 == "Authorization" ? "Bearer " + token : nil
+        }
+        let cache = TokenCache(capacity: 10)
+        func decide(resumed: UInt64?) throws -> Decision {
+            try #require(
+                Gate.decide(
+                    request, configuration: configuration, now: Fixtures.tokens.now, cache: cache,
+                    offLoop: OffLoopVerification(jobs: jobs, resumed: resumed)))
+        }
+        let id = try #require(try decide(resumed: nil).awaiting)
+        // The deadline passes before the loop settles the job (whatever its thread does meanwhile).
+        let decision = try decide(resumed: id)
+        jobs.release(id)
+        #expect(decision.awaiting == nil)
+        #expect(decision.verdict.reason == .verificationTimeout)
+        #expect(decision.verdict.status == (reportOnly ? 0 : 504))
+        #expect(decision.diagnostics.wouldRefuse == (reportOnly ? 504 : nil))
+        let effects = Effects(
+            of: decision, request: request, configuration: configuration, time: (0, 0), statusPage: { "" })
+        #expect(effects.status == (reportOnly ? 0 : 504))
+        let record = try #require(effects.audit?.record)
+        #expect(record.contains("\"reason\":\"verification_timeout\""))
+        let logs = effects.logs.map(\.message)
+        #expect(
+            logs.contains(
+                "gatehouse: GET /read/x: the token's signature was not verified before the request's deadline"))
+        #expect(logs.contains { $0.contains("would be refused with 504 (verification_timeout") } == reportOnly)
+        let metrics = Metrics()
+        metrics.count(decision)
+        let outcome = reportOnly ? "report_only_deny" : "deny"
+        #expect(
+            metrics.text(cache: nil, keys: [], now: 0).contains(
+                "gatehouse_decisions_total{outcome=\"\(outcome)\",reason=\"verification_timeout\"} 1"))
+    }
 }

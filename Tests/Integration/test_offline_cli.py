@@ -6,6 +6,9 @@ import os
 import socket
 import subprocess
 
+import pytest
+
+from gatehouse_testkit.lighttpd import raw_request
 from gatehouse_testkit.paths import GATEHOUSE, ROOT
 
 LUIGI = os.path.join(ROOT, "examples", "luigi.conf")
@@ -25,13 +28,17 @@ def test_the_example_names_a_key_file_that_is_not_here():
     assert not os.path.exists("/etc/lighttpd/gatehouse/jwks.json")
 
 
+# A POST as clients send one without a body (lighttpd answers one without a length 411 itself).
+POST = ("--method", "POST", "--header", "Content-Length: 0")
+NO_BODY = {"Content-Length": "0"}
+
 def test_check_with_claims_needs_no_key_file():
-    code, out, err = gatehouse("check", "--config", LUIGI, "--method", "POST", "--path", "/api/add_task",
+    code, out, err = gatehouse("check", "--config", LUIGI, *POST, "--path", "/api/add_task",
                                "--claims", OPERATOR, "--json")
     assert code == 0, err
     assert json.loads(out)["decision"] == "allow"
     assert "warning: gatehouse.jwks: cannot read /etc/lighttpd/gatehouse/jwks.json" in err
-    code, out, _ = gatehouse("check", "--config", LUIGI, "--method", "POST", "--path", "/api/add_task", "--json")
+    code, out, _ = gatehouse("check", "--config", LUIGI, *POST, "--path", "/api/add_task", "--json")
     assert code == 1 and json.loads(out)["status"] == 401
 
 
@@ -66,11 +73,11 @@ def sign_in_defines(folder):
 
 def test_a_token_needs_the_keys_and_define_points_at_them(keys, tmp_path):
     token = luigi_token(keys, sub="otto", roles=["operator"])
-    code, _, err = gatehouse("check", "--config", LUIGI, "--method", "POST", "--path", "/api/add_task",
+    code, _, err = gatehouse("check", "--config", LUIGI, *POST, "--path", "/api/add_task",
                              "--token", token)
     assert code == 2
     assert "needs real signature verification" in err and "/etc/lighttpd/gatehouse/jwks.json" in err
-    code, out, err = gatehouse("check", "--config", LUIGI, "--define", f"jwks={keys.jwks_path}", "--method", "POST",
+    code, out, err = gatehouse("check", "--config", LUIGI, "--define", f"jwks={keys.jwks_path}", *POST,
                                "--path", "/api/add_task", "--token", token, "--json")
     assert code == 0, err
     outcome = json.loads(out)
@@ -88,10 +95,10 @@ def test_a_token_needs_the_keys_and_define_points_at_them(keys, tmp_path):
 def test_test_runs_claims_cases_offline_and_says_which_case_needs_keys(keys, tmp_path):
     cases = tmp_path / "cases.json"
     cases.write_text(json.dumps({"cases": [
-        {"name": "operator adds a task", "request": {"method": "POST", "path": "/api/add_task"},
+        {"name": "operator adds a task", "request": {"method": "POST", "path": "/api/add_task", "headers": NO_BODY},
          "claims": {"sub": "otto", "roles": ["operator"]}, "expect": {"decision": "allow"}},
-        {"name": "no token", "request": {"method": "POST", "path": "/api/add_task"}, "anonymous": True,
-         "expect": {"decision": "deny", "status": 401, "reason": "no_token"}},
+        {"name": "no token", "request": {"method": "POST", "path": "/api/add_task", "headers": NO_BODY},
+         "anonymous": True, "expect": {"decision": "deny", "status": 401, "reason": "no_token"}},
         {"name": "a real token", "request": {"path": "/api/graph"}, "token": luigi_token(keys, roles=["viewer"]),
          "expect": {"decision": "allow"}},
     ]}))
@@ -193,3 +200,32 @@ def test_check_explains_a_decision(lighttpd, keys):
     allowed = subprocess.run([GATEHOUSE, "check", "--config", config, "--path", "/t/acme/y",
                               "--token", keys.mint(tenant="acme"), "--json"], capture_output=True, text=True)
     assert allowed.returncode == 0 and json.loads(allowed.stdout)["headers"] == {"X-Auth-Subject": "alice"}
+
+
+@pytest.mark.parametrize("method,fields,body", [
+    ("POST", [], None),
+    ("POST", ["Content-Length: 0"], None),
+    ("POST", ["Content-Length: 2"], "ab"),
+    ("POST", ["Transfer-Encoding: chunked"], "0\r\n"),
+    ("POST", ["Transfer-Encoding: gzip"], None),
+    ("POST", ["Transfer-Encoding: chunked", "Content-Length: 0"], "0\r\n"),
+    ("PUT", [], None),
+    ("PATCH", [], None),
+    ("GET", ["Content-Length: 2"], "ab"),
+    ("GET", ["Content-Length: 0"], None),
+])
+def test_check_answers_a_request_body_as_lighttpd_does(lighttpd, method, fields, body):
+    """What a request says of its body, refused by lighttpd itself (a POST without a length: 411)
+    or decided by the module (403 here): `check` gives the status the real server answers."""
+    policy = 'gatehouse.require = ( "/" => "deny" )\n'
+    lighttpd.start(policy)
+    lines = [f"{method} /x HTTP/1.1", "Host: t", *fields, "Connection: close", ""]
+    served, _ = raw_request(lighttpd.port, lines + ([body] if body is not None else []))
+    headers = [arg for field in fields for arg in ("--header", field)]
+    code, out, err = gatehouse("check", "--config", lighttpd.config(policy), "--method", method, "--path", "/x",
+                               "--host", "t", *headers, "--json")
+    decided = json.loads(out)
+    assert (code, decided["status"]) == (1, served), out + err
+    if served != 403:
+        assert decided["reason"] == "rejected_by_lighttpd"
+        assert decided["explanation"][0].startswith(f"lighttpd answers {served} before any module runs: ")

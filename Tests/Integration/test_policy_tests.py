@@ -110,10 +110,12 @@ def run_cases(tmp_path, cases, *args):
 VIEWER = {"sub": "alice", "roles": ["viewer"]}
 
 
+NO_BODY = {"Content-Length": "0"}  # (a POST without a length: lighttpd answers 411 itself)
+
 def test_verbose_lists_every_case_and_run_filters_them(tmp_path):
     cases = [
         {"name": "viewer reads", "request": {"path": "/api/x"}, "claims": VIEWER, "expect": {"decision": "allow"}},
-        {"name": "viewer writes", "request": {"method": "POST", "path": "/api/x"}, "claims": VIEWER,
+        {"name": "viewer writes", "request": {"method": "POST", "path": "/api/x", "headers": NO_BODY}, "claims": VIEWER,
          "expect": {"decision": "allow"}},
     ]
     code, out, err = run_cases(tmp_path, cases, "-v")
@@ -131,8 +133,8 @@ def test_verbose_lists_every_case_and_run_filters_them(tmp_path):
 def test_junit_names_every_case_and_the_failures(tmp_path):
     cases = [
         {"name": "viewer reads", "request": {"path": "/api/x"}, "claims": VIEWER, "expect": {"decision": "allow"}},
-        {"name": "viewer <writes>", "request": {"method": "POST", "path": "/api/x"}, "claims": VIEWER,
-         "expect": {"decision": "allow"}},
+        {"name": "viewer <writes>", "request": {"method": "POST", "path": "/api/x", "headers": NO_BODY},
+         "claims": VIEWER, "expect": {"decision": "allow"}},
     ]
     report = tmp_path / "junit.xml"
     code, _, err = run_cases(tmp_path, cases, "--junit", str(report))
@@ -180,7 +182,7 @@ def test_coverage_names_rules_never_chosen_and_operands_never_both_true_and_fals
     assert "      NEVER true OR false role:admin" in out
     assert out.splitlines()[-1] == "coverage: 3 gaps (NOT CHOSEN or NEVER above)"
     # a writer's case chooses the rule: role:admin false, the tier true
-    cases.append({"name": "gold writes", "request": {"method": "POST", "path": "/api/x"},
+    cases.append({"name": "gold writes", "request": {"method": "POST", "path": "/api/x", "headers": NO_BODY},
                   "claims": dict(VIEWER, tier="gold"), "expect": {"decision": "allow"}})
     path.write_text(json.dumps(cases))
     code, out, err = gatehouse("test", "--coverage", "--config", str(config), str(path))

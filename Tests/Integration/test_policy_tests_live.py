@@ -236,14 +236,15 @@ def test_the_request_is_sent_byte_for_byte_and_an_interim_answer_is_passed_over(
     cases = tmp_path / "cases.json"
     cases.write_text(json.dumps({"cases": [
         {"name": "raw", "request": {"method": "POST", "path": "/a/../b/%2e%2E/c?x=%20", "query": "y=1",
-                                    "host": "api.example", "headers": [["X-Trace", "1"], ["x-trace", "2"]]},
+                                    "host": "api.example",
+                                    "headers": [["X-Trace", "1"], ["x-trace", "2"], ["Content-Length", "0"]]},
          "anonymous": True, "expect": {"decision": "allow"}}]}))
     url = f"http://127.0.0.1:{server.port}"
     result = subprocess.run([GATEHOUSE, "test", "--url", url, "--signing-key", key["private_key"], str(cases)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert server.requests[0] == (b"POST /a/../b/%2e%2E/c?x=%20?y=1 HTTP/1.1\r\nHost: api.example\r\n"
-                                  b"X-Trace: 1\r\nx-trace: 2\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                                  b"X-Trace: 1\r\nx-trace: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
     server.answer = (b"HTTP/1.1 100 Continue\r\n\r\n"
                      b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
     cases.write_text(json.dumps({"cases": [

@@ -103,3 +103,27 @@ def test_a_context_without_keys_or_issuer_is_a_usage_error(tmp_path, keys):
     config.write_text(f'server.modules += ( "mod_gatehouse" )\ngatehouse.jwks = "{keys.jwks_path}"\n')
     code, _, err = verify(str(config), keys.mint())
     assert code == 2 and "no gatehouse.issuer applies" in err
+
+
+def test_a_claim_of_another_type_than_the_schema_declares_is_invalid(setup, lighttpd, keys):
+    """A token the module refuses 403 claim_type_mismatch is not reported valid."""
+    _, _, config = setup
+    schema = '$HTTP["url"] =^ "/teams/" {\n    gatehouse.claims-schema = ( "teams" => "array of strings" )\n}\n'
+    with open(config, "a") as f:
+        f.write(schema)
+    wrong, right = keys.mint(teams="red"), keys.mint(teams=["red"])
+    code, out, _ = verify(config, wrong, "--context", "/teams/x")
+    assert code == 1 and out.startswith(
+        'invalid: claim_type_mismatch: claim "teams" is a string, not an array of strings'), out
+    assert f"gatehouse.claims-schema: {config}:" in out
+    code, out, _ = verify(config, wrong, "--context", "/teams/x", "--json")
+    document = json.loads(out)
+    assert code == 1 and (document["valid"], document["error"]) == (False, "claim_type_mismatch")
+    assert verify(config, right, "--context", "/teams/x")[0] == 0
+    assert verify(config, wrong, "--context", "/other")[0] == 0  # (no schema there)
+    assert verify(config, wrong, "--context", "/teams/x", "--signature-only")[0] == 0
+    # What the module answers for the same token and request.
+    lighttpd.start('gatehouse.require = ( "/teams/" => "claims.teams contains \'red\'" )\n' + schema)
+    response = lighttpd.get("/teams/x", token=wrong)
+    assert response.status_code == 403 and 'claim "teams" is a string, not an array of strings' in lighttpd.log()
+    assert lighttpd.get("/teams/x", token=right).status_code == 404

@@ -1,6 +1,8 @@
 """Signatures verified off the event loop (gatehouse.verify-threads, gatehouse.verify-queue): the
 same answers as on the loop, one verification per token however many requests present it, 503 with
 Retry-After when the queue is full, and requests that end while their token waits."""
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -190,3 +192,91 @@ def test_a_graceful_restart_with_tokens_waiting(lighttpd, slow_key):
     time.sleep(0.5)
     assert lighttpd.process.poll() is None
     assert lighttpd.get("/index.html", token=jwt_for(key, now, 1000)).status_code == 200
+
+
+@contextlib.contextmanager
+def frozen(pid):
+    """Stops the one verify thread of lighttpd `pid` (ptrace: PTRACE_SEIZE, PTRACE_INTERRUPT; the
+    event loop runs on) until the block ends (PTRACE_DETACH), so that a job outlives its request's
+    deadline."""
+    threads = [int(task) for task in os.listdir(f"/proc/{pid}/task") if int(task) != pid]
+    assert len(threads) == 1, threads
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    assert libc.ptrace(0x4206, threads[0], None, None) == 0, os.strerror(ctypes.get_errno())
+    try:
+        assert libc.ptrace(0x4207, threads[0], None, None) == 0, os.strerror(ctypes.get_errno())
+        os.waitpid(threads[0], 0x40000000)  # (__WALL: until it has stopped)
+        yield
+    finally:
+        libc.ptrace(17, threads[0], None, None)
+
+
+def test_a_request_past_its_deadline_is_decided_504_audited_and_counted(lighttpd, keys, tmp_path):
+    audit = tmp_path / "audit.log"
+    start(lighttpd, threads=1, extra=f'gatehouse.audit-log = "{audit}"\n'
+          '$HTTP["url"] =^ "/api/report/" { gatehouse.mode = "report-only" }\n')
+    assert lighttpd.get("/api/flows", token=keys.mint(roles=["admin"])).status_code == 200  # (threads started)
+    tokens = [keys.mint(roles=["admin"], sub=f"late-{n}") for n in range(2)]
+    with frozen(lighttpd.process.pid):
+        started = time.time()
+        sockets = []
+        for path, token in zip(["/api/flows", "/api/report/x"], tokens):
+            s = socket.create_connection(("127.0.0.1", lighttpd.port), timeout=30)
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                      f"Authorization: Bearer {token}\r\n\r\n".encode())
+            sockets.append(s)
+        statuses = []
+        for s in sockets:
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+            s.close()
+            statuses.append(int(data.split(b" ", 2)[1]))
+        waited = time.time() - started
+    # Enforced: 504; under report-only: let through (the backend answers), remembered as a would-refuse.
+    assert statuses == [504, 200] and 10 <= waited < 15, (statuses, waited)
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    late = [r for r in records if r["reason"] == "verification_timeout"]
+    assert [(r["path"], r["status"], r["mode"]) for r in late] == [
+        ("/api/flows", 504, "enforce"), ("/api/report/x", 504, "report-only")], late
+    counted = metrics(lighttpd)
+    assert counted['gatehouse_decisions_total{outcome="deny",reason="verification_timeout"}'] == 1
+    assert counted['gatehouse_decisions_total{outcome="report_only_deny",reason="verification_timeout"}'] == 1
+    log = lighttpd.log()
+    assert "GET /api/flows: the token's signature was not verified before the request's deadline" in log
+    assert "GET /api/report/x would be refused with 504 (verification_timeout" in log
+    # The thread verifies again: a new token is answered.
+    assert lighttpd.get("/api/flows", token=keys.mint(roles=["admin"], sub="after")).status_code == 200
+
+
+def thread_count(pid):
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_threads_start_with_the_first_token_that_is_not_an_hmac(lighttpd, keys, tmp_path):
+    import base64
+    import jwt
+    secret = os.urandom(48)
+    oct_key = {"kty": "oct", "kid": "hs", "alg": "HS256",
+               "k": base64.urlsafe_b64encode(secret).rstrip(b"=").decode()}
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [oct_key]}))
+    start(lighttpd, threads=2, jwks=str(jwks), extra='gatehouse.algorithms = ( "RS256", "HS256" )\n')
+    now = int(time.time())
+    from gatehouse_testkit.tokens import AUDIENCE, ISSUER
+    hs = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "svc", "exp": now + 600, "roles": ["admin"]},
+                    secret, algorithm="HS256", headers={"kid": "hs"})
+    assert lighttpd.get("/api/flows", token=hs).status_code == 200
+    assert thread_count(lighttpd.process.pid) == 1  # (HMAC secrets only: verified on the loop, no thread)
+    # The key file reloaded with an RSA key: its tokens go to the threads, which start then.
+    with open(keys.jwks_path) as f:
+        published = json.load(f)
+    time.sleep(1.1)  # (a new modification time)
+    jwks.write_text(json.dumps({"keys": [oct_key] + published["keys"]}))
+    deadline = time.time() + 5
+    while "gatehouse: reloaded" not in lighttpd.log() and time.time() < deadline:
+        time.sleep(0.05)
+    assert lighttpd.get("/api/flows", token=keys.mint(roles=["admin"])).status_code == 200
+    assert lighttpd.get("/api/flows", token=keys.mint(roles=["viewer"])).status_code == 403
+    assert thread_count(lighttpd.process.pid) == 1 + 2

@@ -21,6 +21,28 @@ struct RequestParsingTests {
         }
     }
 
+    @Test func whatARequestSaysOfItsBodyIsReadAsLighttpdReadsIt() {
+        func status(_ method: String, _ fields: [(name: String, value: String)]) -> Int {
+            let request = ClientRequest(method: method, target: "/x", headers: [("Host", "localhost")] + fields)
+            do {
+                _ = try RequestFacts(parsing: request)
+                return 0
+            } catch {
+                return error.status
+            }
+        }
+        #expect(status("POST", []) == 411)  // (a POST gives its body's length, even of none)
+        #expect(status("POST", [("Content-Length", "0")]) == 0)
+        #expect(status("POST", [("Transfer-Encoding", "chunked")]) == 0)
+        #expect(status("POST", [("Transfer-Encoding", "gzip")]) == 501)
+        #expect(status("POST", [("Transfer-Encoding", "chunked"), ("Content-Length", "0")]) == 400)
+        #expect(status("PUT", []) == 0)
+        #expect(status("PATCH", []) == 0)
+        #expect(status("GET", [("Content-Length", "2")]) == 400)
+        #expect(status("HEAD", [("Transfer-Encoding", "chunked")]) == 400)
+        #expect(status("GET", [("Content-Length", "00")]) == 0)
+    }
+
     @Test func pathsAreDecodedAndTheirDotSegmentsResolved() {
         #expect(split("/a/%2e%2E/b") == "/b")
         #expect(split("/%61pi/x") == "/api/x")

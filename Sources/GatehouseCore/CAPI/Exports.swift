@@ -162,15 +162,10 @@ func gh_v1_decide(
     let runtime = runtime(engine)
     let configuration = runtime.configurations.context(for: settings).configuration
     let sink = OutputSink(function: output, context: outputContext)
-    // A request that waited for a verify thread is decided again with the job's answer; one whose
-    // deadline passed first is answered 504 (a sign-in job's id goes to runtime.signIn).
+    // A request that waited for a verify thread is decided again with the job's answer, or 504 when
+    // its deadline passed first (Gate's authenticate step); a sign-in job's id goes to runtime.signIn.
     let signature = raw.job != 0 && SignatureJobs.owns(raw.job) ? raw.job : nil
     defer { if let signature { runtime.signatures?.release(signature) } }
-    if let signature, let unsettled = runtime.signatures?.unsettled(signature, path: view.path) {
-        sink.log(GH_V1_LOG_ERROR, unsettled.log)
-        status.pointee = unsettled.status
-        return Int32(GH_V1_REFUSE.rawValue)
-    }
     let scheme = CString.string(raw.scheme, raw.scheme_len)
     var session: (claims: VerifiedClaims, headers: [(name: String, value: String)])?
     var endedSession = [(name: String, value: String)]()

@@ -132,15 +132,13 @@ func gh_v1_pool_start(
     }
     let threads = configuration.verifyThreads ?? SignatureJobs.defaultThreads
     if threads > 0, !owner.keyReloads.sources.isEmpty {
-        if owner.signatures == nil {
-            guard
-                let pool = JobPool(
-                    workers: threads, capacity: configuration.verifyQueue, timeout: SignatureJobs.deadline,
-                    wakeDescriptor: wakeDescriptor, firstID: SignatureJobs.idBit | 1, niceness: SignatureJobs.niceness)
-            else {
-                sink.log(GH_V1_LOG_ERROR, "gatehouse: cannot start the verify threads (gatehouse.verify-threads)")
-                return -1
-            }
+        // (its threads start with the first token that needs them: SignatureJobs.verification)
+        if owner.signatures == nil,
+            let pool = JobPool(
+                workers: threads, capacity: configuration.verifyQueue, timeout: SignatureJobs.deadline,
+                wakeDescriptor: wakeDescriptor, firstID: SignatureJobs.idBit | 1, niceness: SignatureJobs.niceness,
+                startLater: true)
+        {
             owner.signatures = SignatureJobs(pool: pool)
         }
         deadline = max(deadline, SignatureJobs.deadline)

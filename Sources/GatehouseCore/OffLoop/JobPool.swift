@@ -8,8 +8,9 @@ import Synchronization
 /// Work that must not run on lighttpd's event loop: calls to the identity provider (a sign-in's
 /// code exchange today; keys fetched live and token introspection share this pool), and, in a pool
 /// of their own, signatures (SignatureJobs). One pool of each per lighttpd process that serves
-/// requests, started after lighttpd forks its workers and stopped before the configuration is freed
-/// (docs/browser-sign-in.md, "How it works").
+/// requests, made after lighttpd forks its workers (the signatures' threads start with the first
+/// token that needs one) and stopped before the configuration is freed (docs/browser-sign-in.md,
+/// "How it works").
 ///
 /// Threads: the event loop submits jobs, drains completions and applies results; worker threads
 /// only run `Job.work`, which must copy everything it reads at submit time and call nothing of
@@ -28,6 +29,7 @@ final class JobPool: @unchecked Sendable {
     /// Seconds a job may take before the request waiting for it is answered 504.
     let timeout: Int64
     private let wakeDescriptor: Int32
+    private let workers: Int
     private let niceness: Int32
     private let state = Mutex(State())
     /// Counts the jobs queued: a worker waits on it.
@@ -46,9 +48,13 @@ final class JobPool: @unchecked Sendable {
 
     /// `firstID`: the id of the first job (each pool's ids tell its jobs from another's). `niceness`:
     /// added to each worker thread's nice value (Linux schedules threads one by one), so that the
-    /// event loop goes first when the CPUs are busy.
-    init?(workers: Int, capacity: Int, timeout: Int64, wakeDescriptor: Int32, firstID: UInt64 = 1, niceness: Int32 = 0)
-    {
+    /// event loop goes first when the CPUs are busy. `startLater`: no thread until `start()` (a pool
+    /// that may never get a job costs none).
+    init?(
+        workers: Int, capacity: Int, timeout: Int64, wakeDescriptor: Int32, firstID: UInt64 = 1, niceness: Int32 = 0,
+        startLater: Bool = false
+    ) {
+        self.workers = max(1, workers)
         self.capacity = capacity
         self.niceness = niceness
         self.timeout = timeout
@@ -56,8 +62,26 @@ final class JobPool: @unchecked Sendable {
         sem_init(queued, 0, 0)
         state.withLock { $0.nextID = firstID }
         JobPool.curlOnce
+        guard startLater || start() else {
+            stop()
+            return nil
+        }
+    }
+
+    /// Whether worker threads run.
+    var started: Bool { !threads.isEmpty }
+
+    /// Starts the worker threads, with every signal blocked in them (lighttpd's handlers run on the
+    /// main thread); false when not all of them could be created (those that were serve the pool).
+    @discardableResult
+    func start() -> Bool {
+        var all = sigset_t()
+        var old = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_BLOCK, &all, &old)
+        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
-        for _ in 0..<max(1, workers) {
+        while threads.count < workers {
             var thread = pthread_t()
             guard
                 pthread_create(
@@ -66,12 +90,10 @@ final class JobPool: @unchecked Sendable {
                         Unmanaged<JobPool>.fromOpaque(context!).takeUnretainedValue().run()
                         return nil
                     }, unmanaged) == 0
-            else {
-                stop()
-                return nil
-            }
+            else { return false }
             threads.append(thread)
         }
+        return true
     }
 
     deinit {

@@ -59,6 +59,8 @@ final class SignatureJobs {
         case waiting(UInt64)
         /// The queue is full: 503.
         case busy
+        /// The request waited for job `resumed`, and its deadline passed before the job settled: 504.
+        case unsettled
         /// Cheaper on the loop than handing over: verify it there.
         case onLoop
     }
@@ -68,6 +70,8 @@ final class SignatureJobs {
         of token: String, keys: KeySet, requirements: TokenRequirements, now: Int64, cache: TokenCache,
         resumed: UInt64?
     ) -> Step {
+        // (in a child forked by server.graceful-restart-bg no job settles: the token is verified on the loop)
+        if let resumed, jobs[resumed]?.settled == nil, !pool.isForked { return .unsettled }
         // (a key reloaded away while the job ran no longer vouches for the token: verified again)
         if let resumed, let job = jobs[resumed], let settled = job.settled, job.flight.token.sameBytes(token),
             (try? settled.get()).map({ entry in keys.keys.contains { $0 === entry.key } }) ?? true
@@ -85,6 +89,10 @@ final class SignatureJobs {
         guard !pool.isForked, cache.capacity > 0, token.utf8.count <= TokenVerifier.maximumLength,
             keys.keys.contains(where: { $0.kind != .hmac })
         else { return .onLoop }
+        // The threads start with the first token that needs them (keys of HMAC secrets only never do);
+        // when none can be created, tokens stay on the loop.
+        if !pool.started { pool.start() }
+        guard pool.started else { return .onLoop }
         let flight = Flight(token: token, requirements: requirements, keys: keys.keys.map(ObjectIdentifier.init))
         if let id = flying[flight] {
             jobs[id]?.waiters += 1
@@ -120,14 +128,6 @@ final class SignatureJobs {
         case nil: break  // (cancelled as the server stops: a request still waiting is answered 504)
         }
         jobs[id] = job
-    }
-
-    /// Why a request that waited for job `id` resumed without its answer (its deadline passed), and
-    /// its status; nil when the job settled, or when the pool was forked away
-    /// (`server.graceful-restart-bg`: the token is then verified on the loop).
-    func unsettled(_ id: UInt64, path: String) -> (status: Int32, log: String)? {
-        guard jobs[id]?.settled == nil, !pool.isForked else { return nil }
-        return (504, "gatehouse: \(path): the token's signature was not verified before the request's deadline")
     }
 
     /// A request waiting for job `id` is done with it (decided, timed out or gone): when it was the

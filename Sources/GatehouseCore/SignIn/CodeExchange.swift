@@ -9,13 +9,7 @@ struct CodeExchange: Sendable {
     let code: String
     let login: LoginState
     let redirectURI: String
-    let clientID: String
-    let settings: SignInSettings
-    let metadata: ProviderMetadata
-    let keys: KeySet?
-    let requirements: TokenRequirements
-    let sessionKeys: SessionKeys
-    let claimPaths: ClaimPaths
+    let client: ProviderClient
 
     /// Claims of the ID token that no rule or header needs: not kept in the session.
     static let protocolClaims: Set<String> = [
@@ -28,9 +22,8 @@ struct CodeExchange: Sendable {
             ("code_verifier", login.verifier),
         ]
         let answer: JSONObject?
-        switch TokenEndpoint.post(
-            form, clientID: clientID, settings: settings, endpoint: metadata.tokenEndpoint, cancelled: cancelled)
-        {
+        let endpoint = client.metadata.tokenEndpoint
+        switch client.post(form, cancelled: cancelled) {
         case .late(let why): return .failure(status: 504, log: "gatehouse: sign-in failed: " + why)
         case .failed(let why): return .failure(status: 502, log: "gatehouse: sign-in failed: " + why)
         case .answered(let status, let body):
@@ -38,7 +31,7 @@ struct CodeExchange: Sendable {
                 let error = body?["error"]?.stringValue.map { " error=\($0.prefix(64))" } ?? ""
                 return .failure(
                     status: status >= 400 && status < 500 ? 403 : 502,
-                    log: "gatehouse: sign-in failed: the token endpoint \(metadata.tokenEndpoint) answered "
+                    log: "gatehouse: sign-in failed: the token endpoint \(endpoint) answered "
                         + "\(status)\(error)")
             }
             answer = body
@@ -46,7 +39,7 @@ struct CodeExchange: Sendable {
         guard let idToken = answer?["id_token"]?.stringValue else {
             return .failure(
                 status: 502,
-                log: "gatehouse: sign-in failed: the token endpoint \(metadata.tokenEndpoint) answered no id_token")
+                log: "gatehouse: sign-in failed: the token endpoint \(endpoint) answered no id_token")
         }
         let now = Int64(time(nil))
         switch verify(idToken, now: now) {
@@ -60,9 +53,7 @@ struct CodeExchange: Sendable {
 
     /// The ID token's claims when it is one for this client and this login.
     func verify(_ idToken: String, now: Int64) -> Result<JSONObject, Refusal> {
-        CodeExchange.check(
-            idToken, clientID: clientID, issuer: metadata.issuer, keys: keys, requirements: requirements, now: now
-        ).flatMap { claims in
+        client.check(idToken, now: now).flatMap { claims in
             guard let nonce = claims["nonce"]?.stringValue, SignIn.constantTimeEqual(nonce, login.nonce) else {
                 return .failure(Refusal("does not carry this sign-in's nonce"))
             }
@@ -105,6 +96,7 @@ struct CodeExchange: Sendable {
     /// The session for these claims, sealed in the cookies a browser accepts (SessionContents.sealToFit),
     /// refreshed with `refreshToken` before the ID token expires when the provider issued one.
     func establish(claims: JSONObject, idToken: String, refreshToken: String?, now: Int64) -> JobResult {
+        let settings = client.settings
         let expires = now + settings.lifetime
         var session = SessionContents(
             claims: CodeExchange.kept(claims), expires: expires,
@@ -115,9 +107,7 @@ struct CodeExchange: Sendable {
             session.refreshToken = session.refreshAt == nil ? nil : refreshToken
         }
         var log = [(error: Bool, text: String)]()
-        switch session.sealToFit(
-            keys: sessionKeys, maxAge: settings.lifetime, essential: CodeExchange.essential(claimPaths), log: &log)
-        {
+        switch client.seal(&session, maxAge: settings.lifetime, log: &log) {
         case .failure(.sealing):
             return .failure(status: 500, log: "gatehouse: sign-in failed: sealing the session failed")
         case .failure(.tooLarge):

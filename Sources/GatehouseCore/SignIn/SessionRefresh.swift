@@ -9,13 +9,7 @@
 /// of everything it reads.
 struct SessionRefresh: Sendable {
     let session: SessionContents
-    let clientID: String
-    let settings: SignInSettings
-    let metadata: ProviderMetadata
-    let keys: KeySet?
-    let requirements: TokenRequirements
-    let sessionKeys: SessionKeys
-    let claimPaths: ClaimPaths
+    let client: ProviderClient
 
     /// What became of a refresh.
     enum Outcome: Sendable {
@@ -41,7 +35,7 @@ struct SessionRefresh: Sendable {
 
     func run(cancelled: UnsafeMutablePointer<Int32>) -> (Outcome, Log) {
         guard let refreshToken = session.refreshToken else { return (.kept, []) }
-        let endpoint = metadata.tokenEndpoint
+        let endpoint = client.metadata.tokenEndpoint
         func kept(_ why: String) -> (Outcome, Log) {
             (.kept, [(.warning, "gatehouse: the session was not refreshed, it goes on until it ends: " + why)])
         }
@@ -49,10 +43,7 @@ struct SessionRefresh: Sendable {
             (.ended, [(.error, "gatehouse: the session ended: " + why)])
         }
         let answer: JSONObject?
-        switch TokenEndpoint.post(
-            [("grant_type", "refresh_token"), ("refresh_token", refreshToken)], clientID: clientID,
-            settings: settings, endpoint: endpoint, cancelled: cancelled)
-        {
+        switch client.post([("grant_type", "refresh_token"), ("refresh_token", refreshToken)], cancelled: cancelled) {
         case .late(let why), .failed(let why): return kept(why)
         case .answered(let status, let body):
             let error = body?["error"]?.stringValue
@@ -70,9 +61,7 @@ struct SessionRefresh: Sendable {
         var tokenExpires: Int64?
         if let idToken = answer?["id_token"]?.stringValue {
             let claims: JSONObject
-            switch CodeExchange.check(
-                idToken, clientID: clientID, issuer: metadata.issuer, keys: keys, requirements: requirements, now: now)
-            {
+            switch client.check(idToken, now: now) {
             case .failure(let why): return ended("the refreshed ID token \(why.message)")
             case .success(let verified): claims = verified
             }
@@ -89,15 +78,12 @@ struct SessionRefresh: Sendable {
         let refresh = answer?["refresh_token"]?.stringValue ?? refreshToken
         fresh.refreshAt = tokenExpires.flatMap {
             SessionContents.refreshTime(
-                tokenExpires: $0, now: now, window: settings.refreshBefore, sessionEnds: session.expires)
+                tokenExpires: $0, now: now, window: client.settings.refreshBefore, sessionEnds: session.expires)
         }
         fresh.refreshToken = fresh.refreshAt == nil ? nil : refresh
-        fresh.idleDeadline = min(session.expires, now + settings.idleTimeout)
+        fresh.idleDeadline = min(session.expires, now + client.settings.idleTimeout)
         var log = [(error: Bool, text: String)]()
-        switch fresh.sealToFit(
-            keys: sessionKeys, maxAge: session.expires - now, essential: CodeExchange.essential(claimPaths),
-            log: &log)
-        {
+        switch client.seal(&fresh, maxAge: session.expires - now, log: &log) {
         case .failure: return kept("the refreshed session cannot be sealed in cookies")
         case .success(let fields):
             log.append((false, "gatehouse: refreshed the session of \(fresh.claims["sub"]?.stringValue ?? "?")"))

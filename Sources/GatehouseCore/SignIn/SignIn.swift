@@ -66,9 +66,9 @@ public enum SignIn {
                 return .refresh(
                     token,
                     SessionRefresh(
-                        session: session, clientID: clientID, settings: settings, metadata: metadata,
-                        keys: configuration.keys, requirements: configuration.tokenRequirements, sessionKeys: keys,
-                        claimPaths: configuration.claimPaths))
+                        session: session,
+                        client: ProviderClient(
+                            clientID: clientID, configuration: configuration, metadata: metadata, sessionKeys: keys)))
             case .refreshed(let fresh, let fields)?:
                 session = fresh
                 verified = VerifiedClaims(fresh.claims)
@@ -176,8 +176,8 @@ public enum SignIn {
         else { return refuse(400, "no authorization code") }
         let exchange = CodeExchange(
             code: code, login: login, redirectURI: origin(request, scheme: scheme) + configuration.signIn.callbackPath,
-            clientID: clientID, settings: configuration.signIn, metadata: metadata, keys: configuration.keys,
-            requirements: configuration.tokenRequirements, sessionKeys: keys, claimPaths: configuration.claimPaths)
+            client: ProviderClient(
+                clientID: clientID, configuration: configuration, metadata: metadata, sessionKeys: keys))
         return .submit { job in exchange.run(cancelled: job.cancelFlag) }
     }
 

@@ -53,8 +53,8 @@ extension Gate {
     }
 
     /// The request's bearer token, verified (the cache's entry for it): nil when it has none, or
-    /// when it waits for a worker thread (`decision.awaiting`) or none can take it
-    /// (`decision.verdict`: 503).
+    /// when it waits for a worker thread (`decision.awaiting`), none can take it (`decision.verdict`:
+    /// 503) or none answered before the request's deadline (504).
     static func verifiedToken(
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
         cache: TokenCache?, metrics: Metrics?, offLoop: OffLoopVerification?, into decision: inout Decision
@@ -83,6 +83,9 @@ extension Gate {
                 case .busy:
                     busy(&decision, queue: offLoop.jobs.pool.capacity)
                     return .success(nil)
+                case .unsettled:
+                    timedOut(&decision)
+                    return .success(nil)
                 case .onLoop: break
                 }
             }
@@ -108,5 +111,15 @@ extension Gate {
         decision.verdict.message = "\(queue) tokens are waiting for verification already"
         decision.effects.responseHeaders = [("Retry-After", "1")]
         decision.diagnostics.explanation?.append("refused 503: the verification queue is full")
+    }
+
+    /// The request waited for a worker thread, and its deadline passed first: 504.
+    static func timedOut(_ decision: inout Decision) {
+        let why = "the token's signature was not verified before the request's deadline"
+        decision.verdict.status = 504
+        decision.verdict.reason = .verificationTimeout
+        decision.verdict.message = why
+        decision.diagnostics.problem = why
+        decision.diagnostics.explanation?.append("refused 504: \(why)")
     }
 }

@@ -65,9 +65,10 @@ public enum Gate {
         let caller = authenticate(
             request, configuration: configuration, now: now, cache: cache, metrics: metrics, presented: presented,
             offLoop: offLoop, into: &decision)
-        // The token waits for a worker thread (decided when it is verified), or none was free (503).
+        // The token waits for a worker thread (decided when it is verified), none was free (503), or
+        // none answered before the request's deadline (504).
         if decision.awaiting != nil { return }
-        if decision.verdict.reason == .busy {
+        if decision.verdict.reason == .busy || decision.verdict.reason == .verificationTimeout {
             mode(&decision, configuration: configuration)
             return
         }

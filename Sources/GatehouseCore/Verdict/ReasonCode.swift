@@ -32,6 +32,8 @@ public enum ReasonCode: String, Sendable, CaseIterable {
     case preflightRefused = "preflight_refused"
     /// The token is not in the cache and the queue of gatehouse.verify-queue is full: 503 with Retry-After.
     case busy
+    /// The request waited for a verify thread and its deadline passed before the signature was verified: 504.
+    case verificationTimeout = "verification_timeout"
 }
 
 /// Why a token was refused: a stable code and a message for people. The message never
