@@ -66,7 +66,9 @@ public final class Metrics {
             "gatehouse_token_cache_hits_total", "counter", "Tokens found in the verified-token cache.",
             [("", String(cache?.hits ?? 0))])
         metric(
-            "gatehouse_token_cache_misses_total", "counter", "Tokens verified in full.",
+            "gatehouse_token_cache_misses_total", "counter",
+            "Lookups of tokens not in the cache (each such token is verified in full, once however many "
+                + "requests wait for it).",
             [("", String(cache?.misses ?? 0))])
         metric(
             "gatehouse_token_cache_entries", "gauge", "Tokens in the verified-token cache.",
