@@ -106,8 +106,8 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8"),
         .systemLibrary(name: "CGatehouse"),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl"),
-        .target(name: "GatehouseCore", dependencies: ["COpenSSL", "CJansson", "CPCRE2", "CGatehouse", "CCurl"]),
-        .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore"], exclude: ["Fixtures"]),
+        .target(name: "GatehouseCore", dependencies: ["COpenSSL", "CPCRE2", "CGatehouse", "CCurl"]),
+        .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore", "CJansson"], exclude: ["Fixtures"]),
     ]
 )
 EOF

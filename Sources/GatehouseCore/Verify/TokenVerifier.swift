@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What a token must satisfy besides its signature: the token-related gatehouse.* directives.
 public struct TokenRequirements: Sendable, Hashable {
     /// Accepted `iss` values, compared byte for byte; nil accepts any issuer (the CLI without --issuer).
@@ -48,30 +52,25 @@ public enum TokenVerifier {
         guard token.count <= maximumLength else {
             return .failure(TokenError(.tokenTooLarge, "the token is longer than \(maximumLength) bytes"))
         }
-        // Only the base64url alphabet and exactly two dots (RFC 7515 §7.1, no JWE, no JSON form).
-        var dots = [Int]()
-        for (index, byte) in token.enumerated() {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-                continue
-            case UInt8(ascii: "."):
-                dots.append(index)
-                if dots.count > 2 { return .failure(malformed("a JWS has exactly three parts")) }
-            default:
-                return .failure(malformed("the token holds a character outside base64url"))
-            }
-        }
-        guard dots.count == 2 else { return .failure(malformed("a JWS has exactly three parts")) }
-        let headerPart = UnsafeBufferPointer(rebasing: token[0..<dots[0]])
-        let payloadPart = UnsafeBufferPointer(rebasing: token[(dots[0] + 1)..<dots[1]])
-        let signaturePart = UnsafeBufferPointer(rebasing: token[(dots[1] + 1)...])
+        // Exactly two dots (RFC 7515 §7.1, no JWE, no JSON form); the parts only the base64url
+        // alphabet (checked as they are decoded).
+        guard let first = dot(in: token, from: 0), let second = dot(in: token, from: first + 1),
+            dot(in: token, from: second + 1) == nil
+        else { return .failure(malformed("a JWS has exactly three parts")) }
+        let headerPart = UnsafeBufferPointer(rebasing: token[0..<first])
+        let payloadPart = UnsafeBufferPointer(rebasing: token[(first + 1)..<second])
+        let signaturePart = UnsafeBufferPointer(rebasing: token[(second + 1)...])
 
         guard let headerBytes = Base64URL.decode(headerPart),
             let payload = Base64URL.decode(payloadPart),
             let signature = Base64URL.decode(signaturePart)
         else {
-            return .failure(malformed("a part is not canonical unpadded base64url"))
+            let outside = token.contains { !Base64URL.isAlphabet($0) && $0 != UInt8(ascii: ".") }
+            return .failure(
+                malformed(
+                    outside
+                        ? "the token holds a character outside base64url"
+                        : "a part is not canonical unpadded base64url"))
         }
         guard !signature.isEmpty else { return .failure(malformed("the signature is empty")) }
         guard case .success(let headerJSON) = JSON.parse(headerBytes), let header = headerJSON.objectValue else {
@@ -92,7 +91,7 @@ public enum TokenVerifier {
                     ? TokenError(.keyAlgorithmMismatch, "the key named by \"kid\" is not for this algorithm")
                     : TokenError(.unknownKey, "no configured key matches the token's \"kid\" and algorithm"))
         }
-        let signingInput = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(token)[0..<dots[1]])
+        let signingInput = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(token)[0..<second])
         guard
             let key = candidates.first(where: {
                 $0.verify(signature: signature, over: signingInput, algorithm: algorithm)
@@ -101,6 +100,14 @@ public enum TokenVerifier {
             return .failure(TokenError(.badSignature, "the signature does not verify"))
         }
         return .success((header, payload, key))
+    }
+
+    /// The index of the first "." at or after `start`.
+    private static func dot(in token: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard start < token.count,
+            let found = memchr(token.baseAddress! + start, Int32(UInt8(ascii: ".")), token.count - start)
+        else { return nil }
+        return token.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 
     /// The JOSE header's checks: `alg` allowed (exact spelling), no `crit`, the required `typ`,
