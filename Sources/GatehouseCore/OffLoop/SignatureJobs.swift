@@ -22,6 +22,15 @@ final class SignatureJobs {
         let token: String
         let requirements: TokenRequirements
         let keys: [ObjectIdentifier]
+
+        /// The token's hash alone, as the cache hashes it (equality compares every field).
+        func hash(into hasher: inout Hasher) {
+            TokenCache.hash(token, into: &hasher)
+        }
+
+        static func == (a: Flight, b: Flight) -> Bool {
+            a.token.sameBytes(b.token) && a.requirements == b.requirements && a.keys == b.keys
+        }
     }
 
     /// A worker's answer, written by the worker before the job completes and read by the loop after
@@ -85,6 +94,7 @@ final class SignatureJobs {
         guard !pool.isForked, cache.capacity > 0, token.utf8.count <= TokenVerifier.maximumLength,
             keys.keys.contains(where: { $0.kind != .hmac })
         else { return .onLoop }
+        let requirements = cache.keeping(requirements)
         let flight = Flight(token: token, requirements: requirements, keys: keys.keys.map(ObjectIdentifier.init))
         if let id = flying[flight] {
             jobs[id]?.waiters += 1

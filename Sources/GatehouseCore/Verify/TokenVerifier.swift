@@ -14,6 +14,9 @@ public struct TokenRequirements: Sendable, Hashable {
     public var maxTokenAge: Int64?
     /// The required `typ` header (RFC 9068 `at+jwt`, say), compared as a media type.
     public var tokenType: String?
+    /// The claims a token verified for the token cache keeps (a Configuration sets what its context
+    /// reads); `verify` without a cache keeps them all.
+    public var claims = ClaimNames.all
 
     public init(
         issuers: [String]?, audiences: [String]?, algorithms: Set<JWSAlgorithm> = JWSAlgorithm.defaultAllowed,
@@ -150,15 +153,17 @@ public enum TokenVerifier {
         return nil
     }
 
-    /// Signature, then claims. Thread-safe, like `verifySignature`.
+    /// Signature, then claims (all of them). Thread-safe, like `verifySignature`.
     public static func verify(
         _ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
         now: Int64
     ) -> Result<VerifiedToken, TokenError> {
-        verifyInFull(token, keys: keys, requirements: requirements, now: now).map(\.token)
+        var everyClaim = requirements
+        everyClaim.claims = .all
+        return verifyInFull(token, keys: keys, requirements: everyClaim, now: now).map(\.token)
     }
 
-    /// Signature, then claims. Thread-safe, like `verifySignature`.
+    /// Signature, then claims (all of them). Thread-safe, like `verifySignature`.
     public static func verify(
         _ token: String, keys: KeySet, requirements: TokenRequirements, now: Int64
     ) -> Result<VerifiedToken, TokenError> {
@@ -168,7 +173,8 @@ public enum TokenVerifier {
 
     /// Signature, then claims, through `cache`: a token whose signature verified before (with a
     /// key still in force) skips the crypto and the JSON parsing; the context's checks run again
-    /// on what was read from it then. Returns the claims (the cache keeps no JOSE header). A cache
+    /// on what was read from it then. Returns the claims the cache keeps (`requirements.claims`, and
+    /// those other contexts read), not the JOSE header. A cache
     /// is one thread's only (lighttpd's main thread in the module).
     public static func verify(
         _ token: String, keys: KeySet, requirements: TokenRequirements,
@@ -185,6 +191,7 @@ public enum TokenVerifier {
         if let cache, let known = cached(token, keys: keys, requirements: requirements, now: now, cache: cache) {
             return known
         }
+        let requirements = cache?.keeping(requirements) ?? requirements
         var bytes = token
         let result = bytes.withUTF8 { verifyInFull($0, keys: keys, requirements: requirements, now: now) }
         switch result {
@@ -202,13 +209,15 @@ public enum TokenVerifier {
     static func cached(
         _ token: String, keys: KeySet, requirements: TokenRequirements, now: Int64, cache: TokenCache
     ) -> Result<CachedToken, TokenError>? {
-        guard let entry = cache.lookup(token, keys: keys, now: now) else { return nil }
+        guard let entry = cache.lookup(token, keys: keys, reading: requirements.claims, now: now) else { return nil }
         if let error = entry.facts.check(requirements, now: now) { return .failure(error) }
         return .success(entry)
     }
 
     /// Signature, then claims, without the cache: what a worker thread of gatehouse.verify-threads
     /// runs (it reads only its arguments; the keys' OpenSSL objects allow concurrent verification).
+    /// Keeps the claims `requirements.claims` names; the payload's other members are checked as JSON
+    /// and, but for those the checks read (`TokenFacts`), not converted.
     static func verifyInFull(
         _ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
         requirements: TokenRequirements, now: Int64
@@ -225,16 +234,22 @@ public enum TokenVerifier {
         case .success(let parts): (header, payload, key) = parts
         case .failure(let error): return .failure(error)
         }
-        guard case .success(let json) = JSON.parse(payload), let claims = json.objectValue else {
+        let kept = requirements.claims
+        let parsed = payload.withUnsafeBufferPointer { bytes in
+            kept.isAll
+                ? JSONReader.read(bytes) : JSONReader.read(bytes, keeping: { kept.contains($0) || TokenFacts.reads($0) })
+        }
+        guard case .success(let json) = parsed, let read = json.objectValue else {
             return .failure(malformed("the payload is not a JSON object (or repeats a member)"))
         }
         let facts: TokenFacts
         do {
-            facts = try TokenFacts(header: header, claims: claims)
+            facts = try TokenFacts(header: header, claims: read, kept: kept)
         } catch {
             return .failure(error)
         }
         if let error = facts.check(requirements, now: now) { return .failure(error) }
+        let claims = kept.isAll ? read : JSONObject(members: read.members.filter { kept.contains($0.key) })
         return .success((VerifiedToken(header: header, claims: claims), facts, key))
     }
 
