@@ -136,7 +136,14 @@ extension String {
     /// Byte-for-byte equality of the UTF-8 forms: no Unicode canonical equivalence (Swift's
     /// `==` treats NFC and NFD spellings as equal, which identity checks must not).
     func sameBytes(_ other: String) -> Bool {
-        // Equal bytes are always `==` (and `==` is quick to say no); `==` may also hold for other bytes.
+        let contiguous = utf8.withContiguousStorageIfAvailable { mine in
+            other.utf8.withContiguousStorageIfAvailable { theirs in
+                mine.count == theirs.count
+                    && (mine.isEmpty || memcmp(mine.baseAddress!, theirs.baseAddress!, mine.count) == 0)
+            }
+        }
+        if let contiguous, let result = contiguous { return result }
+        // Small strings: equal bytes are always `==` (quick to say no); `==` may also hold for other bytes.
         guard self == other, utf8.count == other.utf8.count else { return false }
         var mine = self
         var theirs = other

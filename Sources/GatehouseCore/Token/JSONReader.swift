@@ -64,10 +64,12 @@ struct JSONReader: ~Copyable {
         position += count
     }
 
+    private func checkDepth(_ depth: Int) throws(JSONError) {
+        guard depth <= JSON.maximumDepth else { throw error("nested deeper than \(JSON.maximumDepth) levels") }
+    }
+
     private mutating func value(depth: Int) throws(JSONError) -> JSON {
-        guard depth <= JSON.maximumDepth else {
-            throw error("nested deeper than \(JSON.maximumDepth) levels")
-        }
+        try checkDepth(depth)
         guard let byte = peek() else { throw error("unexpected end of text") }
         switch byte {
         case UInt8(ascii: "{"): return .object(try object(depth: depth))
@@ -159,9 +161,7 @@ struct JSONReader: ~Copyable {
 
     /// A value checked as `value` would, without keeping it.
     private mutating func skip(depth: Int) throws(JSONError) {
-        guard depth <= JSON.maximumDepth else {
-            throw error("nested deeper than \(JSON.maximumDepth) levels")
-        }
+        try checkDepth(depth)
         switch peek() {
         case UInt8(ascii: "{")?:
             position += 1

@@ -41,10 +41,10 @@ struct TokenFacts: Sendable {
         }
     }
 
-    /// Reads the facts; a claim of the wrong type (an `exp` that is a string, an `aud` that is
-    /// a number) makes the token malformed.
-    init(header: JSONObject, claims: JSONObject, kept: ClaimNames) throws(TokenError) {
-        self.kept = kept
+    /// Reads the facts (`requirements`: the claims kept, and the issuers accepted); a claim of the
+    /// wrong type (an `exp` that is a string, an `aud` that is a number) makes the token malformed.
+    init(header: JSONObject, claims: JSONObject, requirements: TokenRequirements) throws(TokenError) {
+        kept = requirements.claims
         guard case .string(let name)? = header["alg"], let algorithm = JWSAlgorithm(name: name) else {
             throw TokenVerifier.malformed("the header has no supported \"alg\"")
         }
@@ -55,7 +55,8 @@ struct TokenFacts: Sendable {
         issuedAt = try TokenFacts.numericDate(claims, "iat")
         switch claims["iss"] {
         case nil: issuer = .absent
-        case .string(let iss)?: issuer = .string(iss)
+        // (the accepted issuer's own string when it is one: a cached token then holds no copy)
+        case .string(let iss)?: issuer = .string(requirements.issuers?.first { $0.sameBytes(iss) } ?? iss)
         default: issuer = .notAString
         }
         switch claims["aud"] {

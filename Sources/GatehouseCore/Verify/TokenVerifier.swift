@@ -244,7 +244,7 @@ public enum TokenVerifier {
         }
         let facts: TokenFacts
         do {
-            facts = try TokenFacts(header: header, claims: read, kept: kept)
+            facts = try TokenFacts(header: header, claims: read, requirements: requirements)
         } catch {
             return .failure(error)
         }
