@@ -371,7 +371,7 @@ struct JSONReader: ~Copyable {
         if negative { position += 1 }
         guard let first = peek(), isDigit(first) else { throw error("invalid number") }
         position += 1
-        if first != UInt8(ascii: "0") { skipDigits() }
+        if first != UInt8(ascii: "0") { skipDigits() }  // (a digit after a leading zero ends the number)
         var integral = true
         if peek() == UInt8(ascii: ".") {
             integral = false
@@ -386,7 +386,6 @@ struct JSONReader: ~Copyable {
             guard let digit = peek(), isDigit(digit) else { throw error("invalid number") }
             skipDigits()
         }
-        if let next = peek(), isDigit(next) { throw error("invalid number (a leading zero)") }
         if integral {
             var magnitude: UInt64 = 0
             for byte in bytes[(negative ? start + 1 : start)..<position] {
