@@ -180,7 +180,7 @@ public enum TokenVerifier {
         _ token: String, keys: KeySet, requirements: TokenRequirements,
         now: Int64, cache: TokenCache
     ) -> Result<JSONObject, TokenError> {
-        verified(token, keys: keys, requirements: requirements, now: now, cache: cache).map(\.verified.claims)
+        verified(token, keys: keys, requirements: requirements, now: now, cache: cache).map { $0.claims }
     }
 
     /// `verify`, giving the cache's entry (a new one, kept when the cache takes it).
