@@ -191,7 +191,10 @@ struct JSONReaderTests {
 
     @Test func aNumberKeepsItsKind() throws {
         let value = try JSON.parse(Array("[1, -0, 1.0, 1e2, -9223372036854775808]".utf8)).get()
-        guard case .array(let elements) = value else { Issue.record("not an array"); return }
+        guard case .array(let elements) = value else {
+            Issue.record("not an array")
+            return
+        }
         #expect(JSONReaderTests.same(value, .array([.integer(1), .integer(0), .real(1), .real(100), .integer(.min)])))
         #expect(elements.count == 5)
     }
@@ -206,7 +209,9 @@ struct JSONReaderTests {
         let kept = try text.withUnsafeBufferPointer { bytes in
             try JSONReader.read(bytes, keeping: { $0 == "sub" || $0 == "roles" }).get()
         }
-        #expect(JSONReaderTests.same(kept, .object(JSONObject(members: [("sub", .string("a")), ("roles", .array([.string("r")]))]))))
+        #expect(
+            JSONReaderTests.same(
+                kept, .object(JSONObject(members: [("sub", .string("a")), ("roles", .array([.string("r")]))]))))
         for refused in [
             #"{"sub":"a","jti":{"x":1,"x":2}}"#, #"{"sub":"a","jti":"\ud800"}"#, #"{"sub":"a","jti":01}"#,
             #"{"sub":"a","sub":"b"}"#, #"{"jti":1,"jti":2}"#, #"{"jti":"\u0000"}"#,

@@ -23,7 +23,8 @@ struct JSONReader: ~Copyable {
 
     /// The value of the text, or why it is not JSON. `keeping` selects the top-level object's
     /// members to keep (every member is still checked, duplicates included).
-    static func read(_ bytes: UnsafeBufferPointer<UInt8>, keeping: ((String) -> Bool)? = nil) -> Result<JSON, JSONError> {
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, keeping: ((String) -> Bool)? = nil) -> Result<JSON, JSONError>
+    {
         var reader = JSONReader(bytes, keeping: keeping)
         do throws(JSONError) {
             reader.skipWhitespace()
@@ -128,7 +129,8 @@ struct JSONReader: ~Copyable {
     }
 
     /// Whether two names are the same bytes: compared pairwise while few, sorted beyond.
-    private static func repeats<Names: RandomAccessCollection<String>>(_ names: Names) -> Bool where Names.Index == Int {
+    private static func repeats<Names: RandomAccessCollection<String>>(_ names: Names) -> Bool
+    where Names.Index == Int {
         if names.count <= 16 {
             for later in names.indices.dropFirst() {
                 let candidate = names[later]

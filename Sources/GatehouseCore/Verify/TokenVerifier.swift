@@ -237,7 +237,8 @@ public enum TokenVerifier {
         let kept = requirements.claims
         let parsed = payload.withUnsafeBufferPointer { bytes in
             kept.isAll
-                ? JSONReader.read(bytes) : JSONReader.read(bytes, keeping: { kept.contains($0) || TokenFacts.reads($0) })
+                ? JSONReader.read(bytes)
+                : JSONReader.read(bytes, keeping: { kept.contains($0) || TokenFacts.reads($0) })
         }
         guard case .success(let json) = parsed, let read = json.objectValue else {
             return .failure(malformed("the payload is not a JSON object (or repeats a member)"))
