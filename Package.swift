@@ -13,6 +13,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // jansson: only the tests' reference for the core's own JSON reader (JSONReaderTests).
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         // PCRE2, the regular expressions lighttpd itself uses, for the `matches` operator.
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
@@ -23,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(
             name: "GatehouseCore",
-            dependencies: ["COpenSSL", "CJansson", "CPCRE2", "CGatehouse", "CCurl"]
+            dependencies: ["COpenSSL", "CPCRE2", "CGatehouse", "CCurl"]
         ),
         .executableTarget(
             name: "gatehouse",
@@ -36,7 +37,7 @@ let package = Package(
         ),
         // Reads lighttpd.conf offline and picks the gatehouse.* values lighttpd 1.4.69 would.
         .target(name: "LighttpdConfig", dependencies: ["GatehouseCore"]),
-        .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "GatehouseCoreTests", dependencies: ["GatehouseCore", "CJansson"], exclude: ["Fixtures"]),
         .testTarget(name: "LighttpdConfigTests", dependencies: ["LighttpdConfig"], exclude: ["Fixtures"]),
     ]
 )

@@ -36,7 +36,7 @@ rm -f "$fresh"
 swift build -c release --scratch-path .build-module --product GatehouseCore
 # The CLI with the Swift runtime and Foundation linked in, so that it runs on a server
 # without a Swift toolchain (cron's `gatehouse jwks fetch`): it needs only Debian's
-# libcurl4, libssl3, libjansson4 and libpcre2-8.
+# libcurl4, libssl3 and libpcre2-8.
 swift build -c release --product gatehouse --static-swift-stdlib
 
 mkdir -p build
@@ -53,7 +53,7 @@ cc -shared -fuse-ld=gold -o build/mod_gatehouse.so \
     .build-module/release/libGatehouseCore.a \
     "$swift_static/$arch/swiftrt.o" \
     -L"$swift_static" -lswiftGlibc -lswiftSynchronization -lswiftCore \
-    -ljansson -lcurl -lcrypto -lpcre2-8 -lstdc++ -lm -ldl -lpthread \
+    -lcurl -lcrypto -lpcre2-8 -lstdc++ -lm -ldl -lpthread \
     -Wl,--version-script=build/exports.map \
     -Wl,--exclude-libs,ALL -Wl,-z,nodelete \
     -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack

@@ -2,7 +2,8 @@
 /// `gatehouse check --claims` — with the identities derived from them under the IdentitySettings
 /// of the contexts that used them lately, so that the same claims again derive no identity and
 /// render no header (docs/architecture.md, "How a request flows").
-public final class VerifiedClaims {
+/// (Not final: a cached token is one, `CachedToken`, so that it is one object in memory.)
+public class VerifiedClaims {
     public let claims: JSONObject
     /// The identity under the settings met first, and under others met since (the latest first;
     /// with the first, at most `derivedLimit`: a server with more contexts of other identity

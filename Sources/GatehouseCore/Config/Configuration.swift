@@ -9,9 +9,11 @@ public struct Configuration: Sendable {
     private var settings: [Setting?]
 
     /// `gatehouse.require`; nil: the module does nothing in this context.
-    public internal(set) var rules: RuleSet?
+    public internal(set) var rules: RuleSet? { didSet { updateClaimNames() } }
     /// gatehouse.default, as written and compiled.
-    public internal(set) var defaultRule: (source: String, expression: Expression) = ("deny", .deny)
+    public internal(set) var defaultRule: (source: String, expression: Expression) = ("deny", .deny) {
+        didSet { updateClaimNames() }
+    }
     public var defaultExpression: Expression { defaultRule.expression }
     /// gatehouse.jwks and gatehouse.hmac-secret-file: the key files.
     public internal(set) var jwks: KeySource? { didSet { updateKeySources() } }
@@ -60,13 +62,13 @@ public struct Configuration: Sendable {
     /// gatehouse.path-checks: paths refused with 400 (all checks by default).
     public internal(set) var pathChecks = PathChecks.all
     /// gatehouse.audit-log: a file, or `|command`; nil: no audit trail.
-    public internal(set) var auditLog: String?
+    public internal(set) var auditLog: String? { didSet { updateClaimNames() } }
     /// gatehouse.audit-events = "all" (else refusals only).
     public internal(set) var auditsAll = false
     /// gatehouse.status-url: the path where the module answers with its counters.
     public internal(set) var statusURL: String?
     /// gatehouse.rate-limit: every limit that applies to a request is taken from.
-    public internal(set) var rateLimits: [RateLimiter.Limit] = []
+    public internal(set) var rateLimits: [RateLimiter.Limit] = [] { didSet { updateClaimNames() } }
     /// gatehouse.token-sources, in order.
     public internal(set) var tokenSources = [TokenSource.authorization] {
         didSet { tokenHeaders = tokenSources.compactMap(\.headerName) }
@@ -88,6 +90,15 @@ public struct Configuration: Sendable {
     private mutating func updateIdentitySettings() {
         identitySettings = IdentitySettings(
             claimPaths: claimPaths, claimsSchema: claimsSchema, headers: headers, environment: environment)
+        updateClaimNames()
+    }
+
+    /// The claims a token verified for this context keeps: what its rules, identity settings, audit
+    /// log and rate limits read.
+    private mutating func updateClaimNames() {
+        tokenRequirements.claims = ClaimNames(
+            settings: identitySettings, expressions: (rules?.rules.map(\.expression) ?? []) + [defaultRule.expression],
+            audited: auditLog != nil, limited: !rateLimits.isEmpty)
     }
 
     private mutating func updateStrippedHeaders() {

@@ -22,6 +22,17 @@ final class SignatureJobs {
         let token: String
         let requirements: TokenRequirements
         let keys: [ObjectIdentifier]
+
+        /// The token's hash alone, as the cache hashes it (equality compares every field). Flights
+        /// are of tokens not verified yet, so their tails can be chosen to collide: there are at most
+        /// gatehouse.verify-queue of them.
+        func hash(into hasher: inout Hasher) {
+            TailHashedKey(text: token).hash(into: &hasher)
+        }
+
+        static func == (a: Flight, b: Flight) -> Bool {
+            a.token.sameBytes(b.token) && a.requirements == b.requirements && a.keys == b.keys
+        }
     }
 
     /// A worker's answer, written by the worker before the job completes and read by the loop after
@@ -93,6 +104,7 @@ final class SignatureJobs {
         // when none can be created, tokens stay on the loop.
         if !pool.started { pool.start() }
         guard pool.started else { return .onLoop }
+        let requirements = cache.keeping(requirements)
         let flight = Flight(token: token, requirements: requirements, keys: keys.keys.map(ObjectIdentifier.init))
         if let id = flying[flight] {
             jobs[id]?.waiters += 1

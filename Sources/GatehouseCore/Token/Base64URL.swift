@@ -8,6 +8,10 @@ enum Base64URL {
     }()
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
+    static func isAlphabet(_ byte: UInt8) -> Bool {
+        decodeTable[Int(byte)] != 0xFF
+    }
+
     /// Decodes `input`, or returns nil when it is not canonical unpadded base64url.
     static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let count = input.count

@@ -1,5 +1,3 @@
-internal import CJansson
-
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -18,70 +16,15 @@ public enum JSON: Sendable {
     /// The deepest nesting accepted; claims and JOSE headers need a handful of levels.
     static let maximumDepth = 32
 
-    /// Parses a JSON text with jansson, refusing duplicate member names, NUL characters in
-    /// strings and nesting deeper than `maximumDepth`.
+    /// Parses a JSON text (an object or an array) with `JSONReader`: strict RFC 8259, refusing
+    /// duplicate member names, NUL characters in strings and nesting deeper than `maximumDepth`.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<JSON, JSONError> {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return .failure(JSONError("empty JSON text")) }
-        var error = json_error_t()
-        guard
-            let root = json_loadb(
-                base.assumingMemoryBound(to: CChar.self), bytes.count,
-                Int(JSON_REJECT_DUPLICATES), &error)
-        else {
-            let text = withUnsafeBytes(of: &error.text) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            return .failure(JSONError(text))
-        }
-        defer { json_decref(root) }
-        guard let value = JSON(root, depth: 0) else {
-            return .failure(JSONError("nested deeper than \(maximumDepth) levels"))
-        }
-        return .success(value)
+        guard bytes.count > 0 else { return .failure(JSONError("empty JSON text")) }
+        return JSONReader.read(bytes.assumingMemoryBound(to: UInt8.self))
     }
 
     public static func parse(_ bytes: [UInt8]) -> Result<JSON, JSONError> {
         bytes.withUnsafeBytes { parse($0) }
-    }
-
-    private init?(_ node: UnsafeMutablePointer<json_t>, depth: Int) {
-        if depth > JSON.maximumDepth { return nil }
-        switch node.pointee.type {
-        case JSON_OBJECT:
-            var members = [(key: String, value: JSON)]()
-            members.reserveCapacity(json_object_size(node))
-            var iterator = json_object_iter(node)
-            while let current = iterator {
-                let keyLength = json_object_iter_key_len(current)
-                let key = json_object_iter_key(current).withMemoryRebound(to: UInt8.self, capacity: keyLength) {
-                    String(decoding: UnsafeBufferPointer(start: $0, count: keyLength), as: UTF8.self)
-                }
-                guard let value = JSON(json_object_iter_value(current), depth: depth + 1) else { return nil }
-                members.append((key, value))
-                iterator = json_object_iter_next(node, current)
-            }
-            self = .object(JSONObject(members: members))
-        case JSON_ARRAY:
-            var elements = [JSON]()
-            let count = json_array_size(node)
-            elements.reserveCapacity(count)
-            for index in 0..<count {
-                guard let element = JSON(json_array_get(node, index), depth: depth + 1) else { return nil }
-                elements.append(element)
-            }
-            self = .array(elements)
-        case JSON_STRING:
-            let length = json_string_length(node)
-            self = .string(
-                json_string_value(node).withMemoryRebound(to: UInt8.self, capacity: length) {
-                    String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-                })
-        case JSON_INTEGER: self = .integer(Int64(json_integer_value(node)))
-        case JSON_REAL: self = .real(json_real_value(node))
-        case JSON_TRUE: self = .bool(true)
-        case JSON_FALSE: self = .bool(false)
-        default: self = .null
-        }
     }
 
     public var stringValue: String? {
@@ -193,13 +136,19 @@ extension String {
     /// Byte-for-byte equality of the UTF-8 forms: no Unicode canonical equivalence (Swift's
     /// `==` treats NFC and NFD spellings as equal, which identity checks must not).
     func sameBytes(_ other: String) -> Bool {
-        let fast = utf8.withContiguousStorageIfAvailable { mine in
+        let contiguous = utf8.withContiguousStorageIfAvailable { mine in
             other.utf8.withContiguousStorageIfAvailable { theirs in
                 mine.count == theirs.count
                     && (mine.isEmpty || memcmp(mine.baseAddress!, theirs.baseAddress!, mine.count) == 0)
             }
         }
-        if let fast, let result = fast { return result }
-        return utf8.elementsEqual(other.utf8)
+        if let contiguous, let result = contiguous { return result }
+        // Small strings: equal bytes are always `==` (quick to say no); `==` may also hold for other bytes.
+        guard self == other, utf8.count == other.utf8.count else { return false }
+        var mine = self
+        var theirs = other
+        return mine.withUTF8 { a in
+            theirs.withUTF8 { b in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+        }
     }
 }

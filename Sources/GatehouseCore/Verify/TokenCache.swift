@@ -6,26 +6,9 @@
 ///
 /// Not thread-safe: one per lighttpd worker process (lighttpd handles requests on one thread).
 public final class TokenCache {
-    /// A token (the request's own string: nothing is copied to look it up). Hashing reads the
-    /// length and the last 32 bytes (signature bytes, which nobody can choose without the
-    /// signing key: only verified tokens are ever inserted); equality compares every byte.
-    private struct Key: Hashable {
-        let token: String
-
-        func hash(into hasher: inout Hasher) {
-            let utf8 = token.utf8
-            hasher.combine(utf8.count)
-            let hashed: Void? = utf8.withContiguousStorageIfAvailable { bytes in
-                hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes).suffix(32)))
-            }
-            if hashed == nil { for byte in utf8.suffix(32) { hasher.combine(byte) } }
-        }
-
-        static func == (a: Key, b: Key) -> Bool { a.token.sameBytes(b.token) }
-    }
-
     public var capacity: Int { entries.capacity }
-    private var entries: BoundedStore<Key, CachedToken>
+    /// Keyed by the token (TailHashedKey: signature bytes end it, and only verified tokens go in).
+    private var entries: BoundedStore<TailHashedKey, CachedToken>
 
     public init(capacity: Int) {
         entries = BoundedStore(capacity: capacity)
@@ -36,10 +19,13 @@ public final class TokenCache {
     public private(set) var hits = 0
     public private(set) var misses = 0
 
-    func lookup(_ token: String, keys: KeySet, now: Int64) -> CachedToken? {
+    /// The entry of `token`, if it was verified with a key of `keys`, has not expired and keeps the
+    /// claims `names` (else the token is verified again, keeping those too).
+    func lookup(_ token: String, keys: KeySet, reading names: ClaimNames, now: Int64) -> CachedToken? {
         guard capacity > 0 else { return nil }
-        let tokenKey = Key(token: token)
-        guard let entry = entries[tokenKey], keys.keys.contains(where: { $0 === entry.key }) else {
+        let tokenKey = TailHashedKey(text: token)
+        guard let entry = entries[tokenKey], keys.keys.contains(where: { $0 === entry.key }), entry.keeps(names)
+        else {
             misses += 1
             return nil
         }
@@ -52,9 +38,25 @@ public final class TokenCache {
         return entry
     }
 
+    /// The claims a token verified now keeps: those of every context that verified one, so that a
+    /// token used in contexts reading other claims is verified again once, not once per context.
+    private var kept = ClaimNames([])
+    private var lastAdded: ClaimNames?
+
+    /// `requirements` keeping the claims tokens verified for the cache keep.
+    func keeping(_ requirements: TokenRequirements) -> TokenRequirements {
+        if requirements.claims !== lastAdded {
+            kept = kept.union(requirements.claims)
+            lastAdded = requirements.claims
+        }
+        var widened = requirements
+        widened.claims = kept
+        return widened
+    }
+
     func insert(_ token: String, _ entry: CachedToken, now: Int64) {
         guard Double(now) < entry.expiry else { return }
-        entries.set(entry, for: Key(token: token))
+        entries.set(entry, for: TailHashedKey(text: token))
     }
 
     public func removeAll() {
@@ -62,20 +64,29 @@ public final class TokenCache {
     }
 }
 
-/// A verified token as the cache keeps it (also made, and not kept, where there is no cache): its
-/// claims with the identities derived from them (not its JOSE header: what the checks read of it
-/// is in the facts), the facts its context's checks read, and the key that verified it.
-final class CachedToken {
-    let verified: VerifiedClaims
+/// A verified token as the cache keeps it (also made, and not kept, where there is no cache): the
+/// claims some context reads with the identities derived from them (it is their VerifiedClaims, one
+/// object), the facts its context's checks read (not its JOSE header), and the key that verified it.
+final class CachedToken: VerifiedClaims {
+    var verified: VerifiedClaims { self }
     let facts: TokenFacts
     let key: VerificationKey
     /// `exp` (a token without one is never kept).
-    let expiry: Double
+    var expiry: Double { facts.expiry ?? -.infinity }
+    /// Names found among the kept claims lately (a context's, usually the same object every time).
+    private var covered: ClaimNames?
 
     init(claims: JSONObject, facts: TokenFacts, key: VerificationKey) {
-        verified = VerifiedClaims(claims)
         self.facts = facts
         self.key = key
-        expiry = facts.expiry ?? -.infinity
+        super.init(claims)
+    }
+
+    /// Whether the claims kept hold each claim of `names`.
+    func keeps(_ names: ClaimNames) -> Bool {
+        if names === facts.kept || names === covered { return true }
+        guard facts.kept.covers(names) else { return false }
+        covered = names
+        return true
     }
 }

@@ -14,12 +14,37 @@ struct TokenFacts: Sendable {
     let notBefore: Double?
     let issuedAt: Double?
     let issuer: Issuer
-    /// nil when the token has no `aud`.
-    let audiences: [String]?
+    /// `aud`: one string (no array then: most tokens have one), or a list.
+    enum Audiences: Sendable {
+        case absent
+        case one(String)
+        case list([String])
 
-    /// Reads the facts; a claim of the wrong type (an `exp` that is a string, an `aud` that is
-    /// a number) makes the token malformed.
-    init(header: JSONObject, claims: JSONObject) throws(TokenError) {
+        func contains(where accepted: (String) -> Bool) -> Bool {
+            switch self {
+            case .absent: false
+            case .one(let aud): accepted(aud)
+            case .list(let values): values.contains(where: accepted)
+            }
+        }
+    }
+
+    let audiences: Audiences
+    /// The claims kept with these facts (`TokenRequirements.claims`).
+    let kept: ClaimNames
+
+    /// Whether `name` is a claim the facts are read from.
+    static func reads(_ name: String) -> Bool {
+        switch name {
+        case "exp", "nbf", "iat", "iss", "aud": true
+        default: false
+        }
+    }
+
+    /// Reads the facts (`requirements`: the claims kept, and the issuers accepted); a claim of the
+    /// wrong type (an `exp` that is a string, an `aud` that is a number) makes the token malformed.
+    init(header: JSONObject, claims: JSONObject, requirements: TokenRequirements) throws(TokenError) {
+        kept = requirements.claims
         guard case .string(let name)? = header["alg"], let algorithm = JWSAlgorithm(name: name) else {
             throw TokenVerifier.malformed("the header has no supported \"alg\"")
         }
@@ -30,14 +55,15 @@ struct TokenFacts: Sendable {
         issuedAt = try TokenFacts.numericDate(claims, "iat")
         switch claims["iss"] {
         case nil: issuer = .absent
-        case .string(let iss)?: issuer = .string(iss)
+        // (the accepted issuer's own string when it is one: a cached token then holds no copy)
+        case .string(let iss)?: issuer = .string(requirements.issuers?.first { $0.sameBytes(iss) } ?? iss)
         default: issuer = .notAString
         }
         switch claims["aud"] {
         case nil:
-            audiences = nil
+            audiences = .absent
         case .string(let aud)?:
-            audiences = [aud]
+            audiences = .one(aud)
         case .array(let list)?:
             var values = [String]()
             for element in list {
@@ -46,7 +72,7 @@ struct TokenFacts: Sendable {
                 }
                 values.append(aud)
             }
-            audiences = values
+            audiences = .list(values)
         default:
             throw TokenVerifier.malformed("\"aud\" must be a string or an array of strings")
         }
@@ -83,7 +109,7 @@ struct TokenFacts: Sendable {
             }
         }
         if let accepted = requirements.audiences {
-            guard let audiences else { return TokenError(.missingClaim, "the token has no \"aud\"") }
+            if case .absent = audiences { return TokenError(.missingClaim, "the token has no \"aud\"") }
             guard audiences.contains(where: { aud in accepted.contains { $0.sameBytes(aud) } }) else {
                 return TokenError(.wrongAudience, "the token is not meant for this audience")
             }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What a token must satisfy besides its signature: the token-related gatehouse.* directives.
 public struct TokenRequirements: Sendable, Hashable {
     /// Accepted `iss` values, compared byte for byte; nil accepts any issuer (the CLI without --issuer).
@@ -10,6 +14,9 @@ public struct TokenRequirements: Sendable, Hashable {
     public var maxTokenAge: Int64?
     /// The required `typ` header (RFC 9068 `at+jwt`, say), compared as a media type.
     public var tokenType: String?
+    /// The claims a token verified for the token cache keeps (a Configuration sets what its context
+    /// reads); `verify` without a cache keeps them all.
+    public var claims = ClaimNames.all
 
     public init(
         issuers: [String]?, audiences: [String]?, algorithms: Set<JWSAlgorithm> = JWSAlgorithm.defaultAllowed,
@@ -48,30 +55,25 @@ public enum TokenVerifier {
         guard token.count <= maximumLength else {
             return .failure(TokenError(.tokenTooLarge, "the token is longer than \(maximumLength) bytes"))
         }
-        // Only the base64url alphabet and exactly two dots (RFC 7515 §7.1, no JWE, no JSON form).
-        var dots = [Int]()
-        for (index, byte) in token.enumerated() {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-                continue
-            case UInt8(ascii: "."):
-                dots.append(index)
-                if dots.count > 2 { return .failure(malformed("a JWS has exactly three parts")) }
-            default:
-                return .failure(malformed("the token holds a character outside base64url"))
-            }
-        }
-        guard dots.count == 2 else { return .failure(malformed("a JWS has exactly three parts")) }
-        let headerPart = UnsafeBufferPointer(rebasing: token[0..<dots[0]])
-        let payloadPart = UnsafeBufferPointer(rebasing: token[(dots[0] + 1)..<dots[1]])
-        let signaturePart = UnsafeBufferPointer(rebasing: token[(dots[1] + 1)...])
+        // Exactly two dots (RFC 7515 §7.1, no JWE, no JSON form); the parts only the base64url
+        // alphabet (checked as they are decoded).
+        guard let first = dot(in: token, from: 0), let second = dot(in: token, from: first + 1),
+            dot(in: token, from: second + 1) == nil
+        else { return .failure(malformed("a JWS has exactly three parts")) }
+        let headerPart = UnsafeBufferPointer(rebasing: token[0..<first])
+        let payloadPart = UnsafeBufferPointer(rebasing: token[(first + 1)..<second])
+        let signaturePart = UnsafeBufferPointer(rebasing: token[(second + 1)...])
 
         guard let headerBytes = Base64URL.decode(headerPart),
             let payload = Base64URL.decode(payloadPart),
             let signature = Base64URL.decode(signaturePart)
         else {
-            return .failure(malformed("a part is not canonical unpadded base64url"))
+            let outside = token.contains { !Base64URL.isAlphabet($0) && $0 != UInt8(ascii: ".") }
+            return .failure(
+                malformed(
+                    outside
+                        ? "the token holds a character outside base64url"
+                        : "a part is not canonical unpadded base64url"))
         }
         guard !signature.isEmpty else { return .failure(malformed("the signature is empty")) }
         guard case .success(let headerJSON) = JSON.parse(headerBytes), let header = headerJSON.objectValue else {
@@ -92,7 +94,7 @@ public enum TokenVerifier {
                     ? TokenError(.keyAlgorithmMismatch, "the key named by \"kid\" is not for this algorithm")
                     : TokenError(.unknownKey, "no configured key matches the token's \"kid\" and algorithm"))
         }
-        let signingInput = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(token)[0..<dots[1]])
+        let signingInput = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(token)[0..<second])
         guard
             let key = candidates.first(where: {
                 $0.verify(signature: signature, over: signingInput, algorithm: algorithm)
@@ -101,6 +103,14 @@ public enum TokenVerifier {
             return .failure(TokenError(.badSignature, "the signature does not verify"))
         }
         return .success((header, payload, key))
+    }
+
+    /// The index of the first "." at or after `start`.
+    private static func dot(in token: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard start < token.count,
+            let found = memchr(token.baseAddress! + start, Int32(UInt8(ascii: ".")), token.count - start)
+        else { return nil }
+        return token.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 
     /// The JOSE header's checks: `alg` allowed (exact spelling), no `crit`, the required `typ`,
@@ -143,15 +153,17 @@ public enum TokenVerifier {
         return nil
     }
 
-    /// Signature, then claims. Thread-safe, like `verifySignature`.
+    /// Signature, then claims (all of them). Thread-safe, like `verifySignature`.
     public static func verify(
         _ token: UnsafeBufferPointer<UInt8>, keys: KeySet, requirements: TokenRequirements,
         now: Int64
     ) -> Result<VerifiedToken, TokenError> {
-        verifyInFull(token, keys: keys, requirements: requirements, now: now).map(\.token)
+        var everyClaim = requirements
+        everyClaim.claims = .all
+        return verifyInFull(token, keys: keys, requirements: everyClaim, now: now).map(\.token)
     }
 
-    /// Signature, then claims. Thread-safe, like `verifySignature`.
+    /// Signature, then claims (all of them). Thread-safe, like `verifySignature`.
     public static func verify(
         _ token: String, keys: KeySet, requirements: TokenRequirements, now: Int64
     ) -> Result<VerifiedToken, TokenError> {
@@ -161,13 +173,14 @@ public enum TokenVerifier {
 
     /// Signature, then claims, through `cache`: a token whose signature verified before (with a
     /// key still in force) skips the crypto and the JSON parsing; the context's checks run again
-    /// on what was read from it then. Returns the claims (the cache keeps no JOSE header). A cache
+    /// on what was read from it then. Returns the claims the cache keeps (`requirements.claims`, and
+    /// those other contexts read), not the JOSE header. A cache
     /// is one thread's only (lighttpd's main thread in the module).
     public static func verify(
         _ token: String, keys: KeySet, requirements: TokenRequirements,
         now: Int64, cache: TokenCache
     ) -> Result<JSONObject, TokenError> {
-        verified(token, keys: keys, requirements: requirements, now: now, cache: cache).map(\.verified.claims)
+        verified(token, keys: keys, requirements: requirements, now: now, cache: cache).map { $0.claims }
     }
 
     /// `verify`, giving the cache's entry (a new one, kept when the cache takes it).
@@ -178,6 +191,7 @@ public enum TokenVerifier {
         if let cache, let known = cached(token, keys: keys, requirements: requirements, now: now, cache: cache) {
             return known
         }
+        let requirements = cache?.keeping(requirements) ?? requirements
         var bytes = token
         let result = bytes.withUTF8 { verifyInFull($0, keys: keys, requirements: requirements, now: now) }
         switch result {
@@ -195,13 +209,15 @@ public enum TokenVerifier {
     static func cached(
         _ token: String, keys: KeySet, requirements: TokenRequirements, now: Int64, cache: TokenCache
     ) -> Result<CachedToken, TokenError>? {
-        guard let entry = cache.lookup(token, keys: keys, now: now) else { return nil }
+        guard let entry = cache.lookup(token, keys: keys, reading: requirements.claims, now: now) else { return nil }
         if let error = entry.facts.check(requirements, now: now) { return .failure(error) }
         return .success(entry)
     }
 
     /// Signature, then claims, without the cache: what a worker thread of gatehouse.verify-threads
     /// runs (it reads only its arguments; the keys' OpenSSL objects allow concurrent verification).
+    /// Keeps the claims `requirements.claims` names; the payload's other members are checked as JSON
+    /// and, but for those the checks read (`TokenFacts`), not converted.
     static func verifyInFull(
         _ token: UnsafeBufferPointer<UInt8>, keys: KeySet,
         requirements: TokenRequirements, now: Int64
@@ -218,16 +234,23 @@ public enum TokenVerifier {
         case .success(let parts): (header, payload, key) = parts
         case .failure(let error): return .failure(error)
         }
-        guard case .success(let json) = JSON.parse(payload), let claims = json.objectValue else {
+        let kept = requirements.claims
+        let parsed = payload.withUnsafeBufferPointer { bytes in
+            kept.isAll
+                ? JSONReader.read(bytes)
+                : JSONReader.read(bytes, keeping: { kept.contains($0) || TokenFacts.reads($0) })
+        }
+        guard case .success(let json) = parsed, let read = json.objectValue else {
             return .failure(malformed("the payload is not a JSON object (or repeats a member)"))
         }
         let facts: TokenFacts
         do {
-            facts = try TokenFacts(header: header, claims: claims)
+            facts = try TokenFacts(header: header, claims: read, requirements: requirements)
         } catch {
             return .failure(error)
         }
         if let error = facts.check(requirements, now: now) { return .failure(error) }
+        let claims = kept.isAll ? read : JSONObject(members: read.members.filter { kept.contains($0.key) })
         return .success((VerifiedToken(header: header, claims: claims), facts, key))
     }
 
