@@ -31,7 +31,8 @@ public struct Configuration: Sendable {
     /// gatehouse.cache-size: verified tokens kept per lighttpd process.
     public internal(set) var cacheSize = 10_000
     /// gatehouse.verify-threads: threads per lighttpd process that verify the signatures of tokens
-    /// not in the cache; 0 verifies them on the event loop; nil: as many as the CPUs the process may run on, at most 4, and 0 on one CPU.
+    /// not in the cache; 0 verifies them on the event loop; nil: as many as the CPUs the process
+    /// may run on, at most 4, and 0 on one CPU.
     public internal(set) var verifyThreads: Int?
     /// gatehouse.verify-queue: tokens waiting for (or in) a verify thread per process; past it, 503.
     public internal(set) var verifyQueue = 256

@@ -5,9 +5,10 @@ public enum Gate {
     /// Decides `request` under `configuration` at Unix time `now`; nil when the configuration
     /// has no `gatehouse.require` (the module does nothing there).
     /// `presented`: claims taken as already verified instead of a token from the request (an
-    /// opened session cookie's; `gatehouse check --claims`, for testing policies without keys). `coverage`: records what the
-    /// rules exercised (`gatehouse test --coverage`). `offLoop`: a token the cache does not hold is
-    /// verified by a worker thread, and the decision waits for it (`Decision.awaiting`).
+    /// opened session cookie's; `gatehouse check --claims`, for testing policies without keys).
+    /// `coverage`: records what the rules exercised (`gatehouse test --coverage`). `offLoop`: a
+    /// token the cache does not hold is verified by a worker thread, and the decision waits for it
+    /// (`Decision.awaiting`).
     public static func decide(
         _ request: HTTPRequest, configuration: Configuration, now: Int64,
         cache: TokenCache? = nil, limiter: RateLimiter? = nil, metrics: Metrics? = nil, explain: Bool = true,
