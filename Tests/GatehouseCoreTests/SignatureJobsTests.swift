@@ -229,7 +229,10 @@ struct SignatureDeadlineTests {
     func isDecided504ThroughModeAuditAndCounters(reportOnly: Bool) throws {
         var wake: [Int32] = [-1, -1]
         _ = pipe(&wake)
-        defer { close(wake[0]); close(wake[1]) }
+        defer {
+            close(wake[0])
+            close(wake[1])
+        }
         let pool = try #require(
             JobPool(
                 workers: 1, capacity: 4, timeout: SignatureJobs.deadline, wakeDescriptor: wake[1],
