@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from gatehouse_testkit.sign_in import (CLIENT_ID, NAVIGATE, Browser, ScriptedTokenEndpoint, SignInSite, first_key,
-                                       session_cookie, set_cookies, static_answer_times, unseal)
+                                       session_cookie, set_cookies, static_answer_times, unseal, with_token_endpoint)
 
 API = {"Accept": "application/json", "Sec-Fetch-Site": "same-origin"}
 
@@ -207,11 +207,7 @@ def test_a_provider_that_cannot_refresh_keeps_the_session_until_it_ends(scripted
 
 def test_an_unreachable_token_endpoint_keeps_the_session(tmp_path, backend, provider):
     site = SignInSite(str(tmp_path), backend, provider)
-    with open(site.metadata) as f:
-        document = json.load(f)
-    document["token_endpoint"] = "http://127.0.0.1:9/oauth2/token"
-    with open(site.metadata, "w") as f:
-        json.dump(document, f)
+    with_token_endpoint(site.metadata, "http://127.0.0.1:9/oauth2/token")  # nothing listens on port 9
     site.start(site.policy())
     try:
         due = session_cookie(first_key(site.key_file), site.provider.issuer, refresh_in=-1)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from gatehouse_testkit.sign_in import (NAVIGATE, Browser, SignInSite, SlowTokenEndpoint, static_answer_times,
-                                       write_key_file)
+                                       with_token_endpoint, write_key_file)
 
 
 def callback_of(browser, target, sub="mallory"):
@@ -303,13 +303,8 @@ def test_a_token_endpoint_past_the_timeout_is_answered_504(tmp_path, backend, pr
 
 
 def test_a_provider_that_is_down_is_answered_502(tmp_path, backend, provider):
-    import json
     site = SignInSite(str(tmp_path), backend, provider)
-    with open(site.metadata) as f:
-        document = json.load(f)
-    document["token_endpoint"] = "http://127.0.0.1:9/oauth2/token"
-    with open(site.metadata, "w") as f:
-        json.dump(document, f)
+    with_token_endpoint(site.metadata, "http://127.0.0.1:9/oauth2/token")  # nothing listens on port 9
     site.start(site.policy())
     try:
         browser = Browser(site)

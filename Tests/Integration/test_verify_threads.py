@@ -49,6 +49,15 @@ def metrics(lighttpd):
             for line in response.text.splitlines() if line and not line.startswith("#")}
 
 
+def read_all(s):
+    """Everything the server sends on `s` until it closes the connection; then closes it."""
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    s.close()
+    return data
+
+
 def burst(port, tokens, path="/index.html", leave=False):
     """Sends one request per token, each on its own connection, all at once: every request but its
     last byte first, then the last bytes in a tight loop. Returns (status, headers) per request, or,
@@ -68,10 +77,7 @@ def burst(port, tokens, path="/index.html", leave=False):
         return []
     answers = []
     for s in sockets:
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-        s.close()
+        data = read_all(s)
         head = data.split(b"\r\n\r\n", 1)[0].decode(errors="replace").split("\r\n")
         headers = {line.split(":", 1)[0].lower(): line.split(":", 1)[1].strip() for line in head[1:]}
         answers.append((int(head[0].split()[1]), headers))
@@ -180,10 +186,7 @@ def test_a_graceful_restart_with_tokens_waiting(lighttpd, slow_key):
     lighttpd.process.send_signal(signal.SIGUSR1)
     statuses = []
     for s in sockets:
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-        s.close()
+        data = read_all(s)
         statuses.append(int(data.split(b" ", 2)[1]) if data else 0)
     assert statuses == [200] * len(tokens)  # every request that waited was answered before the restart
     deadline = time.time() + 10
@@ -228,11 +231,7 @@ def test_a_request_past_its_deadline_is_decided_504_audited_and_counted(lighttpd
             sockets.append(s)
         statuses = []
         for s in sockets:
-            data = b""
-            while chunk := s.recv(65536):
-                data += chunk
-            s.close()
-            statuses.append(int(data.split(b" ", 2)[1]))
+            statuses.append(int(read_all(s).split(b" ", 2)[1]))
         waited = time.time() - started
     # Enforced: 504; under report-only: let through (the backend answers), remembered as a would-refuse.
     assert statuses == [504, 200] and 10 <= waited < 15, (statuses, waited)

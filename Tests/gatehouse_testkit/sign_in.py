@@ -71,6 +71,18 @@ class SignInSite(Lighttpd):
         return f"http://127.0.0.1:{self.port}{target}"
 
 
+def with_token_endpoint(metadata, url, path=None):
+    """The provider metadata file `metadata` written again (to `path`, else in place) with its
+    token endpoint at `url`; returns the path written."""
+    import json
+    with open(metadata) as f:
+        document = json.load(f)
+    document["token_endpoint"] = url
+    with open(path or metadata, "w") as f:
+        json.dump(document, f)
+    return path or metadata
+
+
 NAVIGATE = {"Accept": "text/html,application/xhtml+xml", "Sec-Fetch-Mode": "navigate"}
 
 
@@ -159,13 +171,7 @@ class TokenEndpoint:
 
     def metadata(self, original, path):
         """A copy of the provider's saved endpoints with the token endpoint here."""
-        import json
-        with open(original) as f:
-            document = json.load(f)
-        document["token_endpoint"] = self.url
-        with open(path, "w") as f:
-            json.dump(document, f)
-        return path
+        return with_token_endpoint(original, self.url, path)
 
     def stop(self):
         self.server.shutdown()
