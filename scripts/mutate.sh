@@ -89,7 +89,7 @@ mutants=(
     'Runtime/RateLimiter.swift@@if level >= 1, level / bucket.full > best?.share ?? 0 {@@if level / bucket.full > best?.share ?? 0 {'
     'Runtime/RateLimiter.swift@@if level >= bucket.full { return slot }@@if level >= 1 { return slot }'
     'Session/Sealer.swift@@&& EVP_DecryptUpdate(context, nil, &length, aad, Int32(aad.count)) == 1@@&& EVP_DecryptUpdate(context, nil, &length, nil, 0) == 1'
-    'Session/Cookies.swift@@guard found.count == 1, !found[0].isEmpty else { return nil }@@guard let first = found.first, !first.isEmpty else { return nil }'
+    'Session/Cookies.swift@@guard count == 1, let found, !found.isEmpty else { return nil }@@guard count >= 1, let found, !found.isEmpty else { return nil }'
     'SignIn/ReturnTarget.swift@@|| decoded[1] == UInt8(ascii: "\\")))@@))'
     'SignIn/ReturnTarget.swift@@for _ in 0..<3 {@@for _ in 0..<1 {'
     'SignIn/SignIn.swift@@return request.header("Sec-Fetch-Site").map { $0.sameBytes("same-origin") } ?? false@@return request.header("Sec-Fetch-Site").map { !$0.sameBytes("cross-site") } ?? false'

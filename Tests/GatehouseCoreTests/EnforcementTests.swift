@@ -42,7 +42,7 @@ struct EnforcementTests {
         let bytes: [UInt8] = [0x2F, 0x78, 0x2F, 0xFF]
         let request = HTTPRequest(
             method: "GET", pathBytes: bytes, originalPathBytes: nil, host: "h", remoteIP: "192.0.2.1", query: "",
-            lowercasePaths: false, header: { _ in nil }, headerCount: nil)
+            lowercasePaths: false, readHeader: { _, _ in false }, headerCount: nil)
         let decision = try #require(Gate.decide(request, configuration: configuration, now: Fixtures.tokens.now))
         #expect(decision.verdict.status == 0 && decision.verdict.rule == "/")
         #expect(request.path == "/x/\u{FFFD}")

@@ -4,7 +4,8 @@
 # Servers (each a foreground process of this script, stopped by its PID; a trap stops whatever
 # is still running when the script exits):
 #   plain           lighttpd serving a 1 KiB static file (plain-token: the same, sent the RS256
-#                   token that the gatehouse runs send, which nothing checks: the cost of the header)
+#                   token that the gatehouse runs send, which nothing checks: the cost of the header;
+#                   plain-cookie: sent the session cookie of gh-session, the same for the cookie)
 #   basic           lighttpd + mod_auth, basic auth, auth.backend = "plain"
 #   gh-rs-*         lighttpd + mod_gatehouse, RS256 policy (gatehouse.require ( "/" => "role:viewer" ))
 #   gh-es-*         the same with an ES256 key and policy
@@ -47,9 +48,9 @@
 # The signature-off-loop demonstration is scripts/bench/flood.py (its --help says what it does),
 # run FLOOD_RUNS times per pool size of FLOOD_POOLS, alternating; the report takes the medians.
 
-HTTP_ALL_CONFIGS="plain plain-token basic
-    gh-rs-hit base-gh-rs-hit gh-rs-miss base-gh-rs-miss gh-es-hit base-gh-es-hit gh-es-miss base-gh-es-miss
-    gh-session base-gh-session apache-rs-one apache-rs-pool oauth2-rs-one oauth2-rs-pool
+HTTP_ALL_CONFIGS="plain plain-token plain-cookie basic
+    gh-rs-hit base-gh-rs-hit gh-session base-gh-session gh-rs-miss base-gh-rs-miss gh-es-hit base-gh-es-hit
+    gh-es-miss base-gh-es-miss apache-rs-one apache-rs-pool oauth2-rs-one oauth2-rs-pool
     proxy-plain proxy-gh-hit base-proxy-gh-hit proxy-gh-miss base-proxy-gh-miss"
 if [ "${HTTP_SMOKE:-}" = 1 ]; then
     : "${ROUNDS:=1}" "${DURATION:=1}" "${WARMUP:=1}" "${QUIET_WAIT:=0}" "${SPEED_SECONDS:=1}"
@@ -254,7 +255,7 @@ http_write_apache_conf() {   # apache-openidc | apache-oauth2
 http_server_of() {   # configuration -> server name (a base-* configuration: that of the rest)
     case ${1#base-} in
     plain | basic | proxy-plain) echo "${1#base-}" ;;
-    plain-token) echo plain ;;
+    plain-token | plain-cookie) echo plain ;;
     gh-rs-hit) echo gh-rs ;;
     gh-rs-miss) echo gh-rs-small ;;
     gh-es-hit) echo gh-es ;;
@@ -280,7 +281,7 @@ http_headers_of() {   # configuration -> the Authorization values wrk rotates
     gh-rs-miss | apache-rs-pool | oauth2-rs-pool | proxy-gh-miss) echo rs-pool ;;
     gh-es-hit) echo es-one ;;
     gh-es-miss) echo es-pool ;;
-    gh-session) echo session-one ;;
+    gh-session | plain-cookie) echo session-one ;;
     esac
 }
 

@@ -143,16 +143,17 @@ func gh_v1_decide(
         remoteIP: CString.string(raw.remote_ip, raw.remote_ip_len),
         query: CString.string(raw.query, raw.query_len),
         lowercasePaths: raw.lowercase_paths != 0,
-        header: { name in
+        readHeader: { name, body in
             var name = name
-            return name.withUTF8 { bytes -> String? in
+            return name.withUTF8 { bytes in
                 var length = 0
-                guard let base = bytes.baseAddress,
-                    let value = lookup(
-                        lookupContext, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
-                        bytes.count, &length)
-                else { return nil }
-                return CString.string(value, length)
+                guard let value = lookup(lookupContext, CString.pointer(bytes), bytes.count, &length) else {
+                    return false
+                }
+                value.withMemoryRebound(to: UInt8.self, capacity: length) {
+                    body(UnsafeBufferPointer(start: $0, count: length))
+                }
+                return true
             }
         },
         headerCount: { name in
@@ -166,7 +167,7 @@ func gh_v1_decide(
     // its deadline passed first (Gate's authenticate step); a sign-in job's id goes to runtime.signIn.
     let signature = raw.job != 0 && SignatureJobs.owns(raw.job) ? raw.job : nil
     defer { if let signature { runtime.signatures?.release(signature) } }
-    let scheme = CString.string(raw.scheme, raw.scheme_len)
+    let scheme = configuration.signIn.enabled ? CString.string(raw.scheme, raw.scheme_len) : ""
     var session: (claims: VerifiedClaims, headers: [(name: String, value: String)])?
     var endedSession = [(name: String, value: String)]()
     if configuration.signIn.enabled {

@@ -68,8 +68,9 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
         }
         switch self {
         case .authorization:
-            guard let value = request.header("Authorization") else { return nil }
-            switch TokenSource.bearer(value) {
+            var bearer: Result<String?, TokenError> = .success(nil)
+            _ = request.readHeader("Authorization") { bearer = TokenSource.bearer($0) }
+            switch bearer {
             case .failure(let error): return error
             case .success(let token?): return add(token)
             case .success(nil): return nil
@@ -79,12 +80,17 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
             let token = value.split(separator: " ", omittingEmptySubsequences: true)
             return token.isEmpty ? nil : add(token.count == 1 ? String(token[0]) : value)
         case .cookie(let name):
-            guard let value = request.header("Cookie") else { return nil }
-            for cookie in TokenSource.values(named: name, in: value, separator: ";") {
-                let quoted = cookie.count >= 2 && cookie.hasPrefix("\"") && cookie.hasSuffix("\"")
-                if let error = add(quoted ? String(cookie.dropFirst().dropLast()) : cookie) { return error }
+            var error: TokenError?
+            _ = request.readHeader("Cookie") { bytes in
+                Cookies.forEachValue(named: name, in: bytes) { range in
+                    var value = UnsafeBufferPointer(rebasing: bytes[range])
+                    if value.count >= 2, value.first == 0x22, value.last == 0x22 {
+                        value = UnsafeBufferPointer(rebasing: value.dropFirst().dropLast())
+                    }
+                    error = error ?? add(String(decoding: value, as: UTF8.self))
+                }
             }
-            return nil
+            return error
         case .query(let name):
             for value in TokenSource.values(named: name, in: request.query, separator: "&") {
                 if let error = add(value) { return error }
@@ -107,37 +113,33 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
     /// are refused.
     private static let bearerScheme: StaticString = "bearer"
 
-    static func bearer(_ value: String) -> Result<String?, TokenError> {
-        var value = value
-        let found: Result<Int?, TokenError> = value.withUTF8 { bytes in
-            let scheme = UnsafeBufferPointer(start: TokenSource.bearerScheme.utf8Start, count: 6)
-            /// Whether the bytes from `index` spell "bearer" in any case.
-            func bearer(at index: Int) -> Bool {
-                bytes.count - index >= scheme.count
-                    && (0..<scheme.count).allSatisfy { offset in
-                        let byte = bytes[index + offset]
-                        return (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == scheme[offset]
-                    }
-            }
-            // (memchr: the one pass over a token's bytes that every request makes)
-            if let base = bytes.baseAddress, memchr(base, Int32(UInt8(ascii: ",")), bytes.count) != nil,
-                bytes.indices.contains(where: bearer)
-            {
-                return .failure(TokenError(.malformed, "more than one credential in Authorization"))
-            }
-            guard bearer(at: 0) else { return .success(nil) }
-            if bytes.count > scheme.count, bytes[scheme.count] != 0x20 {
-                return bytes[scheme.count] < 0x20
-                    ? .failure(TokenError(.malformed, "a control character after Bearer")) : .success(nil)
-            }
-            let start = bytes[scheme.count...].firstIndex { $0 != 0x20 } ?? bytes.count
-            guard start < bytes.count else {
-                return .failure(TokenError(.malformed, "the Bearer credential is empty"))
-            }
-            return .success(start)
+    static func bearer(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<String?, TokenError> {
+        let scheme = UnsafeBufferPointer(start: TokenSource.bearerScheme.utf8Start, count: 6)
+        /// Whether the bytes from `index` spell "bearer" in any case.
+        func bearer(at index: Int) -> Bool {
+            bytes.count - index >= scheme.count
+                && (0..<scheme.count).allSatisfy { offset in
+                    let byte = bytes[index + offset]
+                    return (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == scheme[offset]
+                }
         }
-        // (after the ASCII "Bearer ", `start` begins a character: the tail is copied, not decoded again)
-        return found.map { start in start.map { String(Substring(value.utf8.dropFirst($0))) } }
+        // (memchr: the one pass over a token's bytes that every request makes)
+        if let base = bytes.baseAddress, memchr(base, Int32(UInt8(ascii: ",")), bytes.count) != nil,
+            bytes.indices.contains(where: bearer)
+        {
+            return .failure(TokenError(.malformed, "more than one credential in Authorization"))
+        }
+        guard bearer(at: 0) else { return .success(nil) }
+        if bytes.count > scheme.count, bytes[scheme.count] != 0x20 {
+            return bytes[scheme.count] < 0x20
+                ? .failure(TokenError(.malformed, "a control character after Bearer")) : .success(nil)
+        }
+        let start = bytes[scheme.count...].firstIndex { $0 != 0x20 } ?? bytes.count
+        guard start < bytes.count else {
+            return .failure(TokenError(.malformed, "the Bearer credential is empty"))
+        }
+        // (the token's bytes become a string once, straight from the request's header)
+        return .success(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
     }
 }
 

@@ -14,6 +14,8 @@ public final class Metrics {
     }
 
     private var decisions: [DecisionKey: Int] = [:]
+    /// Requests allowed (`allow`, `allowed`): most of them, counted without hashing a key.
+    private var allowed = 0
     private var verificationBuckets = [Int](repeating: 0, count: Metrics.bounds.count + 1)
     private var verificationSum = 0.0
     var keyReloads = 0
@@ -30,6 +32,10 @@ public final class Metrics {
     public init() {}
 
     func count(_ decision: Decision) {
+        if decision.verdict.reason == .allowed, decision.verdict.allowed, decision.diagnostics.wouldRefuse == nil {
+            allowed += 1
+            return
+        }
         let outcome =
             decision.diagnostics.wouldRefuse != nil ? "report_only_deny" : decision.verdict.allowed ? "allow" : "deny"
         decisions[DecisionKey(outcome: outcome, reason: decision.verdict.reason), default: 0] += 1
@@ -56,6 +62,8 @@ public final class Metrics {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
             for sample in samples { out += "\(name)\(sample.labels) \(sample.value)\n" }
         }
+        var decisions = decisions
+        if allowed > 0 { decisions[DecisionKey(outcome: "allow", reason: .allowed)] = allowed }
         let sorted = decisions.sorted {
             ($0.key.outcome, $0.key.reason.rawValue) < ($1.key.outcome, $1.key.reason.rawValue)
         }

@@ -18,61 +18,68 @@ public enum Cookies {
     /// The names of the session's cookies: `__Host-gatehouse`, then `__Host-gatehouse-1`….
     static let chunkNames = (0..<maximumChunks).map { $0 == 0 ? session : "\(session)-\($0)" }
 
-    /// The values of cookie `name` in a Cookie header value (RFC 6265 §5.4 syntax), read byte
-    /// by byte but for the values, which memchr skips (a session is read on every request).
-    static func values(named name: String, in header: String) -> [Substring] {
-        var header = header
+    /// Calls `body` with the range of each value of cookie `name` in a Cookie header's bytes
+    /// (RFC 6265 §5.4 syntax; whitespace around a pair left out), in order: read byte by byte but
+    /// for the values, which memchr skips (a session is read on every request, without making the
+    /// header a string).
+    static func forEachValue(
+        named name: String, in bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void
+    ) {
+        guard let base = bytes.baseAddress else { return }
         var name = name
-        let ranges = header.withUTF8 { bytes in
-            name.withUTF8 { wanted in
-                var found = [Range<Int>]()
-                guard let base = bytes.baseAddress else { return found }
-                var start = 0
-                while start < bytes.count {
-                    let end =
-                        memchr(base + start, Int32(UInt8(ascii: ";")), bytes.count - start).map {
-                            UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0))
-                        } ?? bytes.count
-                    var pair = start
-                    while pair < end, bytes[pair] == 0x20 || bytes[pair] == 0x09 { pair += 1 }
-                    let value = pair + wanted.count + 1
-                    if value <= end, bytes[value - 1] == UInt8(ascii: "="),
-                        wanted.isEmpty || memcmp(bytes.baseAddress! + pair, wanted.baseAddress!, wanted.count) == 0
-                    {
-                        found.append(value..<end)
-                    }
-                    start = end + 1
+        name.withUTF8 { wanted in
+            var start = 0
+            while start < bytes.count {
+                let end =
+                    memchr(base + start, Int32(UInt8(ascii: ";")), bytes.count - start).map {
+                        UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0))
+                    } ?? bytes.count
+                var pair = start
+                while pair < end, bytes[pair] == 0x20 || bytes[pair] == 0x09 { pair += 1 }
+                let value = pair + wanted.count + 1
+                if value <= end, bytes[value - 1] == UInt8(ascii: "="),
+                    wanted.isEmpty || memcmp(base + pair, wanted.baseAddress!, wanted.count) == 0
+                {
+                    var last = end
+                    while last > value, bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09 { last -= 1 }
+                    body(value..<last)
                 }
-                return found
+                start = end + 1
             }
-        }
-        let utf8 = header.utf8
-        return ranges.map { range in
-            Substring(
-                utf8[
-                    utf8.index(
-                        utf8.startIndex, offsetBy: range.lowerBound)..<utf8.index(
-                            utf8.startIndex, offsetBy: range.upperBound)])
         }
     }
 
     /// The one value of cookie `name`; nil when absent, empty or sent twice (which one would the
     /// application read?).
-    static func value(named name: String, in header: String?) -> String? {
-        guard let header else { return nil }
-        let found = values(named: name, in: header)
-        guard found.count == 1, !found[0].isEmpty else { return nil }
-        return String(found[0])
+    static func value(named name: String, in bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var found: Range<Int>?
+        var count = 0
+        forEachValue(named: name, in: bytes) { range in
+            found = range
+            count += 1
+        }
+        guard count == 1, let found, !found.isEmpty else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[found]), as: UTF8.self)
     }
 
-    /// The sealed session as the browser sent it: its chunks joined.
-    static func sessionValue(in header: String?) -> String? {
-        guard var joined = value(named: session, in: header) else { return nil }
+    static func value(named name: String, in header: String?) -> String? {
+        guard var header else { return nil }
+        return header.withUTF8 { value(named: name, in: $0) }
+    }
+
+    /// The sealed session as the browser sent it (in a Cookie header's bytes): its chunks joined.
+    static func sessionValue(in bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard var joined = value(named: session, in: bytes) else { return nil }
         for index in 1..<maximumChunks {
-            guard let more = value(named: chunkNames[index], in: header) else { break }
+            guard let more = value(named: chunkNames[index], in: bytes) else { break }
             joined += more
         }
         return joined
+    }
+
+    static func sessionValue(in header: String?) -> String? {
+        guard var header else { return nil }
+        return header.withUTF8 { sessionValue(in: $0) }
     }
 
     /// A Set-Cookie value; `maxAge` 0 deletes the cookie.

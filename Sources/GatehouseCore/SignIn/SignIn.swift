@@ -27,29 +27,30 @@ public enum SignIn {
         _ request: HTTPRequest, scheme: String, configuration: Configuration, now: Int64,
         memory: inout SignInMemory
     ) -> Step {
-        let settings = configuration.signIn
-        guard let keys = settings.keys, let metadata = settings.metadata, let clientID = settings.clientID else {
-            return .none
-        }
-        let cookies = request.header("Cookie")
-        if request.path.sameBytes(settings.callbackPath) {
+        guard let keys = configuration.signIn.keys, let metadata = configuration.signIn.metadata,
+            let clientID = configuration.signIn.clientID
+        else { return .none }
+        if configuration.signIn.callbackPath.utf8.elementsEqual(request.pathBytes) {
             return callback(
                 request, scheme: scheme, configuration: configuration, keys: keys, metadata: metadata,
-                clientID: clientID, cookies: cookies, now: now, consumed: &memory.consumed)
+                clientID: clientID, cookies: request.header("Cookie"), now: now, consumed: &memory.consumed)
         }
-        if request.path.sameBytes(settings.logoutPath) {
+        if configuration.signIn.logoutPath.utf8.elementsEqual(request.pathBytes) {
             return .answer(
                 logout(
-                    request, scheme: scheme, settings: settings, keys: keys, metadata: metadata,
-                    clientID: clientID, cookies: cookies))
+                    request, scheme: scheme, settings: configuration.signIn, keys: keys, metadata: metadata,
+                    clientID: clientID, cookies: request.header("Cookie")))
         }
-        guard let sealed = Cookies.sessionValue(in: cookies),
+        // (the session read from the Cookie header's bytes: no string of the whole header)
+        var sealed: String?
+        _ = request.readHeader("Cookie") { sealed = Cookies.sessionValue(in: $0) }
+        guard let sealed,
             case .success(nil) = TokenSource.token(in: request, from: configuration.tokenSources),
             let opened = memory.open(sealed, keys: keys), opened.contents.ended(now: now) == nil
         else { return .none }
         var session = opened.contents
         var verified = opened.verified
-        if !["GET", "HEAD", "OPTIONS"].contains(request.method), !sameOrigin(request, scheme: scheme) {
+        if !SignIn.isSafe(request.method), !sameOrigin(request, scheme: scheme) {
             var refusal = JobResult(status: 403)
             refusal.log.append(
                 (
@@ -78,8 +79,8 @@ public enum SignIn {
             }
         }
         // The idle deadline slides; re-sealed at most once a minute.
-        if headers.isEmpty, session.idleDeadline - now < settings.idleTimeout - 60 {
-            session.idleDeadline = min(session.expires, now + settings.idleTimeout)
+        if headers.isEmpty, session.idleDeadline - now < configuration.signIn.idleTimeout - 60 {
+            session.idleDeadline = min(session.expires, now + configuration.signIn.idleTimeout)
             if let resealed = session.seal(keys: keys),
                 let fields = Cookies.sessionFields(resealed, maxAge: session.expires - now)
             {
@@ -87,6 +88,15 @@ public enum SignIn {
             }
         }
         return .session(verified, headers)
+    }
+
+    /// GET, HEAD and OPTIONS change nothing (RFC 9110 §9.2.1): any other method with a session
+    /// must come from this origin.
+    static func isSafe(_ method: String) -> Bool {
+        switch method {
+        case "GET", "HEAD", "OPTIONS": true
+        default: false
+        }
     }
 
     /// A state-changing request with a session must come from this origin (the Fetch

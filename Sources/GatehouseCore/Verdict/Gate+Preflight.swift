@@ -9,8 +9,7 @@ extension Gate {
         decision.verdict.rule = "gatehouse.cors-preflight"
         let origin = request.header("Origin") ?? ""
         let method = request.header("Access-Control-Request-Method") ?? ""
-        var asked = request
-        asked.method = method
+        let asked = request.with(method: method)
         let path = request.lowercasePaths ? lowerCased(request.pathBytes) : request.pathBytes
         var methodBytes = method
         let selection = methodBytes.withUTF8 { m in

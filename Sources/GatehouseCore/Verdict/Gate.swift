@@ -34,9 +34,7 @@ public enum Gate {
         // A request lighttpd serves under another path (a rewrite, an error handler) is decided on
         // the path the client asked for too: refused if either is.
         if let original = request.originalPathBytes, original != request.pathBytes {
-            var asSent = request
-            asSent.pathBytes = original
-            asSent.originalPathBytes = nil
+            let asSent = request.with(servedPath: original)
             decision.diagnostics.explanation?.append(
                 "the client asked for \(asSent.path); lighttpd serves \(request.path)")
             judge(
