@@ -55,7 +55,9 @@ public struct Configuration: Sendable {
         var auditsAll = false
         var statusURL: String?
         var rateLimits: [RateLimiter.Limit] = [] { didSet { updateClaimNames() } }
-        var tokenSources = [TokenSource.authorization] { didSet { tokenHeaders = tokenSources.compactMap(\.headerName) } }
+        var tokenSources = [TokenSource.authorization] {
+            didSet { tokenHeaders = tokenSources.compactMap(\.headerName) }
+        }
         var tokenHeaders = ["Authorization"]
         var realm: String?
         var signIn = SignInSettings()
