@@ -238,6 +238,10 @@ struct GateTests {
         #expect(try decide(cookie: "session=\(token)", header: token).verdict.reason == .malformed)
         #expect(try decide(cookie: "session=\(token); session=\(token)").verdict.reason == .malformed)
         #expect(try decide(cookie: "Session=\(token)").verdict.reason == .noToken)  // names are exact
+        #expect(try decide(cookie: "xsession=\(token)").verdict.reason == .noToken)
+        // Whitespace around a pair is no part of it (RFC 6265 §5.2), so a second copy behind a tab counts.
+        #expect(try decide(cookie: "theme=dark;\tsession=\(token)\t ").verdict.status == 0)
+        #expect(try decide(cookie: "session=\(token);\tsession=\(token)").verdict.reason == .malformed)
     }
 
     @Test func rateLimitsArePerCallerAndAnswer429WithRetryAfter() throws {

@@ -37,6 +37,8 @@ struct SettingTests {
         #expect(message(.rolesClaim, .string("realm_access..roles")).contains("dot path"))
         #expect(message(.tokenSources, .list([(nil, .string("cookies:x"))])).contains("is not a token source"))
         #expect(message(.tokenSources, .string("header:")).contains("is not a token source"))
+        #expect(message(.tokenSources, .string("cookie:a=b")).contains("is not a token source"))
+        #expect(message(.tokenSources, .string("query:a=b")).contains("is not a token source"))
         #expect(message(.tokenSources, .string("query:access_token")) == "compiled")
     }
 

@@ -17,9 +17,10 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
         guard let colon = text.firstIndex(of: ":") else { return nil }
         let kind = text[..<colon]
         let name = String(text[text.index(after: colon)...])
-        guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ";") }) else {
-            return nil
-        }
+        // (no `=` either: `a=b=TOKEN` is cookie `a` to a backend, never cookie `a=b`)
+        guard !name.isEmpty,
+            name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "=") })
+        else { return nil }
         switch kind {
         case "header":
             guard IdentityField.isHeaderName(name) else { return nil }
