@@ -132,7 +132,7 @@ final class SignatureJobs {
         flying[job.flight] = nil
         switch job.answer.verified {
         case .success(let verified):
-            let entry = CachedToken(claims: verified.token.claims, facts: verified.facts, key: verified.key)
+            let entry = CachedToken(verified)
             job.cache.insert(job.flight.token, entry, now: job.now)
             job.settled = .success(entry)
         case .failure(let error):

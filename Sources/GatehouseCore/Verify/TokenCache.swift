@@ -76,10 +76,11 @@ final class CachedToken: VerifiedClaims {
     /// Names found among the kept claims lately (a context's, usually the same object every time).
     private var covered: ClaimNames?
 
-    init(claims: JSONObject, facts: TokenFacts, key: VerificationKey) {
-        self.facts = facts
-        self.key = key
-        super.init(claims)
+    /// The entry of a token `TokenVerifier.verifyInFull` verified.
+    init(_ verified: (token: VerifiedToken, facts: TokenFacts, key: VerificationKey)) {
+        facts = verified.facts
+        key = verified.key
+        super.init(verified.token.claims)
     }
 
     /// Whether the claims kept hold each claim of `names`.

@@ -196,7 +196,7 @@ public enum TokenVerifier {
         let result = bytes.withUTF8 { verifyInFull($0, keys: keys, requirements: requirements, now: now) }
         switch result {
         case .success(let verified):
-            let entry = CachedToken(claims: verified.token.claims, facts: verified.facts, key: verified.key)
+            let entry = CachedToken(verified)
             cache?.insert(token, entry, now: now)
             return .success(entry)
         case .failure(let error):
