@@ -93,16 +93,16 @@ public enum TokenSource: Sendable, Equatable, CustomStringConvertible {
             }
             return error
         case .query(let name):
-            for value in TokenSource.values(named: name, in: request.query, separator: "&") {
+            for value in TokenSource.parameters(named: name, in: request.query) {
                 if let error = add(value) { return error }
             }
             return nil
         }
     }
 
-    /// The values of `name=value` pairs; names compare byte for byte.
-    private static func values(named name: String, in text: String, separator: Character) -> [String] {
-        text.split(separator: separator).compactMap { pair in
+    /// The values of query parameter `name` (its `name=value` pairs); names compare byte for byte.
+    private static func parameters(named name: String, in query: String) -> [String] {
+        query.split(separator: "&").compactMap { pair in
             let pair = pair.drop { $0 == " " }
             guard let equals = pair.firstIndex(of: "="), String(pair[..<equals]).sameBytes(name) else { return nil }
             return String(pair[pair.index(after: equals)...].reversed().drop { $0 == " " }.reversed())
